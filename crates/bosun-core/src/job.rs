@@ -1,0 +1,436 @@
+//! The process-job specification, seed 002's job JSON.
+//!
+//! ```json
+//! { "name": "My Job",
+//!   "process": { "command": "/usr/bin/env", "arguments": "--input data.txt",
+//!                "workingDirectory": "/srv/work", "timeoutMinutes": 30,
+//!                "environment": { "MY_VAR": "value" } } }
+//! ```
+//!
+//! `arguments` is split the way a POSIX shell splits words (quotes and backslashes
+//! work) but is never run through a shell. bosun also accepts an argv array for
+//! `command` or `arguments`, `timeoutSeconds` for finer timeouts, and `limits`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::case::field;
+use crate::error::SpecError;
+
+/// The timeout a job gets when it sets none, or sets 0 (seed 002: 60 minutes).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+const WHAT: &str = "job file";
+
+/// One process to run under supervision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    /// A name for people and logs; defaults to the command's file name.
+    pub name: String,
+    /// The program: a path, or a name looked up on `PATH`.
+    pub command: String,
+    /// Arguments passed to the program, one element per argv entry.
+    pub args: Vec<String>,
+    /// Where the process starts; bosun's own working directory when `None`.
+    pub working_directory: Option<PathBuf>,
+    /// How long the process may run before it is stopped.
+    pub timeout: Duration,
+    /// Variables added to (or overriding) the inherited environment.
+    pub environment: BTreeMap<String, String>,
+    /// Resource limits applied to the process and everything it starts.
+    pub limits: Limits,
+}
+
+/// Optional resource limits (Unix `setrlimit`), inherited by every descendant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Address-space limit in bytes (`RLIMIT_AS`).
+    pub memory_bytes: Option<u64>,
+    /// CPU time limit in seconds (`RLIMIT_CPU`); the kernel sends SIGXCPU, then SIGKILL.
+    pub cpu_seconds: Option<u64>,
+    /// Maximum number of open file descriptors (`RLIMIT_NOFILE`).
+    pub open_files: Option<u64>,
+}
+
+impl Limits {
+    /// True when no limit is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl JobSpec {
+    /// A job that runs `command` with `args`, with every other setting at its default.
+    pub fn new(command: impl Into<String>, args: Vec<String>) -> Self {
+        let command = command.into();
+        Self {
+            name: default_name(&command),
+            command,
+            args,
+            working_directory: None,
+            timeout: DEFAULT_TIMEOUT,
+            environment: BTreeMap::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Parses seed 002's job JSON (field names in any case).
+    pub fn from_json(text: &str) -> Result<Self, SpecError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|source| SpecError::Json { what: WHAT, source })?;
+        let root = value
+            .as_object()
+            .ok_or_else(|| invalid("(root)", "must be a JSON object"))?;
+        let process = match field(root, "process") {
+            Some(Value::Object(process)) => process,
+            Some(_) => return Err(invalid("process", "must be an object")),
+            None => {
+                return Err(SpecError::Missing {
+                    what: WHAT,
+                    field: "process",
+                });
+            }
+        };
+
+        let (command, mut args) = match field(process, "command") {
+            Some(Value::String(s)) if !s.trim().is_empty() => (s.trim().to_owned(), Vec::new()),
+            Some(Value::Array(items)) => {
+                let mut argv = string_array(items, "command")?;
+                if argv.is_empty() || argv[0].is_empty() {
+                    return Err(SpecError::Missing {
+                        what: WHAT,
+                        field: "command",
+                    });
+                }
+                let program = argv.remove(0);
+                (program, argv)
+            }
+            Some(Value::String(_)) | None => {
+                return Err(SpecError::Missing {
+                    what: WHAT,
+                    field: "command",
+                });
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "command",
+                    "must be a string or an array of strings",
+                ));
+            }
+        };
+        match field(process, "arguments") {
+            None => {}
+            Some(Value::String(s)) => args.extend(split_arguments(s)?),
+            Some(Value::Array(items)) => args.extend(string_array(items, "arguments")?),
+            Some(_) => {
+                return Err(invalid(
+                    "arguments",
+                    "must be a string or an array of strings",
+                ));
+            }
+        }
+
+        let name = match field(root, "name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(Value::String(_)) | None => default_name(&command),
+            Some(_) => return Err(invalid("name", "must be a string")),
+        };
+        let working_directory = match field(process, "workingDirectory") {
+            Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
+            Some(Value::String(_)) | None => None,
+            Some(_) => return Err(invalid("workingDirectory", "must be a string")),
+        };
+
+        Ok(Self {
+            name,
+            command,
+            args,
+            working_directory,
+            timeout: timeout(process)?,
+            environment: environment(process)?,
+            limits: limits(process)?,
+        })
+    }
+
+    /// Makes relative paths absolute: `workingDirectory` against `base` (the directory
+    /// holding the job file), and a `command` containing a `/` against the working
+    /// directory, where the process will look for it.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let cwd = match &self.working_directory {
+            Some(dir) => base.join(dir),
+            None => base.to_path_buf(),
+        };
+        if self.working_directory.is_some() {
+            self.working_directory = Some(cwd.clone());
+        }
+        let command = Path::new(&self.command);
+        if command.is_relative() && self.command.contains('/') {
+            self.command = cwd.join(command).to_string_lossy().into_owned();
+        }
+    }
+}
+
+/// Splits an `arguments` string the way a POSIX shell splits words, without running one.
+pub fn split_arguments(text: &str) -> Result<Vec<String>, SpecError> {
+    shell_words::split(text).map_err(|_| {
+        invalid(
+            "arguments",
+            "has an unterminated quote: close it, or pass an array of strings",
+        )
+    })
+}
+
+fn default_name(command: &str) -> String {
+    Path::new(command)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| command.to_owned())
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> SpecError {
+    SpecError::Invalid {
+        what: WHAT,
+        field,
+        problem: problem.into(),
+    }
+}
+
+fn string_array(items: &[Value], name: &'static str) -> Result<Vec<String>, SpecError> {
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(invalid(name, "must contain only strings")),
+        })
+        .collect()
+}
+
+fn non_negative(
+    process: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<f64>, SpecError> {
+    match field(process, name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v >= 0.0 && v.is_finite() => Ok(Some(v)),
+            _ => Err(invalid(name, "must be a number of 0 or more")),
+        },
+        Some(_) => Err(invalid(name, "must be a number")),
+    }
+}
+
+fn timeout(process: &Map<String, Value>) -> Result<Duration, SpecError> {
+    let minutes = non_negative(process, "timeoutMinutes")?;
+    let seconds = non_negative(process, "timeoutSeconds")?;
+    let secs = match (minutes, seconds) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "timeoutSeconds",
+                "conflicts with \"timeoutMinutes\": set only one of them",
+            ));
+        }
+        (Some(m), None) => m * 60.0,
+        (None, Some(s)) => s,
+        (None, None) => 0.0,
+    };
+    if secs == 0.0 {
+        return Ok(DEFAULT_TIMEOUT);
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| invalid("timeoutSeconds", "is too large"))
+}
+
+fn environment(process: &Map<String, Value>) -> Result<BTreeMap<String, String>, SpecError> {
+    let Some(value) = field(process, "environment") else {
+        return Ok(BTreeMap::new());
+    };
+    let Value::Object(vars) = value else {
+        return Err(invalid("environment", "must be an object of string values"));
+    };
+    vars.iter()
+        .map(|(key, value)| {
+            if key.is_empty() || key.contains('=') || key.contains('\0') {
+                return Err(invalid(
+                    "environment",
+                    format!("has an invalid variable name {key:?}"),
+                ));
+            }
+            match value {
+                Value::String(s) if !s.contains('\0') => Ok((key.clone(), s.clone())),
+                Value::Number(n) => Ok((key.clone(), n.to_string())),
+                Value::Bool(b) => Ok((key.clone(), b.to_string())),
+                _ => Err(invalid(
+                    "environment",
+                    format!("value of {key:?} must be a string"),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn limits(process: &Map<String, Value>) -> Result<Limits, SpecError> {
+    let Some(value) = field(process, "limits") else {
+        return Ok(Limits::default());
+    };
+    let Value::Object(limits) = value else {
+        return Err(invalid("limits", "must be an object"));
+    };
+    let whole = |name: &'static str| -> Result<Option<u64>, SpecError> {
+        match field(limits, name) {
+            None => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(invalid(name, "must be a whole number above 0")),
+            },
+        }
+    };
+    Ok(Limits {
+        memory_bytes: whole("memoryMb")?.map(|mb| mb.saturating_mul(1024 * 1024)),
+        cpu_seconds: whole("cpuSeconds")?,
+        open_files: whole("openFiles")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_seed_002_example() {
+        let job = JobSpec::from_json(
+            r#"{ "name": "My Job", "process": { "command": "C:/scripts/myjob.bat",
+                 "arguments": "--input data.txt", "workingDirectory": "C:/workspace",
+                 "timeoutMinutes": 30, "environment": { "MY_VAR": "value" } } }"#,
+        )
+        .unwrap();
+        assert_eq!(job.name, "My Job");
+        assert_eq!(job.command, "C:/scripts/myjob.bat");
+        assert_eq!(job.args, ["--input", "data.txt"]);
+        assert_eq!(
+            job.working_directory.as_deref(),
+            Some(Path::new("C:/workspace"))
+        );
+        assert_eq!(job.timeout, Duration::from_secs(30 * 60));
+        assert_eq!(job.environment["MY_VAR"], "value");
+    }
+
+    #[test]
+    fn pascal_case_fields_are_accepted() {
+        let job = JobSpec::from_json(
+            r#"{"Name":"x","Process":{"Command":"echo","Arguments":"a","TimeoutSeconds":2}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (job.name.as_str(), job.args.as_slice()),
+            ("x", &["a".to_owned()][..])
+        );
+        assert_eq!(job.timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn arguments_split_like_a_shell_without_expansion() {
+        let job = JobSpec::from_json(
+            r#"{"process":{"command":"echo","arguments":"'a b' \"c d\" e\\ f $HOME ; rm"}}"#,
+        )
+        .unwrap();
+        assert_eq!(job.args, ["a b", "c d", "e f", "$HOME", ";", "rm"]);
+    }
+
+    #[test]
+    fn argv_arrays_are_taken_verbatim() {
+        let job = JobSpec::from_json(
+            r#"{"process":{"command":["python3","-c","print('x y')"],"arguments":["--flag"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(job.command, "python3");
+        assert_eq!(job.args, ["-c", "print('x y')", "--flag"]);
+        assert_eq!(job.name, "python3");
+    }
+
+    #[test]
+    fn zero_or_missing_timeout_means_the_default() {
+        for text in [
+            r#"{"process":{"command":"x","timeoutMinutes":0}}"#,
+            r#"{"process":{"command":"x"}}"#,
+        ] {
+            assert_eq!(JobSpec::from_json(text).unwrap().timeout, DEFAULT_TIMEOUT);
+        }
+    }
+
+    #[test]
+    fn limits_are_read() {
+        let job = JobSpec::from_json(
+            r#"{"process":{"command":"x","limits":{"memoryMb":64,"cpuSeconds":5,"openFiles":32}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            job.limits,
+            Limits {
+                memory_bytes: Some(64 << 20),
+                cpu_seconds: Some(5),
+                open_files: Some(32)
+            }
+        );
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let cases = [
+            ("{", "job file is not valid"),
+            ("[]", "\"(root)\" must be a JSON object"),
+            (r#"{"name":"x"}"#, "has no process"),
+            (r#"{"process":{}}"#, "has no command"),
+            (r#"{"process":{"command":"  "}}"#, "has no command"),
+            (
+                r#"{"process":{"command":"x","arguments":"'open"}}"#,
+                "unterminated quote",
+            ),
+            (
+                r#"{"process":{"command":"x","timeoutMinutes":-1}}"#,
+                "\"timeoutMinutes\" must be",
+            ),
+            (
+                r#"{"process":{"command":"x","timeoutMinutes":1,"timeoutSeconds":1}}"#,
+                "set only one",
+            ),
+            (
+                r#"{"process":{"command":"x","environment":{"A":[1]}}}"#,
+                "value of \"A\"",
+            ),
+            (
+                r#"{"process":{"command":"x","environment":{"A=B":"1"}}}"#,
+                "invalid variable name",
+            ),
+            (
+                r#"{"process":{"command":"x","limits":{"memoryMb":0}}}"#,
+                "\"memoryMb\" must be",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = JobSpec::from_json(text).unwrap_err().to_string();
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_job_file_then_the_working_directory() {
+        let mut job =
+            JobSpec::from_json(r#"{"process":{"command":"./run.sh","workingDirectory":"work"}}"#)
+                .unwrap();
+        job.resolve_paths(Path::new("/jobs"));
+        assert_eq!(
+            job.working_directory.as_deref(),
+            Some(Path::new("/jobs/work"))
+        );
+        assert_eq!(job.command, "/jobs/work/./run.sh");
+
+        let mut on_path = JobSpec::new("python3", vec![]);
+        on_path.resolve_paths(Path::new("/jobs"));
+        assert_eq!(
+            (on_path.command.as_str(), on_path.working_directory),
+            ("python3", None)
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! bosun's domain and wire types.
+//!
+//! Everything here is plain data and pure functions: the job specification a user
+//! writes (seed 002's process-job JSON), the states an execution moves through, the
+//! result object bosun reports, and the file formats kept from the seeds
+//! (`execution.json`, `TaskQueue.json`). No I/O happens in this crate, so every parser
+//! is tested beside its code and every other crate can depend on it cheaply.
+
+mod case;
+pub mod error;
+pub mod execution_info;
+pub mod job;
+pub mod requirements;
+pub mod result;
+pub mod status;
+pub mod task_queue;
+pub mod timespan;
+
+pub use error::SpecError;
+pub use execution_info::ExecutionInfo;
+pub use job::{DEFAULT_TIMEOUT, JobSpec, Limits};
+pub use result::JobRunResult;
+pub use status::ExecutionStatus;
+pub use task_queue::{BotTask, TaskQueue};

@@ -1,0 +1,82 @@
+//! The states an execution moves through.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an execution is in its life: `Pending → Running → ` one of the four final states.
+///
+/// The names are seed 002's `JobRunStatus`; seed 000's `Completed` is read as
+/// [`ExecutionStatus::CompletedSuccessfully`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExecutionStatus {
+    /// Accepted, not started yet.
+    Pending,
+    /// The process has been started and has not ended.
+    Running,
+    /// The process exited with code 0.
+    #[serde(alias = "Completed")]
+    CompletedSuccessfully,
+    /// The process exited non-zero, was killed by a signal, failed at startup, or could
+    /// not be started at all.
+    Failed,
+    /// The process ran past its timeout and was stopped.
+    TimedOut,
+    /// The process was stopped on request (Ctrl-C, SIGTERM, an API call).
+    Cancelled,
+}
+
+impl ExecutionStatus {
+    /// True for the four states an execution never leaves.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
+
+    /// The name as written in JSON and shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::CompletedSuccessfully => "CompletedSuccessfully",
+            Self::Failed => "Failed",
+            Self::TimedOut => "TimedOut",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_000_completed_reads_as_completed_successfully() {
+        let status: ExecutionStatus = serde_json::from_str("\"Completed\"").unwrap();
+        assert_eq!(status, ExecutionStatus::CompletedSuccessfully);
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            "\"CompletedSuccessfully\""
+        );
+    }
+
+    #[test]
+    fn only_the_four_end_states_are_final() {
+        use ExecutionStatus::*;
+        let finals: Vec<_> = [
+            Pending,
+            Running,
+            CompletedSuccessfully,
+            Failed,
+            TimedOut,
+            Cancelled,
+        ]
+        .into_iter()
+        .filter(|s| s.is_final())
+        .collect();
+        assert_eq!(finals, [CompletedSuccessfully, Failed, TimedOut, Cancelled]);
+    }
+}

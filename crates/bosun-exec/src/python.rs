@@ -1,0 +1,2 @@
+//! Python environments: one cached virtual environment per (interpreter, requirements).
+//! (Being written.)
