@@ -1,0 +1,3 @@
+//! Integration tests of bosun-exec against real processes and a real Python.
+
+mod python;

@@ -1,0 +1,1 @@
+//! Python environments against a real interpreter and real PyPI installs.
