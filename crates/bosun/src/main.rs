@@ -1,1 +1,58 @@
-fn main() {}
+//! The `bosun` binary: parses the command line, sets up logging, calls the libraries
+//! and turns their answers into output and exit codes. No logic of its own lives here.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod cmd;
+mod durations;
+mod exit;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("bosun: could not start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    match runtime.block_on(cmd::dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("bosun: {e:#}");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
+
+/// Logs go to stderr; `BOSUN_LOG` (or `RUST_LOG`) takes an `EnvFilter` directive,
+/// `-v` raises the default from warnings to info, `-vv` to debug.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("BOSUN_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -1,0 +1,332 @@
+//! The supervisor: one task owns each child and decides how it ends.
+//!
+//! [`spawn`] starts the job as the leader of a new process group and starts the two
+//! output readers. [`Running::wait`] is a `select!` over the child exiting, the
+//! deadline and cancellation. Whatever ends the leader, the group is then emptied: a
+//! polite signal, the grace period, `SIGKILL`, and a wait until no member is left. A
+//! guard kills the group if the [`Running`] is dropped before that, so an aborted task
+//! cannot leak processes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bosun_core::JobSpec;
+use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
+use tokio::process::Child;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::outcome::{Outcome, RunReport, StreamStats};
+use crate::output::{Observer, Stream, pump};
+use crate::unix::{decode, group_exists, signal_group, wait_group_gone};
+
+/// The first signal sent to a job's group when bosun stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopSignal {
+    /// `SIGTERM`, the usual request to stop.
+    #[default]
+    Terminate,
+    /// `SIGINT`, which Python turns into `KeyboardInterrupt` so `finally` blocks run.
+    Interrupt,
+}
+
+impl StopSignal {
+    fn signal(self) -> Signal {
+        match self {
+            Self::Terminate => Signal::SIGTERM,
+            Self::Interrupt => Signal::SIGINT,
+        }
+    }
+}
+
+/// How to supervise one run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Where standard output is written (created or truncated).
+    pub output_log: PathBuf,
+    /// Where standard error is written (created or truncated).
+    pub error_log: PathBuf,
+    /// A non-zero exit inside this window is reported as a startup failure.
+    pub startup_window: Duration,
+    /// How long a stopped job has between the polite signal and `SIGKILL`.
+    pub grace: Duration,
+    /// The polite signal.
+    pub stop_signal: StopSignal,
+    /// The most bytes kept in each log file; later output is counted and dropped.
+    pub log_limit: u64,
+    /// Sees all output live, e.g. to echo it to a terminal.
+    pub observer: Option<Observer>,
+    /// When fired during a stop, skips the rest of the grace period and kills at once
+    /// (a second Ctrl-C).
+    pub kill_now: CancellationToken,
+}
+
+impl RunOptions {
+    /// Default startup window: seed 002's five seconds.
+    pub const STARTUP_WINDOW: Duration = Duration::from_secs(5);
+    /// Default grace period between the polite signal and `SIGKILL`.
+    pub const GRACE: Duration = Duration::from_secs(10);
+    /// Default cap of each log file: 100 MiB.
+    pub const LOG_LIMIT: u64 = 100 * 1024 * 1024;
+
+    /// Options with every default, logging to these two files.
+    pub fn new(output_log: impl Into<PathBuf>, error_log: impl Into<PathBuf>) -> Self {
+        Self {
+            output_log: output_log.into(),
+            error_log: error_log.into(),
+            startup_window: Self::STARTUP_WINDOW,
+            grace: Self::GRACE,
+            stop_signal: StopSignal::Terminate,
+            log_limit: Self::LOG_LIMIT,
+            observer: None,
+            kill_now: CancellationToken::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("output_log", &self.output_log)
+            .field("error_log", &self.error_log)
+            .field("startup_window", &self.startup_window)
+            .field("grace", &self.grace)
+            .field("stop_signal", &self.stop_signal)
+            .field("log_limit", &self.log_limit)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+/// A started job. Call [`Running::wait`] to see it through.
+pub struct Running {
+    child: Child,
+    pid: u32,
+    start_time: DateTime<Utc>,
+    started: Instant,
+    timeout: Duration,
+    options: RunOptions,
+    stdout: JoinHandle<(StreamStats, Vec<u8>)>,
+    stderr: JoinHandle<(StreamStats, Vec<u8>)>,
+    guard: GroupGuard,
+}
+
+/// Kills the whole group if dropped while armed: the last line of defence when a
+/// [`Running`] is dropped without being waited for.
+struct GroupGuard {
+    pgid: u32,
+    armed: bool,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            signal_group(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// Starts `spec`. The error is one sentence naming what could not be started and why.
+pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
+    let open = |path: &PathBuf| -> Result<std::fs::File, String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("could not create log directory {}: {e}", parent.display()))?;
+        }
+        std::fs::File::create(path)
+            .map_err(|e| format!("could not create log file {}: {e}", path.display()))
+    };
+    let out_log = open(&options.output_log)?;
+    let err_log = open(&options.error_log)?;
+
+    let start_time = Utc::now();
+    let started = Instant::now();
+    let mut child = crate::spawn::spawn_child(spec)?;
+    let pid = child
+        .id()
+        .expect("a child that was just spawned has a pid: it has not been waited for");
+    let guard = GroupGuard {
+        pgid: pid,
+        armed: true,
+    };
+    tracing::info!(job = %spec.name, pid, command = %spec.command, "started");
+
+    let stdout = child.stdout.take().expect("stdout is piped by spawn_child");
+    let stderr = child.stderr.take().expect("stderr is piped by spawn_child");
+    let stdout = tokio::spawn(pump(
+        stdout,
+        Stream::Stdout,
+        out_log,
+        options.output_log.clone(),
+        options.log_limit,
+        options.observer.clone(),
+    ));
+    let stderr = tokio::spawn(pump(
+        stderr,
+        Stream::Stderr,
+        err_log,
+        options.error_log.clone(),
+        options.log_limit,
+        options.observer.clone(),
+    ));
+
+    Ok(Running {
+        child,
+        pid,
+        start_time,
+        started,
+        timeout: spec.timeout,
+        options: options.clone(),
+        stdout,
+        stderr,
+        guard,
+    })
+}
+
+impl Running {
+    /// The leader's pid, which is also the process group id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// When the process was started.
+    pub fn start_time(&self) -> DateTime<Utc> {
+        self.start_time
+    }
+
+    /// Waits for the job to end, stopping it on timeout or when `cancel` fires, and
+    /// returns once no process of its group is left.
+    pub async fn wait(mut self, cancel: &CancellationToken) -> RunReport {
+        let pgid = self.pid;
+        let grace = self.options.grace;
+        let polite = self.options.stop_signal.signal();
+        let deadline = self.started + self.timeout;
+
+        let (status, stopped_by, grace_end) = tokio::select! {
+            status = self.child.wait() => (status, None, None),
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::info!(pid = pgid, "timed out; stopping the process group");
+                let (status, end) = stop(&mut self.child, pgid, polite, grace, &self.options.kill_now).await;
+                (status, Some(Outcome::TimedOut(self.timeout)), Some(end))
+            }
+            _ = cancel.cancelled() => {
+                tracing::info!(pid = pgid, "cancelled; stopping the process group");
+                let (status, end) = stop(&mut self.child, pgid, polite, grace, &self.options.kill_now).await;
+                (status, Some(Outcome::Cancelled), Some(end))
+            }
+        };
+        let elapsed = self.started.elapsed();
+
+        // The leader is gone; whatever it left in its group goes too.
+        let grace_end = match grace_end {
+            Some(end) => end,
+            None if group_exists(pgid) => {
+                tracing::debug!(pid = pgid, "leader exited; stopping the processes it left");
+                signal_group(pgid, Signal::SIGTERM);
+                Instant::now() + grace
+            }
+            None => Instant::now(),
+        };
+        let gone = tokio::select! {
+            gone = wait_group_gone(pgid, grace_end.saturating_duration_since(Instant::now())) => gone,
+            _ = self.options.kill_now.cancelled() => false,
+        };
+        if !gone {
+            signal_group(pgid, Signal::SIGKILL);
+            wait_group_gone(pgid, Duration::from_secs(5)).await;
+        }
+        self.guard.armed = false;
+
+        let (stdout, stderr, stderr_tail) = self.collect_output().await;
+        let outcome = stopped_by.unwrap_or_else(|| match status {
+            Ok(status) => match decode(status) {
+                (Some(code), _) if code != 0 && elapsed < self.options.startup_window => {
+                    Outcome::StartupFailed {
+                        code,
+                        stderr_tail: stderr_tail.clone(),
+                        window: self.options.startup_window,
+                    }
+                }
+                (Some(code), _) => Outcome::Exited(code),
+                (None, Some(signal)) => Outcome::Signalled(signal),
+                (None, None) => Outcome::Exited(-1),
+            },
+            Err(e) => Outcome::SpawnFailed(format!("lost track of process {pgid}: {e}")),
+        });
+        let report = RunReport {
+            outcome,
+            pid: Some(pgid),
+            start_time: self.start_time,
+            end_time: Utc::now(),
+            stdout,
+            stderr,
+            stderr_tail,
+            output_log: self.options.output_log.clone(),
+            error_log: self.options.error_log.clone(),
+        };
+        tracing::info!(pid = pgid, status = %report.outcome.status(), "ended");
+        report
+    }
+
+    /// Waits for both readers. They end when the last holder of the pipes exits; a
+    /// process that left the group with `setsid` may hold them longer, so the wait is
+    /// bounded.
+    async fn collect_output(&mut self) -> (StreamStats, StreamStats, String) {
+        const LIMIT: Duration = Duration::from_secs(2);
+        let both = async { ((&mut self.stdout).await, (&mut self.stderr).await) };
+        match tokio::time::timeout(LIMIT, both).await {
+            Ok((out, err)) => {
+                let (out, _) = out.unwrap_or_default();
+                let (err, tail) = err.unwrap_or_default();
+                (out, err, String::from_utf8_lossy(&tail).into_owned())
+            }
+            Err(_) => {
+                self.stdout.abort();
+                self.stderr.abort();
+                let lost = StreamStats {
+                    log_error: Some(
+                        "a process outside the job's group still holds its output; reading stopped"
+                            .to_owned(),
+                    ),
+                    ..StreamStats::default()
+                };
+                (lost.clone(), lost, String::new())
+            }
+        }
+    }
+}
+
+/// Stops the leader: the polite signal to the group, up to `grace` for it to exit,
+/// then `SIGKILL` to the group. Returns the leader's status and the end of the grace
+/// period (which also bounds the wait for the rest of the group).
+async fn stop(
+    child: &mut Child,
+    pgid: u32,
+    polite: Signal,
+    grace: Duration,
+    kill_now: &CancellationToken,
+) -> (std::io::Result<std::process::ExitStatus>, Instant) {
+    let grace_end = Instant::now() + grace;
+    signal_group(pgid, polite);
+    tokio::select! {
+        waited = tokio::time::timeout_at(grace_end, child.wait()) => {
+            if let Ok(status) = waited {
+                return (status, grace_end);
+            }
+        }
+        _ = kill_now.cancelled() => {}
+    }
+    signal_group(pgid, Signal::SIGKILL);
+    (child.wait().await, Instant::now())
+}
+
+/// Runs `spec` to the end: [`spawn`] then [`Running::wait`]. A job that cannot be
+/// started gives a report with [`Outcome::SpawnFailed`].
+pub async fn run(spec: &JobSpec, options: &RunOptions, cancel: &CancellationToken) -> RunReport {
+    match spawn(spec, options) {
+        Ok(running) => running.wait(cancel).await,
+        Err(message) => crate::bot::not_started(Outcome::SpawnFailed(message), options),
+    }
+}

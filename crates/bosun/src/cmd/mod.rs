@@ -1,0 +1,68 @@
+//! One module per subcommand, plus what they share: the data directory, Python
+//! environments and supervision settings taken from the command line.
+
+mod exec;
+mod queue;
+mod run;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bosun_exec::python::PythonEnvs;
+use bosun_exec::{Home, Observer, RunOptions, Stream};
+
+use crate::cli::{Cli, Command, EnvArgs, SuperviseArgs};
+use crate::signals::Stop;
+
+/// Runs the parsed command; the answer is the process exit code.
+pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Exec(args) => exec::exec(args).await,
+        Command::Queue(args) => queue::queue(args).await,
+    }
+}
+
+/// The data directory from `--home`/`BOSUN_HOME`, else the default.
+fn home(env: &EnvArgs) -> Result<Home> {
+    match &env.home {
+        Some(dir) => Ok(Home::new(dir)),
+        None => Home::from_env().context("no data directory: set BOSUN_HOME or HOME"),
+    }
+}
+
+fn python_envs(home: &Home, env: &EnvArgs) -> PythonEnvs {
+    PythonEnvs::new(home.venvs())
+        .with_interpreter(env.python.clone())
+        .with_installer(env.installer)
+}
+
+/// Supervision settings from the command line; log paths are filled in by the caller.
+fn run_options(args: &SuperviseArgs, stop: &Stop) -> RunOptions {
+    let mut options = RunOptions::new("", "");
+    options.grace = args.grace;
+    options.startup_window = args.startup_window;
+    options.log_limit = args.max_log_size;
+    options.kill_now = stop.kill_now.clone();
+    options
+}
+
+/// Supervises the process like a service would: a subreaper, and signals handled.
+fn prepare() -> Result<Stop> {
+    if let Err(e) = bosun_exec::become_subreaper() {
+        tracing::warn!("could not become a child subreaper: {e}");
+    }
+    Stop::listen().context("could not install signal handlers")
+}
+
+/// Echoes the job's stdout to ours and its stderr to ours, byte for byte.
+fn echo() -> Observer {
+    use std::io::Write;
+    Arc::new(|stream, bytes| {
+        // A closed terminal or pipe must not stop the job: write errors are ignored.
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(bytes),
+            Stream::Stderr => std::io::stderr().lock().write_all(bytes),
+        };
+    })
+}
