@@ -1,0 +1,96 @@
+//! Helpers: a temporary home for each test, the real binary, small bots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// A temporary `BOSUN_HOME`. Its `venvs/` is shared by every test (a symlink), so an
+/// environment is built once per test run; bosun's own locking keeps that safe.
+pub(crate) struct TestHome {
+    dir: tempfile::TempDir,
+}
+
+impl TestHome {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir can be created");
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bosun-test-venvs");
+        std::fs::create_dir_all(&shared).expect("the shared venvs dir can be created");
+        std::os::unix::fs::symlink(&shared, dir.path().join("venvs")).expect("symlink venvs");
+        Self { dir }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `bosun` with this home and quiet logs.
+    pub(crate) fn bosun(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bosun"));
+        command
+            .env("BOSUN_HOME", self.path())
+            .env_remove("BOSUN_LOG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Writes a file under the home, creating directories.
+    pub(crate) fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("a relative file has a parent")).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+/// Runs the command to its end and returns its output.
+pub(crate) fn output(command: &mut Command) -> Output {
+    command.output().expect("bosun can be started")
+}
+
+pub(crate) fn code(output: &Output) -> i32 {
+    output.status.code().expect("bosun exits, it is not killed")
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// True while a process with this pid exists in any state, zombies included.
+pub(crate) fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+pub(crate) fn pids_in(path: &Path) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().expect("pid files hold numbers"))
+        .collect()
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+pub(crate) fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// Sends `signal` to a process.
+pub(crate) fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).expect("the process exists");
+}
+
+/// The repository's `examples/` directory.
+pub(crate) fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
