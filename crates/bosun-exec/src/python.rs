@@ -1,2 +1,0 @@
-//! Python environments: one cached virtual environment per (interpreter, requirements).
-//! (Being written.)
