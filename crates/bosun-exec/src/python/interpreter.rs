@@ -124,6 +124,7 @@ pub(super) fn find_on_path(name: &str) -> Option<PathBuf> {
         .filter(|dir| !dir.as_os_str().is_empty())
         .flat_map(|dir| candidates(&dir, name))
         .find(|candidate| is_executable(candidate))
+        .and_then(|found| std::path::absolute(found).ok())
 }
 
 #[cfg(not(windows))]

@@ -176,12 +176,13 @@ impl PythonEnvs {
     /// environment's build lock, checks again (another thread or process may just have
     /// built it), removes a half-built directory, builds, and marks it ready.
     pub async fn ensure(&self, requirements: &Requirements) -> Result<PythonEnv, EnvError> {
-        let interpreter = Interpreter::locate(&self.interpreter, &self.venvs_dir).await?;
+        let venvs_dir = self.absolute_venvs_dir()?;
+        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
         let owned = requirements.clone();
         let loaded = blocking(move || Loaded::load(&owned)).await?;
         let key = environment_key(&interpreter.version, &loaded.key_lines);
         let name = &key[..DIR_KEY_LEN];
-        let root = self.venvs_dir.join(name);
+        let root = venvs_dir.join(name);
 
         let ready = root.clone();
         if blocking(move || build::is_ready(&ready)).await {
@@ -189,14 +190,14 @@ impl PythonEnvs {
             return Ok(PythonEnv::at(root, true));
         }
 
-        let venvs_dir = self.venvs_dir.clone();
-        blocking(move || fs::create_dir_all(&venvs_dir))
+        let dir = venvs_dir.clone();
+        blocking(move || fs::create_dir_all(&dir))
             .await
             .map_err(EnvError::io(
                 "create the environments directory",
-                &self.venvs_dir,
+                &venvs_dir,
             ))?;
-        let _lock = lock::acquire(self.venvs_dir.join(format!("{name}.lock"))).await?;
+        let _lock = lock::acquire(venvs_dir.join(format!("{name}.lock"))).await?;
 
         let ready = root.clone();
         if blocking(move || build::is_ready(&ready)).await {
@@ -205,9 +206,15 @@ impl PythonEnvs {
         }
         remove_unfinished(&root).await?;
 
-        let tool = Tool::resolve(self.installer)?;
-        build::build(&interpreter, &tool, &root, &loaded).await?;
-        build::mark_ready(&root, &interpreter, tool.installer(), &loaded).await?;
+        let built = async {
+            let tool = Tool::resolve(self.installer)?;
+            build::build(&interpreter, &tool, &root, &loaded).await?;
+            build::mark_ready(&root, &interpreter, tool.installer(), &loaded).await
+        };
+        if let Err(error) = built.await {
+            discard_failed(&root).await;
+            return Err(error);
+        }
         Ok(PythonEnv::at(root, false))
     }
 
@@ -221,7 +228,8 @@ impl PythonEnvs {
         dir: &Path,
         requirements: &Requirements,
     ) -> Result<PythonEnv, EnvError> {
-        let interpreter = Interpreter::locate(&self.interpreter, &self.venvs_dir).await?;
+        let venvs_dir = self.absolute_venvs_dir()?;
+        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
         let owned = requirements.clone();
         let loaded = blocking(move || Loaded::load(&owned)).await?;
 
@@ -229,9 +237,24 @@ impl PythonEnvs {
         let check = root.clone();
         blocking(move || prepare_fresh_dir(&check)).await?;
 
-        let tool = Tool::resolve(self.installer)?;
-        build::build(&interpreter, &tool, &root, &loaded).await?;
+        let built = async {
+            let tool = Tool::resolve(self.installer)?;
+            build::build(&interpreter, &tool, &root, &loaded).await
+        };
+        if let Err(error) = built.await {
+            discard_failed(&root).await;
+            return Err(error);
+        }
         Ok(PythonEnv::at(root, false))
+    }
+
+    /// `venvs_dir` made absolute: environments are used from other working directories,
+    /// and the install step runs beside the requirements file.
+    fn absolute_venvs_dir(&self) -> Result<PathBuf, EnvError> {
+        std::path::absolute(&self.venvs_dir).map_err(EnvError::io(
+            "use the environments directory",
+            &self.venvs_dir,
+        ))
     }
 }
 
@@ -270,6 +293,19 @@ async fn remove_unfinished(root: &Path) -> Result<(), EnvError> {
         warn!(root = %root.display(), "removed an unfinished Python environment (an earlier build stopped halfway); rebuilding it");
     }
     Ok(())
+}
+
+/// Deletes what a failed build left at `root` (it is large and useless), logging rather
+/// than returning a failure to do so: the build's own error is what the caller needs.
+async fn discard_failed(root: &Path) {
+    let path = root.to_owned();
+    match blocking(move || fs::remove_dir_all(&path)).await {
+        Ok(()) => debug!(root = %root.display(), "removed the failed environment"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => {
+            warn!(root = %root.display(), %error, "could not remove the failed environment")
+        }
+    }
 }
 
 /// Checks that `root` is absent or an empty directory, and creates its parent.

@@ -230,6 +230,15 @@ async fn unknown_package_fails_naming_it(installer: Installer) {
         ready_envs(dir.path()).is_empty(),
         "a failed build must not be marked ready"
     );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "a failed build must be removed, found {left:?}"
+    );
 }
 
 #[tokio::test]
@@ -354,6 +363,18 @@ async fn fresh_builds_at_the_given_directory_and_remove_deletes_it() {
     assert!(
         dir.path().join("venvs").is_dir(),
         "remove must delete nothing else"
+    );
+
+    // A fresh build that fails leaves nothing for the caller to clean up.
+    let failing = dir.path().join("venvs").join("exec-2");
+    let err = envs
+        .fresh(&failing, &lines(&["bosun-no-such-package-xyz==1.0"]))
+        .await
+        .expect_err("an unknown package must fail");
+    assert!(matches!(err, EnvError::Install { .. }), "{err:?}");
+    assert!(
+        !failing.exists(),
+        "a failed fresh environment must be removed"
     );
 }
 
