@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{code, output, stderr, wait_for, TestHome};
+use crate::support::{TestHome, code, output, stderr, wait_for};
 
 const ID: &str = "12345678-1234-1234-1234-123456789012";
 
@@ -29,15 +29,29 @@ fn runs_the_script_with_its_arguments_and_requirements_and_cleans_up() {
     let task_dir = home.path().join("Tasks").join(ID);
     let log = std::fs::read_to_string(task_dir.join("output.log")).unwrap();
     assert_eq!(log, "['--input-file', 'my data.csv'] 1.16.0\nTrue\n");
-    assert_eq!(std::fs::read_to_string(task_dir.join("error.log")).unwrap(), "to stderr\n");
-    assert!(!home.path().join(format!("Locks/{ID}.lock")).exists(), "the lock is released");
-    assert!(!home.path().join(format!("Temp/{ID}")).exists(), "Temp/{{id}} is removed");
+    assert_eq!(
+        std::fs::read_to_string(task_dir.join("error.log")).unwrap(),
+        "to stderr\n"
+    );
+    assert!(
+        !home.path().join(format!("Locks/{ID}.lock")).exists(),
+        "the lock is released"
+    );
+    assert!(
+        !home.path().join(format!("Temp/{ID}")).exists(),
+        "Temp/{{id}} is removed"
+    );
 }
 
 #[test]
 fn the_scripts_own_exit_code_is_returned() {
     let home = TestHome::new();
-    task(&home, "seven", r#"{"ScriptPath":"script.py"}"#, "raise SystemExit(7)\n");
+    task(
+        &home,
+        "seven",
+        r#"{"ScriptPath":"script.py"}"#,
+        "raise SystemExit(7)\n",
+    );
     assert_eq!(code(&output(home.bosun().args(["exec", "seven"]))), 7);
 }
 
@@ -47,7 +61,12 @@ fn every_failure_has_its_seed_exit_code() {
     task(&home, "bad-json", "{ not json", "");
     task(&home, "escapes", r#"{"ScriptPath":"../../x.py"}"#, "");
     task(&home, "no-script", r#"{"ScriptPath":"missing.py"}"#, "");
-    task(&home, "bad-req", r#"{"ScriptPath":"script.py","Requirements":["bosun-no-such-package-xyz==1.0"]}"#, "print('ran')");
+    task(
+        &home,
+        "bad-req",
+        r#"{"ScriptPath":"script.py","Requirements":["bosun-no-such-package-xyz==1.0"]}"#,
+        "print('ran')",
+    );
     task(&home, "no-python", r#"{"ScriptPath":"script.py"}"#, "");
     task(&home, "no-temp", r#"{"ScriptPath":"script.py"}"#, "");
 
@@ -58,7 +77,11 @@ fn every_failure_has_its_seed_exit_code() {
         (&["exec", "escapes"], 4, "leaves the task directory"),
         (&["exec", "no-script"], 4, "does not exist"),
         (&["exec", "bad-req"], 6, "bosun-no-such-package-xyz"),
-        (&["exec", "no-python", "--python", "/nonexistent/python3"], 5, "/nonexistent/python3"),
+        (
+            &["exec", "no-python", "--python", "/nonexistent/python3"],
+            5,
+            "/nonexistent/python3",
+        ),
     ];
     for (args, expected, words) in cases {
         let out = output(home.bosun().args(args));
@@ -66,8 +89,8 @@ fn every_failure_has_its_seed_exit_code() {
         assert!(stderr(&out).contains(words), "{args:?}: {}", stderr(&out));
     }
 
-    // 99: something unexpected, here a file where the Temp directory should be.
-    std::fs::write(home.path().join("Temp"), "").unwrap();
+    // 99: something unexpected, here a file where the task's Temp directory should be.
+    home.write("Temp/no-temp", "");
     let out = output(home.bosun().args(["exec", "no-temp"]));
     assert_eq!(code(&out), 99, "{}", stderr(&out));
 }
@@ -75,28 +98,60 @@ fn every_failure_has_its_seed_exit_code() {
 #[test]
 fn two_concurrent_execs_of_one_id_run_it_once() {
     let home = TestHome::new();
-    task(&home, "once", r#"{"ScriptPath":"script.py"}"#, "import time\nprint('ran', flush=True)\ntime.sleep(2)\n");
-    let mut first = home.bosun().args(["exec", "once"]).stderr(Stdio::piped()).spawn().unwrap();
+    task(
+        &home,
+        "once",
+        r#"{"ScriptPath":"script.py"}"#,
+        "import time\nprint('ran', flush=True)\ntime.sleep(2)\n",
+    );
+    let mut first = home
+        .bosun()
+        .args(["exec", "once"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let log = home.path().join("Tasks/once/output.log");
-    assert!(wait_for(Duration::from_secs(60), || std::fs::read_to_string(&log).is_ok_and(|t| t == "ran\n")));
+    assert!(wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t == "ran\n")
+    }));
 
     let second = output(home.bosun().args(["exec", "once"]));
     assert_eq!(code(&second), 2, "{}", stderr(&second));
-    assert!(stderr(&second).contains("already running"), "{}", stderr(&second));
-    assert!(stderr(&second).contains(&format!("pid {}", first.id())), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("already running"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(
+        stderr(&second).contains(&format!("pid {}", first.id())),
+        "{}",
+        stderr(&second)
+    );
 
     assert_eq!(first.wait().unwrap().code(), Some(0));
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran\n", "the second exec did not run it");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "ran\n",
+        "the second exec did not run it"
+    );
 }
 
 #[test]
 fn an_orphaned_lock_of_a_dead_process_is_reclaimed() {
     let home = TestHome::new();
-    task(&home, "orphan", r#"{"ScriptPath":"script.py"}"#, "print('ran')\n");
+    task(
+        &home,
+        "orphan",
+        r#"{"ScriptPath":"script.py"}"#,
+        "print('ran')\n",
+    );
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = dead.id();
     dead.wait().unwrap();
-    let host = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    let host = nix::unistd::gethostname()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     home.write(
         "Locks/orphan.lock",
         &format!(r#"{{"ExecutionId":"orphan","StartTime":"2024-01-01T00:00:00Z","MachineName":"{host}","Pid":{dead_pid}}}"#),
@@ -104,14 +159,23 @@ fn an_orphaned_lock_of_a_dead_process_is_reclaimed() {
 
     let out = output(home.bosun().args(["-v", "exec", "orphan"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("reclaimed an orphaned lock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reclaimed an orphaned lock"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!home.path().join("Locks/orphan.lock").exists());
 }
 
 #[test]
 fn a_fresh_environment_is_built_per_execution_and_removed() {
     let home = TestHome::new();
-    task(&home, "fresh", r#"{"ScriptPath":"script.py"}"#, "import sys\nprint(sys.prefix)\n");
+    task(
+        &home,
+        "fresh",
+        r#"{"ScriptPath":"script.py"}"#,
+        "import sys\nprint(sys.prefix)\n",
+    );
     let out = output(home.bosun().args(["exec", "fresh", "--fresh-env"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let prefix = std::fs::read_to_string(home.path().join("Tasks/fresh/output.log")).unwrap();

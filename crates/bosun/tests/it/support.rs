@@ -87,7 +87,8 @@ pub(crate) fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool 
 
 /// Sends `signal` to a process.
 pub(crate) fn signal(pid: u32, signal: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).expect("the process exists");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)
+        .expect("the process exists");
 }
 
 /// The repository's `examples/` directory.
