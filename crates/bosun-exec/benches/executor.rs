@@ -1,24 +1,25 @@
 //! What bosun's supervision costs, against doing the same thing by hand.
 //!
-//! Three measures, each a ratio taken within one run, bosun and its baseline
-//! interleaved in rounds (the order swapping every round) so that drift in the
-//! machine's speed hits both alike; each ratio is the median of the per-round ratios.
+//! Each measure is a ratio taken within one run: bosun and its baseline run in
+//! rounds, the order rotating every round, so that drift in the machine's speed hits
+//! both alike; each ratio is the median of the per-round ratios.
 //!
-//! - (a) `/bin/true` jobs per second through [`bosun_exec::run`] (process group, piped
-//!   output pumped into real log files, group teardown), one after another, against a
-//!   bare `std::process::Command::status()` loop. The cost of supervising a job that
-//!   does nothing. Goal: bosun ≥ 0.8 × bare.
-//! - (b) Starting a Python bot whose environment is already built: `ensure` on the
-//!   cached environment plus the supervised run of a `bot.py` that prints one line,
-//!   against running the same script with the same interpreter directly. Goal: bosun
+//! - (a) `/bin/true` jobs per second through [`bosun_exec::run`] (own process group,
+//!   output pumped into two real log files, group teardown), one after another,
+//!   against a bare `std::process::Command::status()` loop: the cost of supervising
+//!   a job that does nothing. Goal: bosun ≥ 0.8 × bare. Creating the log files alone
+//!   is timed in the same rounds, to tell the filesystem's share from bosun's.
+//! - (b) Starting a Python bot whose environment is ready: `ensure` plus the
+//!   supervised run of a `bot.py` that prints one line ([`run_bot`], what `bosun run`
+//!   does), against running the script bare, both with the venv's interpreter (bosun's
+//!   own overhead) and with the base `python3` (the literal alternative). Goal: bosun
 //!   ≤ 1.15 × bare.
 //! - (c) A first run with requirements into a brand-new venvs directory, against
 //!   `python -m venv DIR && DIR/bin/pip install -r requirements.txt`; and the rerun on
 //!   the ready environment against the same baseline. Goals: ≥ 5× and ≥ 50× faster.
 //!
-//! `cargo bench -p bosun-exec --bench executor [-- --quick] [--only a,b,c]
-//! [--python PATH]`; `BOSUN_BENCH_ONLY=a,b` selects parts too. docs/PERFORMANCE.md
-//! explains the figures and records a run.
+//! `cargo bench -p bosun-exec --bench executor [-- --quick] [--only a,b,c]`; see
+//! [`USAGE`]. docs/PERFORMANCE.md explains the figures and records a run.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -37,29 +38,38 @@ type Fallible<T> = Result<T, Box<dyn Error>>;
 /// The packages of (c): small, pure Python, pinned.
 const REQUIREMENTS: &str = "six==1.16.0\ntomli==2.0.1\n";
 
-fn main() {
-    let settings = match Settings::from_args(std::env::args().skip(1)) {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("executor bench: {message}\n\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = bench(&settings) {
-        eprintln!("executor bench: {e}");
-        std::process::exit(1);
-    }
-}
+/// The file bosun writes last into a finished environment; it names the installer.
+const READY_MARKER: &str = ".bosun-ready";
 
 const USAGE: &str = "usage: cargo bench -p bosun-exec --bench executor -- \
 [--quick] [--only a,b,c] [--python PATH] [--scratch DIR]
   --quick        fewer rounds and iterations: a smoke run, not figures to quote
   --only LIST    the parts to run (also BOSUN_BENCH_ONLY): a = /bin/true jobs/s,
-                 b = cached bot start, c = environment builds
-  --python PATH  the interpreter for (b) and (c), on both sides [default: the one
-                 `python3` on PATH resolves to, so that a pyenv shim is not timed]
-  --scratch DIR  where logs, venvs and bots are made, in a temporary directory
+                 b = bot start on a ready environment, c = environment builds
+  --python PATH  the base interpreter of (b) and (c), on both sides [default: the
+                 file `python3` on PATH runs, so that a pyenv shim is not timed]
+  --scratch DIR  where logs, bots and venvs are made, inside a temporary directory
                  removed at the end [default: cargo's target/tmp]";
+
+fn main() {
+    let settings = match Settings::from_args(std::env::args().skip(1)) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("executor bench: {message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = Bench::new(&settings).and_then(|bench| bench.run()) {
+        eprintln!("executor bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+// ---------------------------------------------------------------- settings
 
 /// What to run and how much of it.
 struct Settings {
@@ -69,25 +79,25 @@ struct Settings {
     bot_starts: usize,
     install_rounds: usize,
     cached_ensures: usize,
-    python: Option<String>,
+    python: Option<PathBuf>,
     scratch: PathBuf,
 }
 
 impl Settings {
-    fn from_args(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+    /// The settings the arguments ask for; `None` when they ask for help.
+    fn from_args(mut args: impl Iterator<Item = String>) -> Result<Option<Self>, String> {
         let mut settings = Self::full();
         let mut only = std::env::var("BOSUN_BENCH_ONLY").ok();
         while let Some(arg) = args.next() {
+            let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
             match arg.as_str() {
                 // cargo bench passes --bench to every harness = false target.
                 "--bench" => {}
-                "--quick" => settings = Self::quick(settings),
-                "--only" => only = Some(args.next().ok_or("--only needs a list, e.g. a,c")?),
-                "--python" => settings.python = Some(args.next().ok_or("--python needs a path")?),
-                "--scratch" => {
-                    settings.scratch = args.next().ok_or("--scratch needs a directory")?.into()
-                }
-                "-h" | "--help" => return Err("help".to_owned()),
+                "--quick" => settings = settings.quick(),
+                "--only" => only = Some(value("--only")?),
+                "--python" => settings.python = Some(value("--python")?.into()),
+                "--scratch" => settings.scratch = value("--scratch")?.into(),
+                "-h" | "--help" => return Ok(None),
                 other => match other.strip_prefix("--only=") {
                     Some(list) => only = Some(list.to_owned()),
                     None => return Err(format!("unknown argument {other:?}")),
@@ -97,7 +107,7 @@ impl Settings {
         if let Some(list) = only {
             settings.parts = parse_parts(&list)?;
         }
-        Ok(settings)
+        Ok(Some(settings))
     }
 
     fn full() -> Self {
@@ -132,89 +142,255 @@ impl Settings {
 fn parse_parts(list: &str) -> Result<Vec<char>, String> {
     list.split(',')
         .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p {
-            "a" | "b" | "c" => Ok(p.chars().next().expect("matched a one-letter part")),
+        .filter(|part| !part.is_empty())
+        .map(|part| match part {
+            "a" | "b" | "c" => Ok(part.chars().next().expect("matched a one-letter part")),
             other => Err(format!("unknown part {other:?}: use a, b or c")),
         })
         .collect()
 }
 
-fn bench(settings: &Settings) -> Fallible<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    std::fs::create_dir_all(&settings.scratch)?;
-    let scratch = tempfile::tempdir_in(&settings.scratch)?;
-    let mut rows = Vec::new();
-    let mut notes = Vec::new();
-    if settings.wants('a') {
-        rows.push(true_jobs(settings, &runtime, scratch.path(), &mut notes)?);
-    }
-    if settings.wants('b') || settings.wants('c') {
-        let python = interpreter(settings)?;
-        notes.push(format!("interpreter (both sides): {}", python.describe()));
-        if settings.wants('b') {
-            rows.push(bot_start(
-                settings,
-                &runtime,
-                scratch.path(),
-                &python.path,
-                &mut notes,
-            )?);
-        }
-        if settings.wants('c') {
-            notes.push(format!("installer: {}", installer_used()));
-            rows.extend(env_builds(
-                settings,
-                &runtime,
-                scratch.path(),
-                &python.path,
-                &mut notes,
-            )?);
-        }
-    }
-    print_table(&rows);
-    println!();
-    for note in notes {
-        println!("- {note}");
-    }
-    Ok(())
+// ------------------------------------------------------------------- bench
+
+/// One run of the benchmark: its runtime, scratch directory and findings.
+struct Bench<'a> {
+    settings: &'a Settings,
+    runtime: Runtime,
+    scratch: tempfile::TempDir,
+    rows: Vec<Row>,
+    notes: Vec<String>,
 }
 
-// ---------------------------------------------------------------- (a) /bin/true
+impl<'a> Bench<'a> {
+    fn new(settings: &'a Settings) -> Fallible<Self> {
+        // Multi-threaded, as in the `bosun` binary.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        std::fs::create_dir_all(&settings.scratch)?;
+        Ok(Self {
+            settings,
+            runtime,
+            scratch: tempfile::tempdir_in(&settings.scratch)?,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
 
-/// (a): `/bin/true` jobs/s through the supervisor against a bare `status()` loop.
-fn true_jobs(
-    settings: &Settings,
-    runtime: &Runtime,
-    scratch: &Path,
-    notes: &mut Vec<String>,
-) -> Fallible<Row> {
-    let n = settings.true_jobs;
-    let logs = scratch.join("true");
-    // Warm-up: page cache, the runtime's threads, the allocator.
-    supervised_true(runtime, &logs.join("warm"), 20)?;
-    bare_true(20)?;
-    let samples = interleave(
-        settings.rounds,
-        |round| supervised_true(runtime, &logs.join(round.to_string()), n),
-        || bare_true(n),
-        |bosun, bare| bosun / bare,
-    )?;
-    notes.push(format!(
-        "(a) {} rounds of {n} jobs each side; per-round ratios {}",
-        settings.rounds,
-        list(&samples.ratios, 2)
-    ));
-    Ok(Row {
-        measure: "(a) `/bin/true` jobs/s, sequential (bosun ÷ bare)".to_owned(),
-        bosun: format!("{:.0} jobs/s", median(&samples.bosun)),
-        baseline: format!("{:.0} jobs/s", median(&samples.baseline)),
-        ratio: median(&samples.ratios),
-        goal: Goal::AtLeast(0.8),
-    })
+    fn run(mut self) -> Fallible<()> {
+        self.note(format!(
+            "scratch directory: {}",
+            self.scratch.path().display()
+        ));
+        if self.settings.wants('a') {
+            self.true_jobs()?;
+        }
+        if self.settings.wants('b') || self.settings.wants('c') {
+            let python = Interpreter::find(self.settings.python.as_deref())?;
+            self.note(format!("interpreter: {}", python.describe()));
+            if self.settings.wants('b') {
+                self.bot_start(&python)?;
+            }
+            if self.settings.wants('c') {
+                self.env_builds(&python.path)?;
+            }
+        }
+        print_table(&self.rows);
+        println!();
+        for note in &self.notes {
+            println!("- {note}");
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    fn dir(&self, name: &str) -> PathBuf {
+        self.scratch.path().join(name)
+    }
+
+    // ------------------------------------------------------------ (a) /bin/true
+
+    /// (a): `/bin/true` jobs/s through the supervisor against a bare `status()` loop.
+    fn true_jobs(&mut self) -> Fallible<()> {
+        let (n, rounds) = (self.settings.true_jobs, self.settings.rounds);
+        let logs = self.dir("true");
+        let runtime = &self.runtime;
+        // Warm-up: page cache, the runtime's threads, the allocator.
+        supervised_true(runtime, &logs.join("warm"), 20)?;
+        bare_true(20)?;
+        let figures = interleave(
+            rounds,
+            &mut [
+                Box::new(|round| supervised_true(runtime, &logs.join(round.to_string()), n)),
+                Box::new(|_| bare_true(n)),
+                Box::new(|round| log_files_alone(&logs.join(format!("files-{round}")), n)),
+            ],
+        )?;
+        let [bosun, bare, files] =
+            <[Vec<f64>; 3]>::try_from(figures).expect("interleave returns one list per contestant");
+        let ratios = per_round(&bosun, &bare, |bosun, bare| bosun / bare);
+        let extra: Vec<f64> = per_round(&bosun, &bare, |bosun, bare| 1.0 / bosun - 1.0 / bare);
+        self.note(format!(
+            "(a) rounds: {rounds}, of {n} jobs each side; per-round ratios {}",
+            list(&ratios, |r| format!("{r:.2}"))
+        ));
+        self.note(format!(
+            "(a) bosun's extra time per job, per round: {}; creating its two log files \
+             alone, per round: {}",
+            list(&extra, seconds),
+            list(&files, seconds)
+        ));
+        self.rows.push(Row {
+            measure: "(a) `/bin/true` jobs/s, sequential (bosun ÷ bare)".to_owned(),
+            bosun: format!("{:.0} jobs/s", median(&bosun)),
+            baseline: format!("{:.0} jobs/s", median(&bare)),
+            ratio: median(&ratios),
+            goal: Goal::AtLeast(0.8),
+        });
+        Ok(())
+    }
+
+    // --------------------------------------------------------- (b) bot start
+
+    /// (b): a bot's start on a ready environment against running its script bare.
+    fn bot_start(&mut self, python: &Interpreter) -> Fallible<()> {
+        let (n, rounds) = (self.settings.bot_starts, self.settings.rounds);
+        let dir = self.dir("hello-bot");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("bot.py"), "print('hello from the bot')\n")?;
+        let bot = Bot::locate(&dir)?;
+        let envs = python_envs(&self.dir("venvs-b"), &python.path);
+        let built = Instant::now();
+        let env = self.runtime.block_on(envs.ensure(&Requirements::None))?;
+        self.note(format!(
+            "(b) the environment (no requirements) is built once before timing, in {}",
+            seconds(built.elapsed().as_secs_f64())
+        ));
+        let logs = self.dir("bot-logs");
+        let runtime = &self.runtime;
+        // Warm-up, which also checks that every side works.
+        supervised_bot(runtime, &bot, &envs, &logs.join("warm"), 2)?;
+        bare_bot(&env.python, &dir, 2)?;
+        bare_bot(&python.path, &dir, 2)?;
+        let figures = interleave(
+            rounds,
+            &mut [
+                Box::new(|round| {
+                    supervised_bot(runtime, &bot, &envs, &logs.join(round.to_string()), n)
+                }),
+                Box::new(|_| bare_bot(&env.python, &dir, n)),
+                Box::new(|_| bare_bot(&python.path, &dir, n)),
+            ],
+        )?;
+        let [bosun, venv, base] =
+            <[Vec<f64>; 3]>::try_from(figures).expect("interleave returns one list per contestant");
+        let venv_ratios = per_round(&bosun, &venv, |bosun, bare| bosun / bare);
+        let base_ratios = per_round(&bosun, &base, |bosun, bare| bosun / bare);
+        self.note(format!(
+            "(b) rounds: {rounds}, of {n} starts each side; per-round ratios against the \
+             venv's python {}, against the base python {}",
+            list(&venv_ratios, |r| format!("{r:.3}")),
+            list(&base_ratios, |r| format!("{r:.3}"))
+        ));
+        if !python.site_hooks.is_empty() {
+            self.note(format!(
+                "(b) the base interpreter's site-packages has .pth files ({}) that run at \
+                 every start; a venv without system site-packages skips them, which is the \
+                 gap between the two (b) baselines",
+                python.site_hooks.join(", ")
+            ));
+        }
+        self.rows.push(Row {
+            measure: "(b) bot start, env ready: `ensure` + supervised run ÷ \
+                      `venv/bin/python bot.py`"
+                .to_owned(),
+            bosun: seconds(median(&bosun)),
+            baseline: seconds(median(&venv)),
+            ratio: median(&venv_ratios),
+            goal: Goal::AtMost(1.15),
+        });
+        self.rows.push(Row {
+            measure: "(b) the same ÷ `python3 bot.py` (base interpreter)".to_owned(),
+            bosun: seconds(median(&bosun)),
+            baseline: seconds(median(&base)),
+            ratio: median(&base_ratios),
+            goal: Goal::AtMost(1.15),
+        });
+        Ok(())
+    }
+
+    // -------------------------------------------------- (c) environment builds
+
+    /// (c): building an environment with requirements into an empty venvs directory,
+    /// and the rerun on the ready environment, against `python -m venv` + `pip install`.
+    fn env_builds(&mut self, python: &Path) -> Fallible<()> {
+        let (rounds, reruns) = (self.settings.install_rounds, self.settings.cached_ensures);
+        let file = self.dir("requirements.txt");
+        std::fs::write(&file, REQUIREMENTS)?;
+        let requirements = Requirements::File(file.clone());
+        let work = self.dir("builds");
+        let runtime = &self.runtime;
+        // Warm-up: fills uv's and pip's own download and wheel caches, so that every
+        // timed round starts alike: bosun's venvs directory empty, both installers'
+        // caches warm.
+        let warm = build_and_rerun(runtime, &work.join("warm"), python, &requirements, 1)?;
+        baseline_venv(python, &work.join("warm-baseline"), &file)?;
+
+        let mut cached = Vec::new();
+        let figures = interleave(
+            rounds,
+            &mut [
+                Box::new(|round| {
+                    let venvs = work.join(format!("venvs-{round}"));
+                    let built = build_and_rerun(runtime, &venvs, python, &requirements, reruns)?;
+                    cached.push(built.rerun);
+                    Ok(built.first)
+                }),
+                Box::new(|round| baseline_venv(python, &work.join(format!("pip-{round}")), &file)),
+            ],
+        )?;
+        let [first, baseline] =
+            <[Vec<f64>; 2]>::try_from(figures).expect("interleave returns one list per contestant");
+        let speedup = |bosun: &[f64]| per_round(bosun, &baseline, |bosun, bare| bare / bosun);
+        let (first_speedups, rerun_speedups) = (speedup(&first), speedup(&cached));
+        self.note(format!(
+            "(c) Installer::Auto built with {} ({})",
+            warm.installer, warm.tool_version
+        ));
+        self.note(format!(
+            "(c) rounds: {rounds}; packages {}; per-round speed-ups: first run {}, rerun {} \
+             (each rerun figure the mean of {reruns} `ensure` calls)",
+            REQUIREMENTS.trim().replace('\n', ", "),
+            list(&first_speedups, |r| format!("{r:.1}")),
+            list(&rerun_speedups, |r| format!("{r:.0}"))
+        ));
+        self.note(
+            "(c) bosun's venvs directory is new in every round; uv's and pip's own caches \
+             are warm on both sides (one untimed build each first), so neither downloads"
+                .to_owned(),
+        );
+        self.rows.push(Row {
+            measure: "(c) first run with requirements, new venvs dir (baseline ÷ bosun)".to_owned(),
+            bosun: seconds(median(&first)),
+            baseline: seconds(median(&baseline)),
+            ratio: median(&first_speedups),
+            goal: Goal::AtLeast(5.0),
+        });
+        self.rows.push(Row {
+            measure: "(c) rerun, environment ready (baseline ÷ bosun)".to_owned(),
+            bosun: seconds(median(&cached)),
+            baseline: seconds(median(&baseline)),
+            ratio: median(&rerun_speedups),
+            goal: Goal::AtLeast(50.0),
+        });
+        Ok(())
+    }
 }
+
+// ------------------------------------------------------- the timed work: (a)
 
 /// Runs `/bin/true` `n` times through [`run`], each with its own pair of log files in
 /// `dir`, and returns jobs per second.
@@ -225,9 +401,8 @@ fn supervised_true(runtime: &Runtime, dir: &Path, n: usize) -> Fallible<f64> {
     let start = Instant::now();
     runtime.block_on(async {
         for i in 0..n {
-            let options =
-                RunOptions::new(dir.join(format!("{i}.out")), dir.join(format!("{i}.err")));
-            expect_success(&run(&job, &options, &cancel).await)?;
+            let (out, err) = log_pair(dir, i);
+            expect_success(&run(&job, &RunOptions::new(out, err), &cancel).await)?;
         }
         Ok::<_, Box<dyn Error>>(())
     })?;
@@ -246,55 +421,27 @@ fn bare_true(n: usize) -> Fallible<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-// ------------------------------------------------------------- (b) bot start
-
-/// (b): a bot's start on a cached environment against running its script directly.
-fn bot_start(
-    settings: &Settings,
-    runtime: &Runtime,
-    scratch: &Path,
-    python: &Path,
-    notes: &mut Vec<String>,
-) -> Fallible<Row> {
-    let n = settings.bot_starts;
-    let dir = scratch.join("hello-bot");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("bot.py"), "print('hello from the bot')\n")?;
-    let bot = Bot::locate(&dir)?;
-    let envs = python_envs(&scratch.join("venvs-b"), python);
-    let built = Instant::now();
-    let env = runtime.block_on(envs.ensure(&Requirements::None))?;
-    notes.push(format!(
-        "(b) environment for no requirements built once before timing ({}, reused: {})",
-        seconds(built.elapsed().as_secs_f64()),
-        env.reused
-    ));
-    let logs = scratch.join("bot-logs");
-    // Warm-up, which also checks that both sides work.
-    supervised_bot(runtime, &bot, &envs, &logs.join("warm"), 2)?;
-    bare_bot(python, &dir, 2)?;
-    let samples = interleave(
-        settings.rounds,
-        |round| supervised_bot(runtime, &bot, &envs, &logs.join(round.to_string()), n),
-        || bare_bot(python, &dir, n),
-        |bosun, bare| bosun / bare,
-    )?;
-    notes.push(format!(
-        "(b) {} rounds of {n} starts each side; per-round ratios {}",
-        settings.rounds,
-        list(&samples.ratios, 3)
-    ));
-    Ok(Row {
-        measure: "(b) bot start, cached env: `ensure` + run (bosun ÷ bare)".to_owned(),
-        bosun: seconds(median(&samples.bosun)),
-        baseline: seconds(median(&samples.baseline)),
-        ratio: median(&samples.ratios),
-        goal: Goal::AtMost(1.15),
-    })
+/// Creates the two log files of `n` jobs in `dir`, as [`run`] does before it spawns,
+/// and returns the mean seconds per job: the filesystem's share of bosun's cost.
+fn log_files_alone(dir: &Path, n: usize) -> Fallible<f64> {
+    std::fs::create_dir_all(dir)?;
+    let start = Instant::now();
+    for i in 0..n {
+        let (out, err) = log_pair(dir, i);
+        std::fs::File::create(out)?;
+        std::fs::File::create(err)?;
+    }
+    Ok(start.elapsed().as_secs_f64() / n as f64)
 }
 
-/// Starts `bot` `n` times the way `bosun run` does (cached environment, supervised
-/// run) and returns the mean seconds per start.
+fn log_pair(dir: &Path, i: usize) -> (PathBuf, PathBuf) {
+    (dir.join(format!("{i}.out")), dir.join(format!("{i}.err")))
+}
+
+// ------------------------------------------------------- the timed work: (b)
+
+/// Starts `bot` `n` times the way `bosun run` does ([`run_bot`] on the cached
+/// environment) and returns the mean seconds per start.
 fn supervised_bot(
     runtime: &Runtime,
     bot: &Bot,
@@ -306,18 +453,10 @@ fn supervised_bot(
     let start = Instant::now();
     runtime.block_on(async {
         for i in 0..n {
-            let options =
-                RunOptions::new(logs.join(format!("{i}.out")), logs.join(format!("{i}.err")));
-            let report = run_bot(
-                bot,
-                &[],
-                envs,
-                &EnvChoice::Cached,
-                |_| {},
-                &options,
-                &cancel,
-            )
-            .await?;
+            let (out, err) = log_pair(logs, i);
+            let options = RunOptions::new(out, err);
+            let cached = &EnvChoice::Cached;
+            let report = run_bot(bot, &[], envs, cached, |_| {}, &options, &cancel).await?;
             expect_success(&report)?;
             if report.stdout.bytes == 0 {
                 return Err("the bot printed nothing".into());
@@ -345,98 +484,34 @@ fn bare_bot(python: &Path, dir: &Path, n: usize) -> Fallible<f64> {
     Ok(start.elapsed().as_secs_f64() / n as f64)
 }
 
-// ------------------------------------------------------- (c) environment builds
+// ------------------------------------------------------- the timed work: (c)
 
-/// (c): building an environment with requirements into an empty cache, and the rerun
-/// on the ready environment, against `python -m venv` + `pip install -r`.
-fn env_builds(
-    settings: &Settings,
-    runtime: &Runtime,
-    scratch: &Path,
-    python: &Path,
-    notes: &mut Vec<String>,
-) -> Fallible<Vec<Row>> {
-    let requirements = scratch.join("requirements.txt");
-    std::fs::write(&requirements, REQUIREMENTS)?;
-    let requirements = Requirements::File(requirements.clone());
-    let work = scratch.join("builds");
-    // Warm-up: fills uv's and pip's own download/wheel caches, so every timed round
-    // starts from the same state (bosun's venvs cache empty, both installers' caches
-    // warm).
-    cold_and_cached(runtime, &work.join("warm"), python, &requirements, 1)?;
-    baseline_venv(python, &work.join("warm-baseline"), &requirements)?;
-
-    let (mut cold, mut cached, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..settings.install_rounds {
-        let dir = work.join(round.to_string());
-        let bosun = || {
-            cold_and_cached(
-                runtime,
-                &dir.join("venvs"),
-                python,
-                &requirements,
-                settings.cached_ensures,
-            )
-        };
-        let bare = || baseline_venv(python, &dir.join("baseline"), &requirements);
-        let ((c, w), b) = if round % 2 == 0 {
-            let first = bosun()?;
-            (first, bare()?)
-        } else {
-            let second = bare()?;
-            (bosun()?, second)
-        };
-        cold.push(c);
-        cached.push(w);
-        baseline.push(b);
-    }
-    let speedup =
-        |bosun: &[f64]| -> Vec<f64> { baseline.iter().zip(bosun).map(|(b, x)| b / x).collect() };
-    let (cold_ratios, cached_ratios) = (speedup(&cold), speedup(&cached));
-    notes.push(format!(
-        "(c) {} rounds; packages: {}; per-round speed-ups, first run {}, rerun {}",
-        settings.install_rounds,
-        REQUIREMENTS.trim().replace('\n', ", "),
-        list(&cold_ratios, 1),
-        list(&cached_ratios, 0)
-    ));
-    notes.push(
-        "(c) bosun's venvs directory is new in every round; uv's and pip's own caches are \
-         warm on both sides (one untimed warm-up build each), so neither side downloads"
-            .to_owned(),
-    );
-    Ok(vec![
-        Row {
-            measure: "(c) first run with requirements, new venvs dir (baseline ÷ bosun)".to_owned(),
-            bosun: seconds(median(&cold)),
-            baseline: seconds(median(&baseline)),
-            ratio: median(&cold_ratios),
-            goal: Goal::AtLeast(5.0),
-        },
-        Row {
-            measure: "(c) rerun, environment ready (baseline ÷ bosun)".to_owned(),
-            bosun: seconds(median(&cached)),
-            baseline: seconds(median(&baseline)),
-            ratio: median(&cached_ratios),
-            goal: Goal::AtLeast(50.0),
-        },
-    ])
+/// One build of (c) and its reruns.
+struct Built {
+    /// Seconds for `ensure` into the empty venvs directory.
+    first: f64,
+    /// Mean seconds of `ensure` once the environment is ready.
+    rerun: f64,
+    /// The installer the ready marker names.
+    installer: String,
+    /// What that installer says its version is.
+    tool_version: String,
 }
 
 /// Builds the environment into the empty `venvs` directory, then calls `ensure` on it
-/// `reruns` times. Returns (seconds for the build, mean seconds per rerun).
-fn cold_and_cached(
+/// `reruns` times; checks that the packages import.
+fn build_and_rerun(
     runtime: &Runtime,
     venvs: &Path,
     python: &Path,
     requirements: &Requirements,
     reruns: usize,
-) -> Fallible<(f64, f64)> {
+) -> Fallible<Built> {
     let envs = python_envs(venvs, python);
-    runtime.block_on(async {
+    let (env, first, rerun) = runtime.block_on(async {
         let start = Instant::now();
         let env = envs.ensure(requirements).await?;
-        let cold = start.elapsed().as_secs_f64();
+        let first = start.elapsed().as_secs_f64();
         if env.reused {
             return Err(format!("{} was reused, not built", env.root.display()).into());
         }
@@ -447,23 +522,28 @@ fn cold_and_cached(
                 return Err(format!("the rerun did not reuse {}", env.root.display()).into());
             }
         }
-        let cached = start.elapsed().as_secs_f64() / reruns.max(1) as f64;
-        check_imports(&env.python)?;
-        Ok((cold, cached))
+        let rerun = start.elapsed().as_secs_f64() / reruns.max(1) as f64;
+        Ok::<_, Box<dyn Error>>((env, first, rerun))
+    })?;
+    check_imports(&env.python)?;
+    let installer = installer_of(&env.root)?;
+    let tool_version = tool_version(&installer, python);
+    Ok(Built {
+        first,
+        rerun,
+        installer,
+        tool_version,
     })
 }
 
-/// `python -m venv DIR && DIR/bin/pip install -r requirements.txt`; returns seconds.
-fn baseline_venv(python: &Path, dir: &Path, requirements: &Requirements) -> Fallible<f64> {
-    let Requirements::File(file) = requirements else {
-        unreachable!("(c) writes its requirements to a file");
-    };
+/// `python -m venv DIR && DIR/bin/pip install -r FILE`, as subprocesses; returns
+/// seconds.
+fn baseline_venv(python: &Path, dir: &Path, file: &Path) -> Fallible<f64> {
     let start = Instant::now();
-    checked(Command::new(python).arg("-m").arg("venv").arg(dir))?;
+    checked(Command::new(python).args(["-m", "venv"]).arg(dir))?;
     checked(
         Command::new(dir.join("bin/pip"))
-            .arg("install")
-            .arg("-r")
+            .args(["install", "-r"])
             .arg(file),
     )?;
     let elapsed = start.elapsed().as_secs_f64();
@@ -476,6 +556,30 @@ fn check_imports(python: &Path) -> Fallible<()> {
     checked(Command::new(python).args(["-c", "import six, tomli"]))
 }
 
+/// The installer named by the environment's ready marker (JSON).
+fn installer_of(root: &Path) -> Fallible<String> {
+    let marker = std::fs::read_to_string(root.join(READY_MARKER))?;
+    let marker: serde_json::Value = serde_json::from_str(&marker)?;
+    marker["installer"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "the ready marker names no installer".into())
+}
+
+/// `uv --version`, or the interpreter's `pip --version`, for the notes.
+fn tool_version(installer: &str, python: &Path) -> String {
+    let output = match installer {
+        "uv" => Command::new("uv").arg("--version").output(),
+        _ => Command::new(python)
+            .args(["-m", "pip", "--version"])
+            .output(),
+    };
+    match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => format!("{installer}: version unknown"),
+    }
+}
+
 // ------------------------------------------------------------------ shared
 
 /// bosun's environments in `venvs`, built from `python` by the default installer.
@@ -485,79 +589,69 @@ fn python_envs(venvs: &Path, python: &Path) -> PythonEnvs {
         .with_installer(Installer::Auto)
 }
 
-/// The interpreter both sides of (b) and (c) use.
+/// The base interpreter of (b) and (c).
 struct Interpreter {
     path: PathBuf,
-    /// What `python3` on PATH is, when the path was resolved from it.
-    resolved_from: Option<PathBuf>,
     version: String,
+    /// What `python3` on PATH is, when `path` was found through it.
+    found_via: Option<PathBuf>,
+    /// The `.pth` files of its site-packages, which run at every start.
+    site_hooks: Vec<String>,
 }
 
 impl Interpreter {
+    /// `given`, else the executable `python3` on PATH ends up running: pyenv's
+    /// `python3` is a shell script that costs more than Python's own start.
+    fn find(given: Option<&Path>) -> Fallible<Self> {
+        let (path, found_via) = match given {
+            Some(path) => (path.to_owned(), None),
+            None => {
+                let real = ask(Path::new("python3"), "import sys; print(sys.executable)")?;
+                (PathBuf::from(real), which("python3"))
+            }
+        };
+        let version = ask(&path, "import platform; print(platform.python_version())")?;
+        let hooks = ask(
+            &path,
+            "import glob, os, site\n\
+             for d in site.getsitepackages():\n    \
+                 for p in sorted(glob.glob(os.path.join(d, '*.pth'))): print(os.path.basename(p))",
+        )?;
+        Ok(Self {
+            path,
+            version,
+            found_via,
+            site_hooks: hooks.lines().map(str::to_owned).collect(),
+        })
+    }
+
     fn describe(&self) -> String {
-        let origin = match &self.resolved_from {
+        let via = match &self.found_via {
             Some(shim) if shim != &self.path => format!(
-                "; `python3` on PATH is {}, resolved once so that neither side times a shim",
+                "; `python3` on PATH is {}, resolved once so that no side times it",
                 shim.display()
             ),
             _ => String::new(),
         };
-        format!("{} ({}){origin}", self.path.display(), self.version)
+        format!("{} (Python {}){via}", self.path.display(), self.version)
     }
 }
 
-/// `--python`, else the real executable behind `python3` on PATH: pyenv's `python3`
-/// is a shell script that costs more than the interpreter's own start.
-fn interpreter(settings: &Settings) -> Fallible<Interpreter> {
-    let ask = |program: &str, code: &str| -> Fallible<String> {
-        let output = Command::new(program).args(["-c", code]).output()?;
-        if !output.status.success() {
-            return Err(format!(
-                "{program} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-            .into());
-        }
-        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
-    };
-    let (path, resolved_from) = match &settings.python {
-        Some(path) => (PathBuf::from(path), None),
-        None => {
-            let real = ask("python3", "import sys; print(sys.executable)")?;
-            (PathBuf::from(real), which("python3"))
-        }
-    };
-    let version = ask(
-        &path.to_string_lossy(),
-        "import platform; print('Python', platform.python_version())",
-    )?;
-    Ok(Interpreter {
-        path,
-        resolved_from,
-        version,
-    })
+/// Runs `python -c code` and returns what it printed, trimmed.
+fn ask(python: &Path, code: &str) -> Fallible<String> {
+    let output = Command::new(python).args(["-c", code]).output()?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{} -c failed: {}", python.display(), stderr.trim()).into());
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
-/// The first `program` on PATH.
+/// The first `program` in the directories of PATH.
 fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
-/// What [`Installer::Auto`] picks here: uv when it is on PATH, else pip.
-fn installer_used() -> String {
-    let uv = Command::new("uv").arg("--version").output();
-    match uv {
-        Ok(out) if out.status.success() => format!(
-            "{} (Installer::Auto: uv is on PATH at {})",
-            String::from_utf8_lossy(&out.stdout).trim(),
-            which("uv")
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        ),
-        _ => "pip (Installer::Auto: uv is not on PATH)".to_owned(),
-    }
+        .find(|candidate| candidate.is_file())
 }
 
 /// Runs `command` to the end, its output captured; an error quotes its stderr.
@@ -566,10 +660,11 @@ fn checked(command: &mut Command) -> Fallible<()> {
     if output.status.success() {
         return Ok(());
     }
+    let stderr = String::from_utf8_lossy(&output.stderr);
     Err(format!(
         "{command:?} ended with {}: {}",
         output.status,
-        String::from_utf8_lossy(&output.stderr).trim()
+        stderr.trim()
     )
     .into())
 }
@@ -581,39 +676,29 @@ fn expect_success(report: &RunReport) -> Fallible<()> {
     }
 }
 
-/// Per-round figures of one measure.
-struct Samples {
-    bosun: Vec<f64>,
-    baseline: Vec<f64>,
-    ratios: Vec<f64>,
+// ------------------------------------------------------------------ rounds
+
+/// One side of a measure: given the round's number, does the timed work and returns
+/// its figure.
+type Contestant<'a> = Box<dyn FnMut(usize) -> Fallible<f64> + 'a>;
+
+/// Runs every contestant once per round, the first of each round rotating (with two
+/// contestants, they alternate), and returns each contestant's per-round figures.
+fn interleave(rounds: usize, contestants: &mut [Contestant<'_>]) -> Fallible<Vec<Vec<f64>>> {
+    let count = contestants.len();
+    let mut figures = vec![Vec::with_capacity(rounds); count];
+    for round in 0..rounds {
+        for step in 0..count {
+            let which = (round + step) % count;
+            figures[which].push(contestants[which](round)?);
+        }
+    }
+    Ok(figures)
 }
 
-/// Runs `rounds` rounds of bosun and the baseline, bosun first in even rounds and
-/// second in odd ones, and keeps each round's figures and `ratio(bosun, baseline)`.
-fn interleave(
-    rounds: usize,
-    mut bosun: impl FnMut(usize) -> Fallible<f64>,
-    mut baseline: impl FnMut() -> Fallible<f64>,
-    ratio: impl Fn(f64, f64) -> f64,
-) -> Fallible<Samples> {
-    let mut samples = Samples {
-        bosun: Vec::with_capacity(rounds),
-        baseline: Vec::with_capacity(rounds),
-        ratios: Vec::with_capacity(rounds),
-    };
-    for round in 0..rounds {
-        let (x, b) = if round % 2 == 0 {
-            let x = bosun(round)?;
-            (x, baseline()?)
-        } else {
-            let b = baseline()?;
-            (bosun(round)?, b)
-        };
-        samples.bosun.push(x);
-        samples.baseline.push(b);
-        samples.ratios.push(ratio(x, b));
-    }
-    Ok(samples)
+/// `ratio(a, b)` round by round.
+fn per_round(a: &[f64], b: &[f64], ratio: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    a.iter().zip(b).map(|(&a, &b)| ratio(a, b)).collect()
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -626,20 +711,20 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn list(values: &[f64], decimals: usize) -> String {
+fn list(values: &[f64], show: impl Fn(f64) -> String) -> String {
     values
         .iter()
-        .map(|v| format!("{v:.decimals$}"))
+        .map(|&v| show(v))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 /// Seconds as people read them: `2.41 s`, `38.2 ms`, `412 µs`.
 fn seconds(s: f64) -> String {
-    match s {
-        s if s >= 1.0 => format!("{s:.2} s"),
-        s if s >= 1e-3 => format!("{:.1} ms", s * 1e3),
-        s => format!("{:.0} µs", s * 1e6),
+    match s.abs() {
+        a if a >= 1.0 => format!("{s:.2} s"),
+        a if a >= 1e-3 => format!("{:.1} ms", s * 1e3),
+        _ => format!("{:.0} µs", s * 1e6),
     }
 }
 
@@ -693,8 +778,8 @@ fn print_table(rows: &[Row]) {
             "FAIL"
         };
         println!(
-            "| {} | {} | {} | {} | {} | {result} |",
-            row.measure, row.bosun, row.baseline, ratio, row.goal
+            "| {} | {} | {} | {ratio} | {} | {result} |",
+            row.measure, row.bosun, row.baseline, row.goal
         );
     }
 }
