@@ -7,8 +7,9 @@
 //! - (a) `/bin/true` jobs per second through [`bosun_exec::run`] (own process group,
 //!   output pumped into two real log files, group teardown), one after another,
 //!   against a bare `std::process::Command::status()` loop: the cost of supervising
-//!   a job that does nothing. Goal: bosun ≥ 0.8 × bare. Creating the log files alone
-//!   is timed in the same rounds, to tell the filesystem's share from bosun's.
+//!   a job that does nothing. Goal: bosun ≥ 0.8 × bare. To say where bosun's extra
+//!   time goes, the same rounds also time a tokio child (async wait), a tokio child
+//!   with both outputs piped and read, and creating the log files alone.
 //! - (b) Starting a Python bot whose environment is ready: `ensure` plus the
 //!   supervised run of a `bot.py` that prints one line ([`run_bot`], what `bosun run`
 //!   does), against running the script bare, both with the venv's interpreter (bosun's
@@ -214,6 +215,11 @@ impl<'a> Bench<'a> {
     // ------------------------------------------------------------ (a) /bin/true
 
     /// (a): `/bin/true` jobs/s through the supervisor against a bare `status()` loop.
+    ///
+    /// Three more contestants in the same rounds say where bosun's extra time goes:
+    /// an async child (tokio's `status().await`), an async child with piped output
+    /// read to the end (what bosun's supervisor is built on), and creating the log
+    /// files alone.
     fn true_jobs(&mut self) -> Fallible<()> {
         let (n, rounds) = (self.settings.true_jobs, self.settings.rounds);
         let logs = self.dir("true");
@@ -226,23 +232,19 @@ impl<'a> Bench<'a> {
             &mut [
                 Box::new(|round| supervised_true(runtime, &logs.join(round.to_string()), n)),
                 Box::new(|_| bare_true(n)),
+                Box::new(|_| async_true(runtime, n, Output::Inherited)),
+                Box::new(|_| async_true(runtime, n, Output::Piped)),
                 Box::new(|round| log_files_alone(&logs.join(format!("files-{round}")), n)),
             ],
         )?;
-        let [bosun, bare, files] =
-            <[Vec<f64>; 3]>::try_from(figures).expect("interleave returns one list per contestant");
+        let [bosun, bare, waited, piped, files] =
+            <[Vec<f64>; 5]>::try_from(figures).expect("interleave returns one list per contestant");
         let ratios = per_round(&bosun, &bare, |bosun, bare| bosun / bare);
-        let extra: Vec<f64> = per_round(&bosun, &bare, |bosun, bare| 1.0 / bosun - 1.0 / bare);
         self.note(format!(
             "(a) rounds: {rounds}, of {n} jobs each side; per-round ratios {}",
             list(&ratios, |r| format!("{r:.2}"))
         ));
-        self.note(format!(
-            "(a) bosun's extra time per job, per round: {}; creating its two log files \
-             alone, per round: {}",
-            list(&extra, seconds),
-            list(&files, seconds)
-        ));
+        self.note(time_breakdown(&bosun, &bare, &waited, &piped, &files));
         self.rows.push(Row {
             measure: "(a) `/bin/true` jobs/s, sequential (bosun ÷ bare)".to_owned(),
             bosun: format!("{:.0} jobs/s", median(&bosun)),
@@ -419,6 +421,83 @@ fn bare_true(n: usize) -> Fallible<f64> {
         }
     }
     Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// How a child of [`async_true`] is given its output.
+#[derive(Clone, Copy)]
+enum Output {
+    /// Inherited from the bench, as in [`bare_true`].
+    Inherited,
+    /// Two pipes, each read to the end by its own task, as in bosun.
+    Piped,
+}
+
+/// Runs `/bin/true` `n` times as a tokio child and returns the mean seconds per job.
+fn async_true(runtime: &Runtime, n: usize, output: Output) -> Fallible<f64> {
+    let start = Instant::now();
+    runtime.block_on(async {
+        for _ in 0..n {
+            let mut command = tokio::process::Command::new("/bin/true");
+            if let Output::Piped = output {
+                command
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .process_group(0);
+            }
+            let mut child = command.spawn()?;
+            let readers = [
+                child.stdout.take().map(drain),
+                child.stderr.take().map(drain),
+            ];
+            let status = child.wait().await?;
+            for reader in readers.into_iter().flatten() {
+                reader.await??;
+            }
+            if !status.success() {
+                return Err(format!("/bin/true ended with {status}").into());
+            }
+        }
+        Ok::<_, Box<dyn Error>>(())
+    })?;
+    Ok(start.elapsed().as_secs_f64() / n as f64)
+}
+
+/// Reads `pipe` to its end in a task of its own.
+fn drain(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<u64>> {
+    tokio::spawn(async move { tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await })
+}
+
+/// Splits bosun's extra time per job in (a) into the medians of: an async wait
+/// instead of a blocking one, piped output and its readers, the log files, and the
+/// rest (bosun's own work). `bosun` and `bare` are jobs/s, the others seconds per job.
+fn time_breakdown(
+    bosun: &[f64],
+    bare: &[f64],
+    waited: &[f64],
+    piped: &[f64],
+    files: &[f64],
+) -> String {
+    let bare_time: Vec<f64> = bare.iter().map(|jobs| 1.0 / jobs).collect();
+    let extra = per_round(bosun, bare, |bosun, bare| 1.0 / bosun - 1.0 / bare);
+    let waiting = per_round(waited, &bare_time, |waited, bare| waited - bare);
+    let piping = per_round(piped, waited, |piped, waited| piped - waited);
+    let rest: Vec<f64> = (0..extra.len())
+        .map(|i| extra[i] - (piped[i] - bare_time[i]) - files[i])
+        .collect();
+    format!(
+        "(a) where bosun's extra {} per job goes (medians of per-round figures): \
+         async wait instead of a blocking one {}, piped output and its readers {}, \
+         creating the two log files {} (per round: {}), the rest {}",
+        seconds(median(&extra)),
+        seconds(median(&waiting)),
+        seconds(median(&piping)),
+        seconds(median(files)),
+        list(files, seconds),
+        seconds(median(&rest))
+    )
 }
 
 /// Creates the two log files of `n` jobs in `dir`, as [`run`] does before it spawns,
