@@ -114,9 +114,9 @@ impl Settings {
     fn full() -> Self {
         Self {
             parts: vec!['a', 'b', 'c'],
-            rounds: 5,
+            rounds: 7,
             true_jobs: 300,
-            bot_starts: 20,
+            bot_starts: 40,
             install_rounds: 3,
             cached_ensures: 20,
             python: None,
@@ -285,10 +285,12 @@ impl<'a> Bench<'a> {
                 }),
                 Box::new(|_| bare_bot(&env.python, &dir, n)),
                 Box::new(|_| bare_bot(&python.path, &dir, n)),
+                Box::new(|_| ensure_alone(runtime, &envs, n)),
+                Box::new(|round| log_files_alone(&logs.join(format!("files-{round}")), n)),
             ],
         )?;
-        let [bosun, venv, base] =
-            <[Vec<f64>; 3]>::try_from(figures).expect("interleave returns one list per contestant");
+        let [bosun, venv, base, ensure, files] =
+            <[Vec<f64>; 5]>::try_from(figures).expect("interleave returns one list per contestant");
         let venv_ratios = per_round(&bosun, &venv, |bosun, bare| bosun / bare);
         let base_ratios = per_round(&bosun, &base, |bosun, bare| bosun / bare);
         self.note(format!(
@@ -296,6 +298,20 @@ impl<'a> Bench<'a> {
              venv's python {}, against the base python {}",
             list(&venv_ratios, |r| format!("{r:.3}")),
             list(&base_ratios, |r| format!("{r:.3}"))
+        ));
+        let extra = per_round(&bosun, &venv, |bosun, bare| bosun - bare);
+        let rest: Vec<f64> = (0..extra.len())
+            .map(|i| extra[i] - ensure[i] - files[i])
+            .collect();
+        self.note(format!(
+            "(b) where bosun's extra {} per start goes (medians of per-round figures): \
+             `ensure` on the ready environment {}, creating the two log files {} (per \
+             round: {}), the rest (supervising the run) {}",
+            seconds(median(&extra)),
+            seconds(median(&ensure)),
+            seconds(median(&files)),
+            list(&files, seconds),
+            seconds(median(&rest))
         ));
         if !python.site_hooks.is_empty() {
             self.note(format!(
@@ -539,6 +555,21 @@ fn supervised_bot(
             expect_success(&report)?;
             if report.stdout.bytes == 0 {
                 return Err("the bot printed nothing".into());
+            }
+        }
+        Ok::<_, Box<dyn Error>>(())
+    })?;
+    Ok(start.elapsed().as_secs_f64() / n as f64)
+}
+
+/// Calls `ensure` for no requirements `n` times on its ready environment and returns
+/// the mean seconds per call.
+fn ensure_alone(runtime: &Runtime, envs: &PythonEnvs, n: usize) -> Fallible<f64> {
+    let start = Instant::now();
+    runtime.block_on(async {
+        for _ in 0..n {
+            if !envs.ensure(&Requirements::None).await?.reused {
+                return Err("the environment was rebuilt, not reused".into());
             }
         }
         Ok::<_, Box<dyn Error>>(())
@@ -849,7 +880,7 @@ fn print_table(rows: &[Row]) {
         let ratio = if row.ratio >= 10.0 {
             format!("{:.0}", row.ratio)
         } else {
-            format!("{:.2}", row.ratio)
+            format!("{:.3}", row.ratio)
         };
         let result = if row.goal.met(row.ratio) {
             "pass"
