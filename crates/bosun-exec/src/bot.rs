@@ -9,10 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use bosun_core::JobSpec;
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use crate::outcome::{Outcome, RunReport, StreamStats};
+use crate::outcome::{Outcome, RunReport};
 use crate::python::{EnvError, PythonEnvs, Requirements};
 use crate::supervise::{RunOptions, StopSignal};
 
@@ -124,7 +123,7 @@ pub async fn run_bot(
                 EnvChoice::Fresh(dir) => envs.fresh(dir, &bot.requirements).await,
             }
         } => env?,
-        _ = cancel.cancelled() => return Ok(not_started(Outcome::Cancelled, options)),
+        _ = cancel.cancelled() => return Ok(RunReport::not_started(Outcome::Cancelled, options)),
     };
     let mut job = bot.job(&env.python, args);
     adjust(&mut job);
@@ -138,22 +137,6 @@ pub async fn run_bot(
         }
     }
     Ok(report)
-}
-
-/// A report for a run that never started a process.
-pub(crate) fn not_started(outcome: Outcome, options: &RunOptions) -> RunReport {
-    let now = Utc::now();
-    RunReport {
-        outcome,
-        pid: None,
-        start_time: now,
-        end_time: now,
-        stdout: StreamStats::default(),
-        stderr: StreamStats::default(),
-        stderr_tail: String::new(),
-        output_log: options.output_log.clone(),
-        error_log: options.error_log.clone(),
-    }
 }
 
 fn file_name(name: Option<&std::ffi::OsStr>) -> String {

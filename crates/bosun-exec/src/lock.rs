@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ExecError;
@@ -56,7 +55,8 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct TaskLock {
     path: PathBuf,
-    file: Option<Flock<File>>,
+    /// The open lock file; the exclusive lock lives as long as it is open.
+    file: Option<File>,
     /// Set when an orphaned lock was reclaimed: what it said.
     pub reclaimed: Option<String>,
 }
@@ -96,13 +96,16 @@ pub fn acquire(locks_dir: &Path, id: &str) -> Result<TaskLock, LockError> {
             .truncate(false)
             .open(&path)
             .map_err(ExecError::io("open lock file", &path))?;
-        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => locked,
-            Err((file, Errno::EWOULDBLOCK)) => return Err(held(describe(&read_info(file)))),
-            Err((_, errno)) => {
-                return Err(ExecError::io("lock", &path)(std::io::Error::from(errno)).into());
+        let mut file = file;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(held(describe(&read_info(file))));
             }
-        };
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(ExecError::io("lock", &path)(e).into());
+            }
+        }
         // The file may have been removed (released) between our open and our flock.
         let same = match (std::fs::metadata(&path), file.metadata()) {
             (Ok(on_disk), Ok(ours)) => on_disk.ino() == ours.ino() && on_disk.dev() == ours.dev(),

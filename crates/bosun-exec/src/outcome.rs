@@ -87,6 +87,22 @@ impl Outcome {
 }
 
 impl RunReport {
+    /// A report for a run that never started a process.
+    pub(crate) fn not_started(outcome: Outcome, options: &crate::RunOptions) -> Self {
+        let now = Utc::now();
+        Self {
+            outcome,
+            pid: None,
+            start_time: now,
+            end_time: now,
+            stdout: StreamStats::default(),
+            stderr: StreamStats::default(),
+            stderr_tail: String::new(),
+            output_log: options.output_log.clone(),
+            error_log: options.error_log.clone(),
+        }
+    }
+
     /// The seed 002 result object for this run.
     pub fn to_result(&self, job_name: &str) -> JobRunResult {
         let duration = (self.end_time - self.start_time)

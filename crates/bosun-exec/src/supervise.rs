@@ -155,22 +155,14 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
 
     let stdout = child.stdout.take().expect("stdout is piped by spawn_child");
     let stderr = child.stderr.take().expect("stderr is piped by spawn_child");
-    let stdout = tokio::spawn(pump(
+    let stdout = start_pump(
         stdout,
         Stream::Stdout,
         out_log,
-        options.output_log.clone(),
-        options.log_limit,
-        options.observer.clone(),
-    ));
-    let stderr = tokio::spawn(pump(
-        stderr,
-        Stream::Stderr,
-        err_log,
-        options.error_log.clone(),
-        options.log_limit,
-        options.observer.clone(),
-    ));
+        &options.output_log,
+        options,
+    );
+    let stderr = start_pump(stderr, Stream::Stderr, err_log, &options.error_log, options);
 
     Ok(Running {
         child,
@@ -183,6 +175,27 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
         stderr,
         guard,
     })
+}
+
+fn start_pump<R>(
+    reader: R,
+    stream: Stream,
+    log: std::fs::File,
+    log_path: &std::path::Path,
+    options: &RunOptions,
+) -> JoinHandle<(StreamStats, Vec<u8>)>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    let observer = options.observer.clone();
+    tokio::spawn(pump(
+        reader,
+        stream,
+        log,
+        log_path.to_owned(),
+        options.log_limit,
+        observer,
+    ))
 }
 
 impl Running {
@@ -327,6 +340,6 @@ async fn stop(
 pub async fn run(spec: &JobSpec, options: &RunOptions, cancel: &CancellationToken) -> RunReport {
     match spawn(spec, options) {
         Ok(running) => running.wait(cancel).await,
-        Err(message) => crate::bot::not_started(Outcome::SpawnFailed(message), options),
+        Err(message) => RunReport::not_started(Outcome::SpawnFailed(message), options),
     }
 }

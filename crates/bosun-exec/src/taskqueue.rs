@@ -2,7 +2,7 @@
 //!
 //! The seed reads, edits and rewrites the file with no lock between processes, and
 //! replaces a file it cannot parse with an empty queue. bosun instead:
-//! - holds an exclusive `flock` on `TaskQueue.json.lock` (a sidecar, because the queue
+//! - holds an exclusive lock (`flock` on Unix) on `TaskQueue.json.lock` (a sidecar, because the queue
 //!   file itself is replaced on every write) for each read-modify-write, so two
 //!   `bosun queue` processes never take the same task;
 //! - writes a new file beside the old one, syncs it, and renames it over the old one,
@@ -22,7 +22,6 @@ use std::time::Duration;
 use bosun_core::task_queue::state;
 use bosun_core::{BotTask, TaskQueue};
 use chrono::Utc;
-use nix::fcntl::{Flock, FlockArg};
 use tokio_util::sync::CancellationToken;
 
 use crate::bot::{Bot, EnvChoice, run_bot};
@@ -191,8 +190,10 @@ pub fn update<T>(
         .truncate(false)
         .open(&lock_path)
         .map_err(ExecError::io("open lock file", &lock_path))?;
-    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| ExecError::io("lock", &lock_path)(std::io::Error::from(errno)))?;
+    // Held until `lock_file` is dropped at the end of this function.
+    lock_file
+        .lock()
+        .map_err(ExecError::io("lock", &lock_path))?;
 
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -18,28 +18,4 @@ pub(crate) fn options(dir: &Path) -> RunOptions {
     options
 }
 
-/// True while a process with this pid exists in any state, zombies included.
-pub(crate) fn exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Reads whitespace-separated pids from a file written by a job.
-pub(crate) fn pids_in(path: &Path) -> Vec<u32> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().expect("pid files hold numbers"))
-        .collect()
-}
-
-/// Polls `cond` until it holds or `limit` passes.
-pub(crate) async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    cond()
-}
+pub(crate) use bosun_test_utils::{exists, pids_in, wait_for_async as wait_for};

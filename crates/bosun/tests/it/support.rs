@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 /// A temporary `BOSUN_HOME`. Its `venvs/` is shared by every test (a symlink), so an
 /// environment is built once per test run; bosun's own locking keeps that safe.
@@ -60,30 +59,7 @@ pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// True while a process with this pid exists in any state, zombies included.
-pub(crate) fn exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-pub(crate) fn pids_in(path: &Path) -> Vec<u32> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().expect("pid files hold numbers"))
-        .collect()
-}
-
-/// Polls `cond` every 20 ms until it holds or `limit` passes.
-pub(crate) fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
+pub(crate) use bosun_test_utils::{exists, pids_in, wait_for};
 
 /// Sends `signal` to a process.
 pub(crate) fn signal(pid: u32, signal: nix::sys::signal::Signal) {
