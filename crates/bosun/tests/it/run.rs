@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::support::{
-    TestHome, code, examples, exists, output, pids_in, signal, stderr, stdout, wait_for,
+    TestHome, code, examples, exists, output, pids_in, read_all, signal, stderr, stdout, wait_for,
 };
 
 #[test]
@@ -157,13 +157,7 @@ fn sigterm_to_bosun_cancels_the_job_and_its_whole_tree() {
 
     signal(child.id(), Signal::SIGTERM);
     let status = child.wait().unwrap();
-    let mut text = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = read_all(child.stdout.take());
 
     assert_eq!(status.code(), Some(130));
     let result: Value = serde_json::from_str(&text).unwrap();
@@ -192,15 +186,8 @@ fn ctrl_c_lets_a_python_bot_clean_up_and_reports_cancelled() {
 
     signal(child.id(), Signal::SIGINT);
     let status = child.wait().unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let rest = read_all(Some(out));
+    let err = read_all(child.stderr.take());
 
     assert_eq!(status.code(), Some(130), "{err}");
     assert_eq!(rest, "cleaned up\n");
@@ -242,13 +229,7 @@ fn a_200_mib_flood_keeps_bosun_memory_bounded_and_the_log_capped() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = read_all(child.stderr.take());
 
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(peak > 0, "the peak was sampled");

@@ -61,6 +61,15 @@ pub(crate) fn stderr(output: &Output) -> String {
 
 pub(crate) use bosun_test_utils::{exists, pids_in, wait_for};
 
+/// Reads a child's pipe to its end as (lossy) text.
+pub(crate) fn read_all(pipe: Option<impl std::io::Read>) -> String {
+    let mut bytes = Vec::new();
+    pipe.expect("the pipe was requested with Stdio::piped()")
+        .read_to_end(&mut bytes)
+        .expect("a child's pipe can be read");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Sends `signal` to a process.
 pub(crate) fn signal(pid: u32, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)
