@@ -414,17 +414,27 @@ impl<'a> Bench<'a> {
 /// `dir`, and returns jobs per second.
 fn supervised_true(runtime: &Runtime, dir: &Path, n: usize) -> Fallible<f64> {
     std::fs::create_dir_all(dir)?;
-    let job = JobSpec::new("/bin/true", vec![]);
-    let cancel = CancellationToken::new();
+    let dir = dir.to_owned();
     let start = Instant::now();
-    runtime.block_on(async {
+    runtime.block_on(on_worker(async move {
+        let job = JobSpec::new("/bin/true", vec![]);
+        let cancel = CancellationToken::new();
         for i in 0..n {
-            let (out, err) = log_pair(dir, i);
-            expect_success(&run(&job, &RunOptions::new(out, err), &cancel).await)?;
+            let (out, err) = log_pair(&dir, i);
+            expect_success(&run(&job, &RunOptions::new(out, err), &cancel).await)
+                .map_err(|e| e.to_string())?;
         }
-        Ok::<_, Box<dyn Error>>(())
-    })?;
+        Ok(())
+    }))?;
     Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Runs `work` as a task on one of the runtime's workers, as the `bosun` binary runs
+/// its commands, rather than on the thread that called `block_on`.
+async fn on_worker<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Fallible<T> {
+    Ok(tokio::spawn(work).await??)
 }
 
 /// Runs `/bin/true` `n` times with `Command::status()` and returns jobs per second.
@@ -451,7 +461,7 @@ enum Output {
 /// Runs `/bin/true` `n` times as a tokio child and returns the mean seconds per job.
 fn async_true(runtime: &Runtime, n: usize, output: Output) -> Fallible<f64> {
     let start = Instant::now();
-    runtime.block_on(async {
+    runtime.block_on(on_worker(async move {
         for _ in 0..n {
             let mut command = tokio::process::Command::new("/bin/true");
             if let Output::Piped = output {
@@ -461,21 +471,24 @@ fn async_true(runtime: &Runtime, n: usize, output: Output) -> Fallible<f64> {
                     .stderr(Stdio::piped())
                     .process_group(0);
             }
-            let mut child = command.spawn()?;
+            let mut child = command.spawn().map_err(|e| e.to_string())?;
             let readers = [
                 child.stdout.take().map(drain),
                 child.stderr.take().map(drain),
             ];
-            let status = child.wait().await?;
+            let status = child.wait().await.map_err(|e| e.to_string())?;
             for reader in readers.into_iter().flatten() {
-                reader.await??;
+                reader
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
             }
             if !status.success() {
-                return Err(format!("/bin/true ended with {status}").into());
+                return Err(format!("/bin/true ended with {status}"));
             }
         }
-        Ok::<_, Box<dyn Error>>(())
-    })?;
+        Ok(())
+    }))?;
     Ok(start.elapsed().as_secs_f64() / n as f64)
 }
 
@@ -516,7 +529,7 @@ fn time_breakdown(
     )
 }
 
-/// Creates the two log files of `n` jobs in `dir`, as [`run`] does before it spawns,
+/// Creates the two log files of `n` jobs in `dir`, as [`run`] does while each starts,
 /// and returns the mean seconds per job: the filesystem's share of bosun's cost.
 fn log_files_alone(dir: &Path, n: usize) -> Fallible<f64> {
     std::fs::create_dir_all(dir)?;

@@ -1,8 +1,8 @@
 //! The supervisor: one task owns each child and decides how it ends.
 //!
-//! [`spawn`] starts the job as the leader of a new process group and starts the two
-//! output readers. [`Running::wait`] is a `select!` over the child exiting, the
-//! deadline and cancellation. Whatever ends the leader, the group is then emptied: a
+//! [`spawn`] starts the job as the leader of a new process group. [`Running::wait`]
+//! reads both output pipes while it `select!`s over the child exiting, the deadline
+//! and cancellation, all in one future: one wake-up when a job ends, not three. Whatever ends the leader, the group is then emptied: a
 //! polite signal, the grace period, `SIGKILL`, and a wait until no member is left. A
 //! guard kills the group if the [`Running`] is dropped before that, so an aborted task
 //! cannot leak processes.
@@ -14,12 +14,11 @@ use bosun_core::JobSpec;
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
 use tokio::process::Child;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::outcome::{Outcome, RunReport, StreamStats};
-use crate::output::{Observer, Stream, pump};
+use crate::output::{Observer, Sink, Stream};
 use crate::unix::{decode, group_exists, signal_group, wait_group_gone};
 
 /// The first signal sent to a job's group when bosun stops it.
@@ -108,8 +107,7 @@ pub struct Running {
     started: Instant,
     timeout: Duration,
     options: RunOptions,
-    stdout: JoinHandle<(StreamStats, Vec<u8>)>,
-    stderr: JoinHandle<(StreamStats, Vec<u8>)>,
+    output: Option<OutputTask>,
     guard: GroupGuard,
 }
 
@@ -128,18 +126,27 @@ impl Drop for GroupGuard {
     }
 }
 
+/// What the output task hands back: each stream's figures, and standard error's tail.
+type Pumped = ((StreamStats, Vec<u8>), (StreamStats, Vec<u8>));
+
+/// Reads both streams to their end; polled by [`Running::wait`].
+type OutputTask = std::pin::Pin<Box<dyn std::future::Future<Output = Pumped> + Send>>;
+
 /// Starts `spec`. The error is one sentence naming what could not be started and why.
+///
+/// The log directories are made before the child starts, so a bad log location stops
+/// the job before it runs. The files themselves are created by the output task while
+/// the child starts: on a busy disk that creation can cost more than a short job's
+/// whole run, and nothing needs the files before the first byte arrives. A file that
+/// cannot be created is reported in the job's message (its output is still drained,
+/// and standard error's tail still kept).
 pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
-    let open = |path: &PathBuf| -> Result<std::fs::File, String> {
-        if let Some(parent) = path.parent() {
+    for path in [&options.output_log, &options.error_log] {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("could not create log directory {}: {e}", parent.display()))?;
         }
-        std::fs::File::create(path)
-            .map_err(|e| format!("could not create log file {}: {e}", path.display()))
-    };
-    let out_log = open(&options.output_log)?;
-    let err_log = open(&options.error_log)?;
+    }
 
     let start_time = Utc::now();
     let started = Instant::now();
@@ -155,14 +162,12 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
 
     let stdout = child.stdout.take().expect("stdout is piped by spawn_child");
     let stderr = child.stderr.take().expect("stderr is piped by spawn_child");
-    let stdout = start_pump(
-        stdout,
-        Stream::Stdout,
-        out_log,
-        &options.output_log,
-        options,
-    );
-    let stderr = start_pump(stderr, Stream::Stderr, err_log, &options.error_log, options);
+    // Both pipes are read at once, neither waiting for the other, by the future
+    // that waits for the job.
+    let out = Sink::new(Stream::Stdout, &options.output_log, options);
+    let err = Sink::new(Stream::Stderr, &options.error_log, options);
+    let output: OutputTask =
+        Box::pin(async move { tokio::join!(out.pump(stdout), err.pump(stderr)) });
 
     Ok(Running {
         child,
@@ -171,31 +176,9 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
         started,
         timeout: spec.timeout,
         options: options.clone(),
-        stdout,
-        stderr,
+        output: Some(output),
         guard,
     })
-}
-
-fn start_pump<R>(
-    reader: R,
-    stream: Stream,
-    log: std::fs::File,
-    log_path: &std::path::Path,
-    options: &RunOptions,
-) -> JoinHandle<(StreamStats, Vec<u8>)>
-where
-    R: tokio::io::AsyncRead + Unpin + Send + 'static,
-{
-    let observer = options.observer.clone();
-    tokio::spawn(pump(
-        reader,
-        stream,
-        log,
-        log_path.to_owned(),
-        options.log_limit,
-        observer,
-    ))
 }
 
 impl Running {
@@ -211,7 +194,68 @@ impl Running {
 
     /// Waits for the job to end, stopping it on timeout or when `cancel` fires, and
     /// returns once no process of its group is left.
+    ///
+    /// The job's output is read by this future too, alongside the wait: one task, so
+    /// the child's exit and its pipes' end wake bosun once, not once per stream. Call
+    /// it as soon as the job is spawned; until it is polled, nothing drains the pipes.
     pub async fn wait(mut self, cancel: &CancellationToken) -> RunReport {
+        let mut output = self
+            .output
+            .take()
+            .expect("the output is taken only here, and wait consumes the Running");
+        let mut pumped = None;
+        let (status, stopped_by, elapsed) = {
+            let mut ending = std::pin::pin!(self.end(cancel));
+            loop {
+                tokio::select! {
+                    ended = &mut ending => break ended,
+                    done = &mut output, if pumped.is_none() => pumped = Some(done),
+                }
+            }
+        };
+        let pgid = self.pid;
+        let (stdout, stderr, stderr_tail) = collect_output(pumped, output).await;
+        let outcome = stopped_by.unwrap_or_else(|| match status {
+            Ok(status) => match decode(status) {
+                (Some(code), _) if code != 0 && elapsed < self.options.startup_window => {
+                    Outcome::StartupFailed {
+                        code,
+                        stderr_tail: stderr_tail.clone(),
+                        window: self.options.startup_window,
+                    }
+                }
+                (Some(code), _) => Outcome::Exited(code),
+                (None, Some(signal)) => Outcome::Signalled(signal),
+                (None, None) => Outcome::Exited(-1),
+            },
+            Err(e) => Outcome::SpawnFailed(format!("lost track of process {pgid}: {e}")),
+        });
+        let report = RunReport {
+            outcome,
+            pid: Some(pgid),
+            start_time: self.start_time,
+            end_time: Utc::now(),
+            stdout,
+            stderr,
+            stderr_tail,
+            output_log: self.options.output_log.clone(),
+            error_log: self.options.error_log.clone(),
+        };
+        tracing::info!(pid = pgid, status = %report.outcome.status(), "ended");
+        report
+    }
+
+    /// Sees the leader out (stopping it on timeout or cancellation), then the rest of
+    /// its group. Returns the leader's status, what stopped it if bosun did, and how
+    /// long it ran.
+    async fn end(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> (
+        std::io::Result<std::process::ExitStatus>,
+        Option<Outcome>,
+        Duration,
+    ) {
         let pgid = self.pid;
         let grace = self.options.grace;
         let polite = self.options.stop_signal.signal();
@@ -251,62 +295,33 @@ impl Running {
             wait_group_gone(pgid, Duration::from_secs(5)).await;
         }
         self.guard.armed = false;
-
-        let (stdout, stderr, stderr_tail) = self.collect_output().await;
-        let outcome = stopped_by.unwrap_or_else(|| match status {
-            Ok(status) => match decode(status) {
-                (Some(code), _) if code != 0 && elapsed < self.options.startup_window => {
-                    Outcome::StartupFailed {
-                        code,
-                        stderr_tail: stderr_tail.clone(),
-                        window: self.options.startup_window,
-                    }
-                }
-                (Some(code), _) => Outcome::Exited(code),
-                (None, Some(signal)) => Outcome::Signalled(signal),
-                (None, None) => Outcome::Exited(-1),
-            },
-            Err(e) => Outcome::SpawnFailed(format!("lost track of process {pgid}: {e}")),
-        });
-        let report = RunReport {
-            outcome,
-            pid: Some(pgid),
-            start_time: self.start_time,
-            end_time: Utc::now(),
-            stdout,
-            stderr,
-            stderr_tail,
-            output_log: self.options.output_log.clone(),
-            error_log: self.options.error_log.clone(),
-        };
-        tracing::info!(pid = pgid, status = %report.outcome.status(), "ended");
-        report
+        (status, stopped_by, elapsed)
     }
+}
 
-    /// Waits for both readers. They end when the last holder of the pipes exits; a
-    /// process that left the group with `setsid` may hold them longer, so the wait is
-    /// bounded.
-    async fn collect_output(&mut self) -> (StreamStats, StreamStats, String) {
-        const LIMIT: Duration = Duration::from_secs(2);
-        let both = async { ((&mut self.stdout).await, (&mut self.stderr).await) };
-        match tokio::time::timeout(LIMIT, both).await {
-            Ok((out, err)) => {
-                let (out, _) = out.unwrap_or_default();
-                let (err, tail) = err.unwrap_or_default();
-                (out, err, String::from_utf8_lossy(&tail).into_owned())
-            }
-            Err(_) => {
-                self.stdout.abort();
-                self.stderr.abort();
-                let lost = StreamStats {
-                    log_error: Some(
-                        "a process outside the job's group still holds its output; reading stopped"
-                            .to_owned(),
-                    ),
-                    ..StreamStats::default()
-                };
-                (lost.clone(), lost, String::new())
-            }
+/// The output's figures once the group is gone. The pipes end when the last holder
+/// exits; a process that left the group with `setsid` may hold them longer, so the
+/// wait for the rest is bounded.
+async fn collect_output(
+    pumped: Option<Pumped>,
+    output: OutputTask,
+) -> (StreamStats, StreamStats, String) {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let pumped = match pumped {
+        Some(pumped) => Some(pumped),
+        None => tokio::time::timeout(LIMIT, output).await.ok(),
+    };
+    match pumped {
+        Some(((out, _), (err, tail))) => (out, err, String::from_utf8_lossy(&tail).into_owned()),
+        None => {
+            let lost = StreamStats {
+                log_error: Some(
+                    "a process outside the job's group still holds its output; reading stopped"
+                        .to_owned(),
+                ),
+                ..StreamStats::default()
+            };
+            (lost.clone(), lost, String::new())
         }
     }
 }

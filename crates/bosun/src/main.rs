@@ -26,7 +26,11 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    match runtime.block_on(cmd::dispatch(cli)) {
+    // The command runs as a task on a worker thread, not on the thread that blocks on
+    // it: the worker that sees a job's child exit then runs the supervisor itself,
+    // with no hand-off to another thread.
+    let command = runtime.block_on(async { tokio::spawn(cmd::dispatch(cli)).await });
+    match command.unwrap_or_else(|e| Err(anyhow::anyhow!("the command's task failed: {e}"))) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("bosun: {e:#}");

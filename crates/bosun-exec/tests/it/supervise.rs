@@ -320,13 +320,42 @@ async fn the_observer_sees_output_live_before_the_job_ends() {
         sink.lock().unwrap().extend_from_slice(bytes)
     }));
     let running = spawn(&sh("echo first; sleep 300"), &options).unwrap();
+    let cancel = CancellationToken::new();
+    let waiting = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { running.wait(&cancel).await }
+    });
 
     assert!(
         wait_for(Duration::from_secs(5), || seen.lock().unwrap().as_slice()
             == b"first\n")
         .await
     );
-    let cancel = CancellationToken::new();
+    assert!(!waiting.is_finished(), "the job is still running");
     cancel.cancel();
-    assert_eq!(running.wait(&cancel).await.outcome, Outcome::Cancelled);
+    assert_eq!(waiting.await.unwrap().outcome, Outcome::Cancelled);
+}
+
+#[tokio::test]
+async fn a_log_file_that_cannot_be_created_is_named_and_the_job_still_runs_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(dir.path());
+    // A directory where the output log should be: creating the file fails.
+    std::fs::create_dir_all(&options.output_log).unwrap();
+
+    let report = run(&sh("echo lost; echo kept >&2"), &options, &never()).await;
+
+    assert_eq!(
+        report.outcome,
+        Outcome::Exited(0),
+        "the job ran to its own end"
+    );
+    assert!(report.stdout.bytes > 0, "stdout was still drained");
+    let message = report.message();
+    assert!(
+        message.contains("output log incomplete: could not create log file")
+            && message.contains(&options.output_log.display().to_string()),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&options.error_log).unwrap(), b"kept\n");
 }
