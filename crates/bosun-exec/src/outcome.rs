@@ -88,7 +88,7 @@ impl Outcome {
 
 impl RunReport {
     /// A report for a run that never started a process.
-    pub(crate) fn not_started(outcome: Outcome, options: &crate::RunOptions) -> Self {
+    pub fn not_started(outcome: Outcome, options: &crate::RunOptions) -> Self {
         let now = Utc::now();
         Self {
             outcome,

@@ -8,6 +8,7 @@
 //! cannot leak processes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bosun_core::JobSpec;
@@ -60,6 +61,8 @@ pub struct RunOptions {
     /// When fired during a stop, skips the rest of the grace period and kills at once
     /// (a second Ctrl-C).
     pub kill_now: CancellationToken,
+    /// Told the job's pid as soon as [`run`] has started it (e.g. to record it).
+    pub on_start: Option<Arc<dyn Fn(u32) + Send + Sync>>,
 }
 
 impl RunOptions {
@@ -81,6 +84,7 @@ impl RunOptions {
             log_limit: Self::LOG_LIMIT,
             observer: None,
             kill_now: CancellationToken::new(),
+            on_start: None,
         }
     }
 }
@@ -95,6 +99,7 @@ impl std::fmt::Debug for RunOptions {
             .field("stop_signal", &self.stop_signal)
             .field("log_limit", &self.log_limit)
             .field("observer", &self.observer.is_some())
+            .field("on_start", &self.on_start.is_some())
             .finish()
     }
 }
@@ -354,7 +359,12 @@ async fn stop(
 /// started gives a report with [`Outcome::SpawnFailed`].
 pub async fn run(spec: &JobSpec, options: &RunOptions, cancel: &CancellationToken) -> RunReport {
     match spawn(spec, options) {
-        Ok(running) => running.wait(cancel).await,
+        Ok(running) => {
+            if let Some(on_start) = &options.on_start {
+                on_start(running.pid());
+            }
+            running.wait(cancel).await
+        }
         Err(message) => RunReport::not_started(Outcome::SpawnFailed(message), options),
     }
 }

@@ -42,3 +42,37 @@ pub async fn wait_for_async(limit: Duration, mut cond: impl FnMut() -> bool) -> 
     }
     cond()
 }
+
+/// The database URLs a store test runs against: a fresh SQLite file in `dir`, and a
+/// fresh PostgreSQL database (created by the store on first open) on the server
+/// `BOSUN_TEST_POSTGRES` names, default `postgres://postgres@127.0.0.1:5432`.
+/// `BOSUN_TEST_POSTGRES=off` leaves PostgreSQL out, for a machine without it.
+pub fn database_urls(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut urls = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.join("bosun.db").display()),
+    )];
+    let server = std::env::var("BOSUN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    if server != "off" {
+        let unique = format!(
+            "bosun_test_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        urls.push((
+            "postgres",
+            format!("{}/{unique}", server.trim_end_matches('/')),
+        ));
+    }
+    urls
+}
+
+/// The message for a PostgreSQL test that could not reach its server.
+pub const POSTGRES_HELP: &str = "these tests need PostgreSQL: start one on 127.0.0.1:5432 \
+that lets user `postgres` in without a password (e.g. `apt-get install postgresql`), point \
+BOSUN_TEST_POSTGRES at another server (postgres://user:pass@host:port), or set \
+BOSUN_TEST_POSTGRES=off to skip them";

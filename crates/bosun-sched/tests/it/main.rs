@@ -1,0 +1,3 @@
+//! Integration tests of bosun-sched against the real filesystem and inotify.
+
+mod watch;

@@ -1,0 +1,158 @@
+//! Job definitions: create, list, get, update, delete, and run one.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bosun_store::{Execution, Job, NewExecution};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::definition::{Definition, DuplicatePolicy};
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+
+/// A job as the API shows it: the stored row plus what kind of work it is.
+fn view(job: Job) -> Value {
+    let kind = Definition::parse(&job.definition)
+        .map(|d| d.kind())
+        .unwrap_or("invalid");
+    let mut value = serde_json::to_value(job).expect("a job serializes");
+    value["kind"] = Value::from(kind);
+    value
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("jobs", "view")?;
+    let jobs = state.store.jobs(&caller.tenant.id).await?;
+    Ok(Json(
+        serde_json::json!({ "items": jobs.into_iter().map(view).collect::<Vec<_>>() }),
+    ))
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require("jobs", "create")?;
+    let definition = Definition::parse(&body).map_err(ApiError::BadRequest)?;
+    let job = state
+        .store
+        .create_job(&caller.tenant.id, &definition.name, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(job))))
+}
+
+pub(super) async fn found(state: &AppState, caller: &Caller, job: &str) -> Result<Job, ApiError> {
+    state
+        .store
+        .job(&caller.tenant.id, job)
+        .await?
+        .ok_or(ApiError::NotFound("job"))
+}
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("jobs", "view")?;
+    Ok(Json(view(found(&state, &caller, &job).await?)))
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("jobs", "update")?;
+    let existing = found(&state, &caller, &job).await?;
+    let definition = Definition::parse(&body).map_err(ApiError::BadRequest)?;
+    let updated = state
+        .store
+        .update_job(&caller.tenant.id, &existing.id, &definition.name, &body)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    Ok(Json(view(updated)))
+}
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require("jobs", "delete")?;
+    let existing = found(&state, &caller, &job).await?;
+    state
+        .store
+        .delete_job(&caller.tenant.id, &existing.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `POST /api/jobs/{job}/run`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct RunRequest {
+    #[serde(default, alias = "Arguments")]
+    arguments: Vec<String>,
+}
+
+pub(super) async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Execution>), ApiError> {
+    caller.require("executions", "create")?;
+    let job = found(&state, &caller, &job).await?;
+    // The body is optional: none means no extra arguments.
+    let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RunRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
+    let arguments = request.arguments;
+    let execution = enqueue(&state, &job, "api", None, arguments).await?;
+    Ok((StatusCode::ACCEPTED, Json(execution)))
+}
+
+/// Creates an execution of `job` for the runner, applying its duplicate policy.
+pub(crate) async fn enqueue(
+    state: &AppState,
+    job: &Job,
+    trigger: &str,
+    detail: Option<String>,
+    arguments: Vec<String>,
+) -> Result<Execution, ApiError> {
+    let definition = Definition::parse(&job.definition).map_err(|e| {
+        ApiError::Conflict(format!("job {:?} has an invalid definition: {e}", job.name))
+    })?;
+    if definition.duplicate_policy == DuplicatePolicy::Skip
+        && state.store.active_count(&job.id).await? > 0
+    {
+        return Err(ApiError::Conflict(format!(
+            "job {:?} is already running and its duplicatePolicy is \"skip\": wait for it, cancel it, or set duplicatePolicy to \"queue\" or \"allow\"",
+            job.name
+        )));
+    }
+    let execution = state
+        .store
+        .create_execution(NewExecution {
+            tenant_id: job.tenant_id.clone(),
+            job_id: job.id.clone(),
+            job_name: job.name.clone(),
+            trigger: trigger.to_owned(),
+            trigger_detail: detail,
+            arguments,
+        })
+        .await?;
+    state.runner.wake();
+    Ok(execution)
+}

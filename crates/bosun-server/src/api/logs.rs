@@ -1,0 +1,238 @@
+//! An execution's logs: the tail as text, or a live follow as Server-Sent Events.
+//!
+//! Both read the log files, never a copy in memory: `tail` reads from the end, and
+//! `follow` reads on from where it was each time the runner says bytes arrived. A
+//! follower gets `event: log` messages (the text; one `data:` line per output line)
+//! and, once the execution has ended and its log is read to the end, one
+//! `event: end` whose data is the final status.
+
+use std::io::SeekFrom;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use bosun_exec::Stream;
+use futures_util::stream::{self, Stream as FuturesStream};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::watch;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiQuery};
+use crate::state::AppState;
+
+/// The query of both log routes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct LogQuery {
+    stream: Option<String>,
+    tail: Option<usize>,
+}
+
+fn which(query: &LogQuery) -> Result<Stream, ApiError> {
+    match query.stream.as_deref() {
+        None | Some("stdout") | Some("output") => Ok(Stream::Stdout),
+        Some("stderr") | Some("error") => Ok(Stream::Stderr),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "unknown stream {other:?}: use stdout or stderr"
+        ))),
+    }
+}
+
+/// The most bytes `tail` looks back through for its lines.
+const TAIL_WINDOW: u64 = 4 * 1024 * 1024;
+
+pub(super) async fn tail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<Response, ApiError> {
+    caller.require("executions", "view")?;
+    let stream = which(&query)?;
+    let execution = super::executions::found(&state, &caller, &id).await?;
+    let Some(path) = log_path(&execution, stream) else {
+        return Ok(text(Body::empty()));
+    };
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(text(Body::empty())),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("opening {path}"))
+                .into());
+        }
+    };
+    match query.tail {
+        None => Ok(text(Body::from_stream(tokio_util::io::ReaderStream::new(
+            file,
+        )))),
+        Some(lines) => {
+            let len = file.metadata().await.map_err(anyhow::Error::from)?.len();
+            let start = len.saturating_sub(TAIL_WINDOW);
+            file.seek(SeekFrom::Start(start))
+                .await
+                .map_err(anyhow::Error::from)?;
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)
+                .await
+                .map_err(anyhow::Error::from)?;
+            Ok(text(Body::from(last_lines(&bytes, lines).to_vec())))
+        }
+    }
+}
+
+fn text(body: Body) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+fn log_path(execution: &bosun_store::Execution, stream: Stream) -> Option<String> {
+    match stream {
+        Stream::Stdout => execution.output_log.clone(),
+        Stream::Stderr => execution.error_log.clone(),
+    }
+}
+
+/// The last `n` lines of `bytes` (a final line without a newline counts).
+fn last_lines(bytes: &[u8], n: usize) -> &[u8] {
+    if n == 0 {
+        return &[];
+    }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut seen = 0;
+    for (i, b) in body.iter().enumerate().rev() {
+        if *b == b'\n' {
+            seen += 1;
+            if seen == n {
+                return &bytes[i + 1..];
+            }
+        }
+    }
+    bytes
+}
+
+/// Where a follower is.
+struct Follow {
+    state: AppState,
+    tenant: String,
+    id: String,
+    stream: Stream,
+    file: Option<tokio::fs::File>,
+    /// Bytes of a UTF-8 sequence split by a read, kept for the next one.
+    carry: Vec<u8>,
+    /// Told when the job writes; `None` once it has ended.
+    written: Option<watch::Receiver<u64>>,
+    started: bool,
+    done: bool,
+}
+
+pub(super) async fn follow(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+) -> Result<Sse<impl FuturesStream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    caller.require("executions", "view")?;
+    let stream = which(&query)?;
+    let execution = super::executions::found(&state, &caller, &id).await?;
+    let follow = Follow {
+        written: state.runner.follow(&execution.id, stream),
+        state,
+        tenant: caller.tenant.id,
+        id: execution.id,
+        stream,
+        file: None,
+        carry: Vec::new(),
+        started: false,
+        done: false,
+    };
+    let events = stream::unfold(follow, |mut f| async move {
+        let event = f.next_event().await?;
+        Some((Ok(event), f))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+impl Follow {
+    /// The next event; `None` after `end`.
+    async fn next_event(&mut self) -> Option<Event> {
+        const CHUNK: usize = 64 * 1024;
+        loop {
+            if self.done {
+                return None;
+            }
+            let execution = match self.state.store.execution(&self.tenant, &self.id).await {
+                Ok(Some(e)) => e,
+                _ => {
+                    self.done = true;
+                    return Some(Event::default().event("end").data("Unknown"));
+                }
+            };
+            if !self.started && execution.status == "Pending" {
+                // Not started yet: look again shortly (the runner has no log to follow).
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            if !self.started {
+                self.started = true;
+                if self.written.is_none() {
+                    self.written = self.state.runner.follow(&self.id, self.stream);
+                }
+            }
+            if self.file.is_none()
+                && let Some(path) = log_path(&execution, self.stream)
+            {
+                self.file = tokio::fs::File::open(&path).await.ok();
+            }
+            if let Some(file) = &mut self.file {
+                let mut buf = vec![0u8; CHUNK];
+                let n = file.read(&mut buf).await.unwrap_or(0);
+                if n > 0 {
+                    buf.truncate(n);
+                    let mut bytes = std::mem::take(&mut self.carry);
+                    bytes.extend_from_slice(&buf);
+                    let valid = match std::str::from_utf8(&bytes) {
+                        Ok(_) => bytes.len(),
+                        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                        Err(_) => bytes.len(),
+                    };
+                    self.carry = bytes.split_off(valid);
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    return Some(Event::default().event("log").data(text));
+                }
+            }
+            // At the end of what is written: wait for more, or end with the job.
+            match &mut self.written {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        self.written = None;
+                    }
+                }
+                None if execution.is_finished() => {
+                    self.done = true;
+                    return Some(Event::default().event("end").data(execution.status));
+                }
+                None => {
+                    // Running but not on this server's runner (adopted): look again.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_lines;
+
+    #[test]
+    fn the_tail_is_the_last_lines_with_or_without_a_final_newline() {
+        assert_eq!(last_lines(b"a\nb\nc\n", 2), b"b\nc\n");
+        assert_eq!(last_lines(b"a\nb\nc", 2), b"b\nc");
+        assert_eq!(last_lines(b"a\nb\n", 5), b"a\nb\n");
+        assert_eq!(last_lines(b"a\n", 0), b"");
+    }
+}

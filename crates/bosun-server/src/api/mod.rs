@@ -1,0 +1,58 @@
+//! The HTTP API: bosun's own routes under `/api`, seed 000's under `/{tenant}/api`.
+//! Every route but `/healthz` and `/api/openapi.json` needs a bearer token, and
+//! every object is looked up inside the token's tenant, so another tenant's objects
+//! answer 404.
+
+mod admin;
+mod executions;
+mod jobs;
+mod logs;
+mod monitor;
+mod seed;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The OpenAPI document of every route.
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The router of the whole API.
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .route("/api/jobs", get(jobs::list).post(jobs::create))
+        .route(
+            "/api/jobs/{job}",
+            get(jobs::get).put(jobs::update).delete(jobs::delete),
+        )
+        .route("/api/jobs/{job}/run", post(jobs::run))
+        .route("/api/executions", get(executions::list))
+        .route("/api/executions/{id}", get(executions::get))
+        .route("/api/executions/{id}/cancel", post(executions::cancel))
+        .route("/api/executions/{id}/logs", get(logs::tail))
+        .route("/api/executions/{id}/logs/follow", get(logs::follow))
+        .route("/api/monitor/running", get(monitor::running))
+        .route("/api/monitor/stuck", get(monitor::stuck))
+        .route("/api/tokens", get(admin::tokens).post(admin::create_token))
+        .route(
+            "/api/tokens/{id}",
+            axum::routing::delete(admin::delete_token),
+        )
+        .route("/api/agents", get(admin::agents))
+        .route("/{tenant}/api/executions/trigger", post(seed::trigger))
+        .route("/{tenant}/api/executions/{id}/status", get(seed::status))
+        .fallback(|| async { ApiError::NotFound("route").into_response() })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}

@@ -1,0 +1,65 @@
+//! How a server is set up: where it listens, where it keeps its state, how much it
+//! runs at once, and what it does about jobs it finds running when it starts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to do with an execution recorded Running whose process still lives when the
+/// server starts (one whose process is gone is always marked Failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    /// Stop its process group and mark it Failed.
+    #[default]
+    Kill,
+    /// Keep it running and watch it; its end is recorded (without an exit code, which
+    /// only its parent could read).
+    Adopt,
+}
+
+/// A server's settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the API listens. Port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The data dir: the SQLite file, logs and Python environments live here.
+    pub home: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default the SQLite file `bosun.db` in `home`.
+    pub database_url: Option<String>,
+    /// How many executions run at once on this machine.
+    pub max_concurrent: usize,
+    /// Finished executions kept per job (older ones and their logs are deleted).
+    pub history_limit: i64,
+    /// What to do about executions found running at start.
+    pub on_restart: RestartPolicy,
+    /// How long running jobs get to finish on shutdown before they are cancelled.
+    pub drain_timeout: Duration,
+    /// The largest request body accepted.
+    pub body_limit: usize,
+}
+
+impl ServerConfig {
+    /// The default port of `bosun up`.
+    pub const PORT: u16 = 8420;
+
+    /// Settings with every default, keeping state in `home`.
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], Self::PORT)),
+            home: home.into(),
+            database_url: None,
+            max_concurrent: 4,
+            history_limit: 100,
+            on_restart: RestartPolicy::Kill,
+            drain_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+        }
+    }
+
+    /// The database URL in use.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.home.join("bosun.db").display()))
+    }
+}

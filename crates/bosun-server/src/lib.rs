@@ -1,0 +1,132 @@
+//! bosun's embedded orchestration server, what `bosun up` runs: the store (SQLite by
+//! default, PostgreSQL by URL), the local runner (the executor library), the
+//! monitor, and the HTTP API on loopback.
+//!
+//! [`start`] opens the store, settles what a previous server left running, makes the
+//! default tenant and, on the very first start, an admin token, and binds the
+//! listener. [`Server::run`] serves until its shutdown token fires, then drains: no
+//! new work, running jobs get the drain deadline, state is saved.
+
+mod api;
+mod auth;
+mod config;
+mod definition;
+mod error;
+mod monitor;
+mod recovery;
+mod runner;
+mod state;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use bosun_store::Store;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{RestartPolicy, ServerConfig};
+pub use error::ApiError;
+
+use crate::runner::{Runner, RunnerHandle};
+use crate::state::AppState;
+
+/// The slug of the tenant every server has.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What the very first start made: shown once, never stored in the clear.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    /// The default tenant's slug.
+    pub tenant: String,
+    /// The admin token's secret.
+    pub token: String,
+}
+
+/// A started server, listening but not yet serving.
+pub struct Server {
+    /// `http://ADDR:PORT`.
+    pub url: String,
+    /// Set on the very first start only.
+    pub first_start: Option<FirstStart>,
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    adopted: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens the store, recovers, and binds the listener.
+pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(&config.home)
+        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+    let store = Store::open(&config.database_url()).await?;
+    let tenant = store.ensure_tenant(DEFAULT_TENANT, "Default").await?;
+    let first_start = if store.tokens(&tenant.id).await?.is_empty() {
+        let (_, secret) = store
+            .create_token(&tenant.id, "admin", &["*".to_owned()])
+            .await?;
+        Some(FirstStart {
+            tenant: tenant.slug.clone(),
+            token: secret,
+        })
+    } else {
+        None
+    };
+    store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
+    let adopted = recovery::recover(&store, config.on_restart).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {}: is another server running there? pick another address with --listen",
+                config.listen
+            )
+        })?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = AppState {
+        store,
+        runner: RunnerHandle::default(),
+        config: Arc::new(config),
+    };
+    Ok(Server {
+        url,
+        first_start,
+        listener,
+        state,
+        adopted,
+    })
+}
+
+impl Server {
+    /// Serves until `shutdown` fires, then drains and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let state = self.state;
+        let runner = Runner::new(
+            state.store.clone(),
+            state.config.clone(),
+            state.runner.clone(),
+        );
+        let mut runner = AbortOnDrop(tokio::spawn(runner.run(shutdown.clone())));
+        let app = api::router(state.clone());
+        tracing::info!(url = %self.url, "serving");
+        let stop = shutdown.clone();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("serving HTTP")?;
+        (&mut runner.0).await.context("the runner failed")?;
+        for watcher in self.adopted {
+            watcher.abort();
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Aborts a task when dropped, so aborting [`Server::run`] takes its runner (and so
+/// the jobs it supervises) down with it, as a crash would.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

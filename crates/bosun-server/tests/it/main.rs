@@ -1,0 +1,5 @@
+//! The server over real HTTP on loopback, against real SQLite and PostgreSQL: each
+//! test runs once per engine.
+
+mod api;
+mod support;

@@ -1,0 +1,68 @@
+//! The store's errors: what failed, with the database's own message as the source.
+
+/// A store operation that did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("could not open the database {url}: {source}")]
+    Open {
+        /// The URL, with any password removed.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error("could not migrate the database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error while {about}: {source}")]
+    Query {
+        /// What the store was doing.
+        about: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A unique name is taken.
+    #[error("{what} {name:?} already exists")]
+    Conflict {
+        /// The kind of object.
+        what: &'static str,
+        /// The name that is taken.
+        name: String,
+    },
+    /// A stored value could not be read back (a corrupt row).
+    #[error("stored {what} is unreadable: {why}")]
+    Corrupt {
+        /// The kind of value.
+        what: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Adds what the store was doing to a driver error.
+pub(crate) trait QueryContext<T> {
+    fn about(self, about: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> QueryContext<T> for Result<T, sqlx::Error> {
+    fn about(self, about: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query { about, source })
+    }
+}
+
+/// True when `e` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("2067")
+                || db.code().as_deref() == Some("1555")
+                || db.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}

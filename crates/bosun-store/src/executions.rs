@@ -1,0 +1,498 @@
+//! Executions: created Pending, claimed and started by a runner, updated as the job
+//! reports, finished once; every status change also lands in the execution's history.
+//!
+//! The Pending rows are the embedded queue: a runner claims one with a conditional
+//! update, so two runners never take the same execution.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::error::{QueryContext, StoreError};
+use crate::time::{from_ms, opt, to_ms};
+use crate::{Execution, ExecutionEvent, Store};
+
+const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, trigger_detail, \
+    arguments, runner, pid, exit_code, message, status_message, progress, cancel_requested, \
+    created_at, start_time, end_time, last_update, output_log, error_log";
+
+/// An execution to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewExecution {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The job's id.
+    pub job_id: String,
+    /// The job's name.
+    pub job_name: String,
+    /// What started it: `api`, `schedule`, `file`, `seed`.
+    pub trigger: String,
+    /// About the trigger.
+    pub trigger_detail: Option<String>,
+    /// Extra arguments.
+    pub arguments: Vec<String>,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    /// The final status (seed 002's names).
+    pub status: String,
+    /// The exit code, if the process exited.
+    pub exit_code: Option<i64>,
+    /// How it ended, in a sentence.
+    pub message: String,
+    /// When it ended.
+    pub end_time: DateTime<Utc>,
+}
+
+/// Which executions to list.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    /// Only this job's.
+    pub job_id: Option<String>,
+    /// Only with this status.
+    pub status: Option<String>,
+    /// At most this many (1–1000; default 50).
+    pub limit: Option<i64>,
+    /// The `next` cursor of the previous page.
+    pub before: Option<String>,
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `before` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+fn execution(row: &AnyRow) -> Result<Execution, StoreError> {
+    let read = |e| StoreError::Query {
+        about: "reading an execution",
+        source: e,
+    };
+    let arguments: String = row.try_get("arguments").map_err(read)?;
+    Ok(Execution {
+        id: row.try_get("id").map_err(read)?,
+        tenant_id: row.try_get("tenant_id").map_err(read)?,
+        job_id: row.try_get("job_id").map_err(read)?,
+        job_name: row.try_get("job_name").map_err(read)?,
+        status: row.try_get("status").map_err(read)?,
+        trigger: row.try_get("trigger_kind").map_err(read)?,
+        trigger_detail: row.try_get("trigger_detail").map_err(read)?,
+        arguments: serde_json::from_str(&arguments).map_err(|e| StoreError::Corrupt {
+            what: "execution arguments",
+            why: e.to_string(),
+        })?,
+        runner: row.try_get("runner").map_err(read)?,
+        pid: row.try_get("pid").map_err(read)?,
+        exit_code: row.try_get("exit_code").map_err(read)?,
+        message: row.try_get("message").map_err(read)?,
+        status_message: row.try_get("status_message").map_err(read)?,
+        progress: row.try_get("progress").map_err(read)?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested").map_err(read)? != 0,
+        created_at: from_ms(row.try_get("created_at").map_err(read)?),
+        start_time: opt(row.try_get("start_time").map_err(read)?),
+        end_time: opt(row.try_get("end_time").map_err(read)?),
+        last_update: from_ms(row.try_get("last_update").map_err(read)?),
+        output_log: row.try_get("output_log").map_err(read)?,
+        error_log: row.try_get("error_log").map_err(read)?,
+    })
+}
+
+async fn event(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    at: i64,
+    status: &str,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO execution_events (execution_id, at, status, message) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(status)
+    .bind(message)
+    .execute(&mut **tx)
+    .await
+    .about("recording a status change")?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a Pending execution.
+    pub async fn create_execution(&self, new: NewExecution) -> Result<Execution, StoreError> {
+        let mut tx = self.pool().begin().await.about("starting a transaction")?;
+        let created = self.insert_execution(&mut tx, new).await?;
+        tx.commit().await.about("creating an execution")?;
+        Ok(created)
+    }
+
+    /// Creates a Pending execution inside `tx` (so a scheduler can record the fire
+    /// and the execution together).
+    pub async fn insert_execution(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        new: NewExecution,
+    ) -> Result<Execution, StoreError> {
+        let id = Uuid::now_v7().to_string();
+        let now = to_ms(Utc::now());
+        sqlx::query(
+            "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
+             trigger_detail, arguments, created_at, last_update) \
+             VALUES ($1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $8)",
+        )
+        .bind(&id)
+        .bind(&new.tenant_id)
+        .bind(&new.job_id)
+        .bind(&new.job_name)
+        .bind(&new.trigger)
+        .bind(&new.trigger_detail)
+        .bind(serde_json::to_string(&new.arguments).expect("a list of strings serializes"))
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .about("creating an execution")?;
+        event(tx, &id, now, "Pending", new.trigger_detail.as_deref()).await?;
+        Ok(Execution {
+            id,
+            tenant_id: new.tenant_id,
+            job_id: new.job_id,
+            job_name: new.job_name,
+            status: "Pending".to_owned(),
+            trigger: new.trigger,
+            trigger_detail: new.trigger_detail,
+            arguments: new.arguments,
+            runner: None,
+            pid: None,
+            exit_code: None,
+            message: None,
+            status_message: None,
+            progress: None,
+            cancel_requested: false,
+            created_at: from_ms(now),
+            start_time: None,
+            end_time: None,
+            last_update: from_ms(now),
+            output_log: None,
+            error_log: None,
+        })
+    }
+
+    /// Starts a transaction, for work that must land together.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.pool().begin().await.about("starting a transaction")
+    }
+
+    /// The tenant's execution with this id.
+    pub async fn execution(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<Execution>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .about("reading an execution")?;
+        row.as_ref().map(execution).transpose()
+    }
+
+    /// A page of the tenant's executions, newest first.
+    pub async fn executions(
+        &self,
+        tenant_id: &str,
+        filter: &ExecutionFilter,
+    ) -> Result<Page<Execution>, StoreError> {
+        let limit = filter.limit.unwrap_or(50).clamp(1, 1000);
+        let (before_ms, before_id) = match filter.before.as_deref().map(parse_cursor) {
+            Some(Some((ms, id))) => (Some(ms), Some(id)),
+            Some(None) => {
+                return Err(StoreError::Corrupt {
+                    what: "page cursor",
+                    why: "use the `next` value of the previous page".to_owned(),
+                });
+            }
+            None => (None, None),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR job_id = $2) AND ($3 IS NULL OR status = $3) \
+             AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
+             ORDER BY created_at DESC, id DESC LIMIT $6"
+        ))
+        .bind(tenant_id)
+        .bind(&filter.job_id)
+        .bind(&filter.status)
+        .bind(before_ms)
+        .bind(before_id)
+        .bind(limit + 1)
+        .fetch_all(self.pool())
+        .await
+        .about("listing executions")?;
+        let mut items = rows.iter().map(execution).collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|last| format!("{}_{}", to_ms(last.created_at), last.id))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Executions waiting for a runner, oldest first, across tenants.
+    pub async fn pending(&self, limit: i64) -> Result<Vec<Execution>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE status = 'Pending' AND runner IS NULL \
+             ORDER BY created_at, id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .about("reading the queue")?;
+        rows.iter().map(execution).collect()
+    }
+
+    /// Executions with this status across tenants (e.g. `Running`, for recovery
+    /// after a restart).
+    pub async fn executions_with_status(&self, status: &str) -> Result<Vec<Execution>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE status = $1 ORDER BY created_at, id"
+        ))
+        .bind(status)
+        .fetch_all(self.pool())
+        .await
+        .about("reading executions by status")?;
+        rows.iter().map(execution).collect()
+    }
+
+    /// How many executions of a job are Pending (and claimed) or Running.
+    pub async fn active_count(&self, job_id: &str) -> Result<i64, StoreError> {
+        sqlx::query("SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 AND status IN ('Pending', 'Running')")
+            .bind(job_id)
+            .fetch_one(self.pool())
+            .await
+            .and_then(|row| row.try_get("n"))
+            .about("counting active executions")
+    }
+
+    /// Takes a Pending execution for `runner`; false when another runner took it or
+    /// it was cancelled first.
+    pub async fn claim(&self, id: &str, runner: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET runner = $2 WHERE id = $1 AND status = 'Pending' AND runner IS NULL",
+        )
+        .bind(id)
+        .bind(runner)
+        .execute(self.pool())
+        .await
+        .about("claiming an execution")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts back Pending executions `runner` claimed but never started (its
+    /// process stopped in between); returns how many.
+    pub async fn release_claims(&self, runner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET runner = NULL WHERE runner = $1 AND status = 'Pending'",
+        )
+        .bind(runner)
+        .execute(self.pool())
+        .await
+        .about("releasing claimed executions")?;
+        Ok(done.rows_affected())
+    }
+
+    /// Records that a claimed execution's process started.
+    pub async fn mark_running(
+        &self,
+        id: &str,
+        pid: i64,
+        start_time: DateTime<Utc>,
+        output_log: &str,
+        error_log: &str,
+    ) -> Result<(), StoreError> {
+        let at = to_ms(start_time);
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE executions SET status = 'Running', pid = $2, start_time = $3, last_update = $3, \
+             output_log = $4, error_log = $5 WHERE id = $1 AND status = 'Pending'",
+        )
+        .bind(id)
+        .bind(pid)
+        .bind(at)
+        .bind(output_log)
+        .bind(error_log)
+        .execute(&mut *tx)
+        .await
+        .about("marking an execution running")?;
+        event(&mut tx, id, at, "Running", None).await?;
+        tx.commit().await.about("marking an execution running")
+    }
+
+    /// Records the last status line and progress a running job printed.
+    pub async fn report(
+        &self,
+        id: &str,
+        status_message: Option<&str>,
+        progress: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE executions SET status_message = COALESCE($2, status_message), \
+             progress = COALESCE($3, progress), last_update = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status_message)
+        .bind(progress)
+        .bind(to_ms(at))
+        .execute(self.pool())
+        .await
+        .about("recording a status line")?;
+        Ok(())
+    }
+
+    /// Records how an execution ended. Only an unfinished execution is changed, so
+    /// an end is never recorded twice; false when it had already ended.
+    pub async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+        let at = to_ms(finish.end_time);
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE executions SET status = $2, exit_code = $3, message = $4, end_time = $5, \
+             last_update = $5 WHERE id = $1 AND status IN ('Pending', 'Running')",
+        )
+        .bind(id)
+        .bind(&finish.status)
+        .bind(finish.exit_code)
+        .bind(&finish.message)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .about("finishing an execution")?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        event(&mut tx, id, at, &finish.status, Some(&finish.message)).await?;
+        tx.commit().await.about("finishing an execution")?;
+        Ok(true)
+    }
+
+    /// Asks for an execution to be cancelled. A Pending one not yet claimed is
+    /// Cancelled at once; a running one is stopped by its runner. `None` when the
+    /// tenant has no such execution.
+    pub async fn request_cancel(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<Execution>, StoreError> {
+        sqlx::query("UPDATE executions SET cancel_requested = 1 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .about("cancelling an execution")?;
+        let Some(found) = self.execution(tenant_id, id).await? else {
+            return Ok(None);
+        };
+        if found.status == "Pending" && found.runner.is_none() {
+            self.finish(
+                id,
+                &Finish {
+                    status: "Cancelled".to_owned(),
+                    exit_code: None,
+                    message: "cancelled before it started".to_owned(),
+                    end_time: Utc::now(),
+                },
+            )
+            .await?;
+            return self.execution(tenant_id, id).await;
+        }
+        Ok(Some(found))
+    }
+
+    /// An execution's status history, oldest first.
+    pub async fn events(&self, id: &str) -> Result<Vec<ExecutionEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, status, message FROM execution_events WHERE execution_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .about("reading status history")?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExecutionEvent {
+                    at: from_ms(row.try_get("at")?),
+                    status: row.try_get("status")?,
+                    message: row.try_get("message")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .about("reading status history")
+    }
+
+    /// Deletes a job's finished executions beyond the newest `keep`, with their
+    /// history, and returns the log paths of those deleted so their files can go too.
+    pub async fn prune_history(&self, job_id: &str, keep: i64) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        let doomed = sqlx::query(
+            "SELECT id, output_log, error_log FROM executions WHERE job_id = $1 \
+             AND status NOT IN ('Pending', 'Running') ORDER BY created_at DESC, id DESC \
+             LIMIT -1 OFFSET $2",
+        );
+        // PostgreSQL spells "no limit" differently.
+        let doomed = match self.backend() {
+            crate::Backend::Sqlite => doomed,
+            crate::Backend::Postgres => sqlx::query(
+                "SELECT id, output_log, error_log FROM executions WHERE job_id = $1 \
+                 AND status NOT IN ('Pending', 'Running') ORDER BY created_at DESC, id DESC \
+                 OFFSET $2",
+            ),
+        };
+        let rows = doomed
+            .bind(job_id)
+            .bind(keep.max(0))
+            .fetch_all(&mut *tx)
+            .await
+            .about("finding old history")?;
+        let mut logs = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("id").about("finding old history")?;
+            for column in ["output_log", "error_log"] {
+                if let Some(path) = row
+                    .try_get::<Option<String>, _>(column)
+                    .about("finding old history")?
+                {
+                    logs.push(path);
+                }
+            }
+            sqlx::query("DELETE FROM execution_events WHERE execution_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .about("deleting old history")?;
+            sqlx::query("DELETE FROM executions WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .about("deleting old history")?;
+        }
+        tx.commit().await.about("deleting old history")?;
+        Ok(logs)
+    }
+}
+
+fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
+    let (ms, id) = cursor.split_once('_')?;
+    Some((ms.parse().ok()?, id.to_owned()))
+}

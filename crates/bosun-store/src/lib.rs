@@ -1,0 +1,178 @@
+//! bosun's persistence: tenants, API tokens, job definitions, executions with their
+//! status history, schedules and file triggers.
+//!
+//! One [`Store`] speaks to SQLite (the embedded default: one file in the data dir,
+//! nothing to install) or PostgreSQL (a fleet), chosen by the URL. Both run the same
+//! queries through sqlx's `Any` driver. The schema keeps to types that both engines
+//! read back alike: text ids and JSON, `BIGINT` numbers and times (milliseconds since
+//! the epoch). Each engine has its own migration files, which differ only where the
+//! dialects do.
+//!
+//! Secrets are never stored: a token's secret is kept as its SHA-256 hash.
+
+mod error;
+mod executions;
+mod jobs;
+mod model;
+mod tenants;
+mod time;
+mod triggers;
+
+use std::borrow::Cow;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+pub use error::StoreError;
+pub use executions::{ExecutionFilter, Finish, NewExecution, Page};
+pub use model::{
+    Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule,
+    ScheduleRow, Tenant, Token,
+};
+pub use tenants::TOKEN_PREFIX;
+
+/// Which engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The handle to the database. Cheap to clone; all clones share one pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The schema, one list per engine, applied in order.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://PATH`, `postgres://…`), creating a SQLite
+    /// file (or a PostgreSQL database the user may create) when missing, and brings
+    /// its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let open_error = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        if backend == Backend::Postgres {
+            use sqlx::migrate::MigrateDatabase;
+            if !sqlx::Any::database_exists(&url).await.map_err(open_error)? {
+                sqlx::Any::create_database(&url).await.map_err(open_error)?;
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 10,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers go on while a runner writes; NORMAL sync is
+                        // durable across a crash of bosun (not of the machine's power).
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(open_error)?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrations: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|(version, name, sqlite, postgres)| {
+                let sql = match self.backend {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                };
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator {
+            migrations: Cow::Owned(migrations),
+            ..Migrator::DEFAULT
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_in_a_url_is_never_shown() {
+        assert_eq!(
+            redact("postgres://bosun:s3cret@db:5432/bosun"),
+            "postgres://bosun:***@db:5432/bosun"
+        );
+        assert_eq!(redact("postgres://db/bosun"), "postgres://db/bosun");
+        assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

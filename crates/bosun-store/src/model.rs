@@ -1,0 +1,218 @@
+//! The rows the store hands out. They serialize in camelCase, the API's own form.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A tenant: everything else belongs to exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    /// Its id.
+    pub id: String,
+    /// The short name used in seed 000's routes (`/{tenant}/api/...`).
+    pub slug: String,
+    /// A display name.
+    pub name: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token. Its secret is shown once, when created, and stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Token {
+    /// Its id (also the visible prefix of the secret).
+    pub id: String,
+    /// The tenant it acts for.
+    pub tenant_id: String,
+    /// A name to recognise it by.
+    pub name: String,
+    /// What it may do, e.g. `executions:view`, `jobs:*`, `*`.
+    pub permissions: Vec<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A machine that runs executions for a tenant (seed 000's BotAgent). The embedded
+/// server has one, its local runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// Its id (seed 000's `BotAgentId`).
+    pub id: String,
+    /// The tenant it serves.
+    pub tenant_id: String,
+    /// Its name.
+    pub name: String,
+    /// `Available`, `Busy` or `Error`.
+    pub status: String,
+}
+
+/// A job definition: a name and what to run, as JSON the server validates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Its id.
+    pub id: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// Its name, unique in the tenant.
+    pub name: String,
+    /// The definition as submitted.
+    pub definition: serde_json::Value,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One execution of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Its id.
+    pub id: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// The job it ran.
+    pub job_id: String,
+    /// The job's name when it ran.
+    pub job_name: String,
+    /// Seed 002's status name: `Pending`, `Running`, `CompletedSuccessfully`, `Failed`,
+    /// `TimedOut`, `Cancelled`.
+    pub status: String,
+    /// What started it: `api`, `schedule`, `file`, `seed`.
+    pub trigger: String,
+    /// About the trigger: the schedule's id, the file's path.
+    pub trigger_detail: Option<String>,
+    /// Extra arguments for this execution.
+    pub arguments: Vec<String>,
+    /// Which runner took it.
+    pub runner: Option<String>,
+    /// The job's process id while and after it ran.
+    pub pid: Option<i64>,
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i64>,
+    /// How it ended, in a sentence.
+    pub message: Option<String>,
+    /// The last `::status::` line it printed.
+    pub status_message: Option<String>,
+    /// The last `::progress::` it printed, 0–100.
+    pub progress: Option<i64>,
+    /// True once someone asked for it to be cancelled.
+    pub cancel_requested: bool,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When its process started.
+    pub start_time: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub end_time: Option<DateTime<Utc>>,
+    /// When anything about it last changed (status, a status line, progress).
+    pub last_update: DateTime<Utc>,
+    /// Where its standard output is logged.
+    pub output_log: Option<String>,
+    /// Where its standard error is logged.
+    pub error_log: Option<String>,
+}
+
+impl Execution {
+    /// True when it has ended, one way or another.
+    pub fn is_finished(&self) -> bool {
+        !matches!(self.status.as_str(), "Pending" | "Running")
+    }
+
+    /// Seconds from start to end (or to now, while it runs).
+    pub fn duration_seconds(&self) -> Option<f64> {
+        let start = self.start_time?;
+        let end = self.end_time.unwrap_or_else(Utc::now);
+        Some((end - start).num_milliseconds() as f64 / 1000.0)
+    }
+}
+
+/// One step of an execution's status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The status it entered.
+    pub status: String,
+    /// Why, when known.
+    pub message: Option<String>,
+}
+
+/// A schedule to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSchedule {
+    /// A cron expression, or `None` for an interval.
+    pub cron: Option<String>,
+    /// The cron expression's time zone.
+    pub timezone: Option<String>,
+    /// The interval in milliseconds, or `None` for cron.
+    pub every_ms: Option<i64>,
+    /// `skip`, `run-once` or `run-all`.
+    pub missed_policy: String,
+    /// What intervals count from.
+    pub anchor: DateTime<Utc>,
+    /// The first time it fires.
+    pub next_fire: DateTime<Utc>,
+}
+
+/// A stored schedule of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRow {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The job it starts.
+    pub job_id: String,
+    /// A cron expression, or `None` for an interval.
+    pub cron: Option<String>,
+    /// The cron expression's time zone.
+    pub timezone: Option<String>,
+    /// The interval in milliseconds.
+    pub every_ms: Option<i64>,
+    /// What to do about fire times missed while the server was down.
+    pub missed_policy: String,
+    /// What intervals count from.
+    pub anchor: DateTime<Utc>,
+    /// When it fires next.
+    pub next_fire: DateTime<Utc>,
+    /// When it last fired.
+    pub last_fire: Option<DateTime<Utc>>,
+}
+
+/// A file trigger to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFileTrigger {
+    /// The directory watched.
+    pub directory: String,
+    /// The glob a file's path (relative to the directory) must match.
+    pub glob: String,
+    /// How long a file must be quiet before it fires.
+    pub debounce_ms: i64,
+    /// Whether subdirectories are watched.
+    pub recursive: bool,
+}
+
+/// A stored file trigger of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileTriggerRow {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The job it starts.
+    pub job_id: String,
+    /// The directory watched.
+    pub directory: String,
+    /// The glob.
+    pub glob: String,
+    /// The debounce in milliseconds.
+    pub debounce_ms: i64,
+    /// Whether subdirectories are watched.
+    pub recursive: bool,
+}

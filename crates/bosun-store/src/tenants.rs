@@ -1,0 +1,254 @@
+//! Tenants, their API tokens and their agents.
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::error::{QueryContext, StoreError, is_unique_violation};
+use crate::time::{from_ms, to_ms};
+use crate::{Agent, Store, Tenant, Token};
+
+/// The prefix of every token secret, so a leaked one is recognisable in a scan.
+pub const TOKEN_PREFIX: &str = "bsn_";
+
+fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn tenant(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: from_ms(row.try_get("created_at")?),
+    })
+}
+
+fn token(row: &AnyRow) -> Result<Token, StoreError> {
+    let permissions: String = row.try_get("permissions").about("reading a token")?;
+    Ok(Token {
+        id: row.try_get("id").about("reading a token")?,
+        tenant_id: row.try_get("tenant_id").about("reading a token")?,
+        name: row.try_get("name").about("reading a token")?,
+        permissions: serde_json::from_str(&permissions).map_err(|e| StoreError::Corrupt {
+            what: "token permissions",
+            why: e.to_string(),
+        })?,
+        created_at: from_ms(row.try_get("created_at").about("reading a token")?),
+    })
+}
+
+impl Store {
+    /// The tenant with this slug, created (with `name`) if there is none.
+    pub async fn ensure_tenant(&self, slug: &str, name: &str) -> Result<Tenant, StoreError> {
+        if let Some(found) = self.tenant_by_slug(slug).await? {
+            return Ok(found);
+        }
+        let insert =
+            sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(Uuid::now_v7().to_string())
+                .bind(slug)
+                .bind(name)
+                .bind(to_ms(Utc::now()))
+                .execute(self.pool())
+                .await;
+        match insert {
+            Ok(_) => {}
+            // Another server made it first: theirs is as good.
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => {
+                return Err(StoreError::Query {
+                    about: "creating a tenant",
+                    source: e,
+                });
+            }
+        }
+        self.tenant_by_slug(slug).await?.ok_or(StoreError::Corrupt {
+            what: "tenant",
+            why: format!("{slug:?} vanished right after it was created"),
+        })
+    }
+
+    /// The tenant with this slug.
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, StoreError> {
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await
+            .and_then(|row| row.as_ref().map(tenant).transpose())
+            .about("reading a tenant")
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants ORDER BY slug")
+            .fetch_all(self.pool())
+            .await
+            .and_then(|rows| rows.iter().map(tenant).collect())
+            .about("listing tenants")
+    }
+
+    /// Makes a token for `tenant_id` and returns it with its secret, which is not
+    /// kept and cannot be shown again.
+    pub async fn create_token(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        permissions: &[String],
+    ) -> Result<(Token, String), StoreError> {
+        let id = Uuid::now_v7().to_string();
+        // 244 random bits from the OS's generator.
+        let secret = format!(
+            "{TOKEN_PREFIX}{}{}",
+            Uuid::new_v4().simple(),
+            Uuid::new_v4().simple()
+        );
+        let now = Utc::now();
+        sqlx::query(
+            "INSERT INTO tokens (id, tenant_id, name, secret_hash, permissions, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(name)
+        .bind(hash(&secret))
+        .bind(serde_json::to_string(permissions).expect("a list of strings serializes"))
+        .bind(to_ms(now))
+        .execute(self.pool())
+        .await
+        .about("creating a token")?;
+        let token = Token {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_owned(),
+            permissions: permissions.to_vec(),
+            created_at: from_ms(to_ms(now)),
+        };
+        Ok((token, secret))
+    }
+
+    /// The token whose secret this is, with its tenant.
+    pub async fn token_by_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(Token, Tenant)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id, k.tenant_id, k.name, k.permissions, k.created_at, \
+                    t.slug, t.name AS tenant_name, t.created_at AS tenant_created_at \
+             FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.secret_hash = $1",
+        )
+        .bind(hash(secret))
+        .fetch_optional(self.pool())
+        .await
+        .about("checking a token")?;
+        let Some(row) = row else { return Ok(None) };
+        let found = token(&row)?;
+        let tenant = Tenant {
+            id: found.tenant_id.clone(),
+            slug: row.try_get("slug").about("checking a token")?,
+            name: row.try_get("tenant_name").about("checking a token")?,
+            created_at: from_ms(row.try_get("tenant_created_at").about("checking a token")?),
+        };
+        Ok(Some((found, tenant)))
+    }
+
+    /// The tenant's tokens (never their secrets).
+    pub async fn tokens(&self, tenant_id: &str) -> Result<Vec<Token>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, permissions, created_at FROM tokens \
+             WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await
+        .about("listing tokens")?;
+        rows.iter().map(token).collect()
+    }
+
+    /// Deletes a token of the tenant; false when it has no such token.
+    pub async fn delete_token(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM tokens WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .about("deleting a token")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The tenant's agent with this name, created `Available` if missing.
+    pub async fn ensure_agent(&self, tenant_id: &str, name: &str) -> Result<Agent, StoreError> {
+        if let Some(found) = self.agent_by_name(tenant_id, name).await? {
+            return Ok(found);
+        }
+        let insert = sqlx::query(
+            "INSERT INTO agents (id, tenant_id, name, status, created_at) VALUES ($1, $2, $3, 'Available', $4)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(tenant_id)
+        .bind(name)
+        .bind(to_ms(Utc::now()))
+        .execute(self.pool())
+        .await;
+        match insert {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => {
+                return Err(StoreError::Query {
+                    about: "creating an agent",
+                    source: e,
+                });
+            }
+        }
+        self.agent_by_name(tenant_id, name)
+            .await?
+            .ok_or(StoreError::Corrupt {
+                what: "agent",
+                why: format!("{name:?} vanished right after it was created"),
+            })
+    }
+
+    async fn agent_by_name(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<Agent>, StoreError> {
+        self.agent_where("tenant_id = $1 AND name = $2", tenant_id, name)
+            .await
+    }
+
+    /// The tenant's agent with this id.
+    pub async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<Agent>, StoreError> {
+        self.agent_where("tenant_id = $1 AND id = $2", tenant_id, id)
+            .await
+    }
+
+    async fn agent_where(
+        &self,
+        condition: &str,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT id, tenant_id, name, status FROM agents WHERE {condition}"
+        ))
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await
+        .about("reading an agent")?;
+        row.map(|row| {
+            Ok(Agent {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                name: row.try_get("name")?,
+                status: row.try_get("status")?,
+            })
+        })
+        .transpose()
+        .about("reading an agent")
+    }
+}

@@ -1,0 +1,212 @@
+//! Schedules and file triggers of jobs. What they mean (when a cron fires, which
+//! files match) is decided elsewhere; the store keeps them and each schedule's next
+//! fire time, which is what stops a restart from firing a time twice.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::error::{QueryContext, StoreError};
+use crate::time::{from_ms, opt, to_ms};
+use crate::{FileTriggerRow, NewFileTrigger, NewSchedule, ScheduleRow, Store};
+
+const SCHEDULE_COLUMNS: &str =
+    "id, tenant_id, job_id, cron, timezone, every_ms, missed_policy, anchor, next_fire, last_fire";
+const TRIGGER_COLUMNS: &str = "id, tenant_id, job_id, directory, glob, debounce_ms, recursive";
+
+fn schedule(row: &AnyRow) -> Result<ScheduleRow, sqlx::Error> {
+    Ok(ScheduleRow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        job_id: row.try_get("job_id")?,
+        cron: row.try_get("cron")?,
+        timezone: row.try_get("timezone")?,
+        every_ms: row.try_get("every_ms")?,
+        missed_policy: row.try_get("missed_policy")?,
+        anchor: from_ms(row.try_get("anchor")?),
+        next_fire: from_ms(row.try_get("next_fire")?),
+        last_fire: opt(row.try_get("last_fire")?),
+    })
+}
+
+fn trigger(row: &AnyRow) -> Result<FileTriggerRow, sqlx::Error> {
+    Ok(FileTriggerRow {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        job_id: row.try_get("job_id")?,
+        directory: row.try_get("directory")?,
+        glob: row.try_get("glob")?,
+        debounce_ms: row.try_get("debounce_ms")?,
+        recursive: row.try_get::<i64, _>("recursive")? != 0,
+    })
+}
+
+impl Store {
+    /// Stores a schedule of a job.
+    pub async fn create_schedule(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+        new: &NewSchedule,
+    ) -> Result<ScheduleRow, StoreError> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO schedules (id, tenant_id, job_id, cron, timezone, every_ms, missed_policy, \
+             anchor, next_fire, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(job_id)
+        .bind(&new.cron)
+        .bind(&new.timezone)
+        .bind(new.every_ms)
+        .bind(&new.missed_policy)
+        .bind(to_ms(new.anchor))
+        .bind(to_ms(new.next_fire))
+        .bind(to_ms(Utc::now()))
+        .execute(self.pool())
+        .await
+        .about("creating a schedule")?;
+        Ok(ScheduleRow {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            job_id: job_id.to_owned(),
+            cron: new.cron.clone(),
+            timezone: new.timezone.clone(),
+            every_ms: new.every_ms,
+            missed_policy: new.missed_policy.clone(),
+            anchor: from_ms(to_ms(new.anchor)),
+            next_fire: from_ms(to_ms(new.next_fire)),
+            last_fire: None,
+        })
+    }
+
+    /// The tenant's schedules, of one job or all.
+    pub async fn schedules(
+        &self,
+        tenant_id: &str,
+        job_id: Option<&str>,
+    ) -> Result<Vec<ScheduleRow>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR job_id = $2) ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await
+        .and_then(|rows| rows.iter().map(schedule).collect())
+        .about("listing schedules")
+    }
+
+    /// Every schedule, for the scheduler.
+    pub async fn all_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY next_fire, id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .and_then(|rows| rows.iter().map(schedule).collect())
+        .about("listing schedules")
+    }
+
+    /// Moves a schedule on after it fired, inside the transaction that created the
+    /// executions. Only moves it if its stored next fire is still `expected`, so two
+    /// schedulers never both fire one time; false when another got there first.
+    pub async fn advance_schedule(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        expected: DateTime<Utc>,
+        next_fire: DateTime<Utc>,
+        fired: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE schedules SET next_fire = $3, last_fire = COALESCE($4, last_fire) \
+             WHERE id = $1 AND next_fire = $2",
+        )
+        .bind(id)
+        .bind(to_ms(expected))
+        .bind(to_ms(next_fire))
+        .bind(fired.map(to_ms))
+        .execute(&mut **tx)
+        .await
+        .about("advancing a schedule")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a schedule; false when the tenant has none with this id.
+    pub async fn delete_schedule(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM schedules WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .about("deleting a schedule")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores a file trigger of a job.
+    pub async fn create_file_trigger(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+        new: &NewFileTrigger,
+    ) -> Result<FileTriggerRow, StoreError> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO file_triggers (id, tenant_id, job_id, directory, glob, debounce_ms, \
+             recursive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(job_id)
+        .bind(&new.directory)
+        .bind(&new.glob)
+        .bind(new.debounce_ms)
+        .bind(i64::from(new.recursive))
+        .bind(to_ms(Utc::now()))
+        .execute(self.pool())
+        .await
+        .about("creating a file trigger")?;
+        Ok(FileTriggerRow {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            job_id: job_id.to_owned(),
+            directory: new.directory.clone(),
+            glob: new.glob.clone(),
+            debounce_ms: new.debounce_ms,
+            recursive: new.recursive,
+        })
+    }
+
+    /// The tenant's file triggers, of one job or all; `None` tenant for every one.
+    pub async fn file_triggers(
+        &self,
+        tenant_id: Option<&str>,
+        job_id: Option<&str>,
+    ) -> Result<Vec<FileTriggerRow>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {TRIGGER_COLUMNS} FROM file_triggers WHERE ($1 IS NULL OR tenant_id = $1) \
+             AND ($2 IS NULL OR job_id = $2) ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await
+        .and_then(|rows| rows.iter().map(trigger).collect())
+        .about("listing file triggers")
+    }
+
+    /// Deletes a file trigger; false when the tenant has none with this id.
+    pub async fn delete_file_trigger(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM file_triggers WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .about("deleting a file trigger")?;
+        Ok(done.rows_affected() > 0)
+    }
+}

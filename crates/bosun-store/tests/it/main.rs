@@ -1,0 +1,262 @@
+//! The store against real SQLite and PostgreSQL: every test runs on both.
+
+use bosun_store::{ExecutionFilter, Finish, NewExecution, Store, StoreError};
+use bosun_test_utils::{POSTGRES_HELP, database_urls};
+use chrono::Utc;
+
+/// Runs `check` on a fresh store of each engine.
+async fn on_each_engine<F, Fut>(check: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    for (engine, url) in database_urls(dir.path()) {
+        let store = match Store::open(&url).await {
+            Ok(store) => store,
+            Err(e) if engine == "postgres" => panic!("{e}\n{POSTGRES_HELP}"),
+            Err(e) => panic!("{e}"),
+        };
+        eprintln!("engine: {engine}");
+        check(store.clone()).await;
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn opening_twice_keeps_the_data_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (_, url) in database_urls(dir.path()) {
+        let store = Store::open(&url).await.expect(POSTGRES_HELP);
+        let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
+        store.close().await;
+        let again = Store::open(&url).await.unwrap();
+        assert_eq!(again.ensure_tenant("acme", "other").await.unwrap(), tenant);
+        again.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
+    on_each_engine(|store| async move {
+        let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let permissions = vec!["executions:view".to_owned()];
+        let (token, secret) = store
+            .create_token(&tenant.id, "ci", &permissions)
+            .await
+            .unwrap();
+        assert!(secret.starts_with(bosun_store::TOKEN_PREFIX) && secret.len() > 60);
+
+        let (found, found_tenant) = store.token_by_secret(&secret).await.unwrap().unwrap();
+        assert_eq!(found, token);
+        assert_eq!(found_tenant, tenant);
+        assert!(store.token_by_secret("bsn_wrong").await.unwrap().is_none());
+        assert!(store.tokens(&tenant.id).await.unwrap().len() == 1);
+        assert!(store.delete_token(&tenant.id, &token.id).await.unwrap());
+        assert!(store.token_by_secret(&secret).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn job_names_are_unique_per_tenant_and_objects_never_cross_tenants() {
+    on_each_engine(|store| async move {
+        let a = store.ensure_tenant("a", "A").await.unwrap();
+        let b = store.ensure_tenant("b", "B").await.unwrap();
+        let definition = serde_json::json!({"process": {"command": "true"}});
+        let job = store
+            .create_job(&a.id, "nightly", &definition)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.create_job(&a.id, "nightly", &definition).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        store
+            .create_job(&b.id, "nightly", &definition)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            store.job(&a.id, "nightly").await.unwrap().unwrap().id,
+            job.id
+        );
+        assert_eq!(store.job(&a.id, &job.id).await.unwrap().unwrap().id, job.id);
+        assert!(store.job(&b.id, &job.id).await.unwrap().is_none());
+        assert!(!store.delete_job(&b.id, &job.id).await.unwrap());
+
+        let execution = store
+            .create_execution(NewExecution {
+                tenant_id: a.id.clone(),
+                job_id: job.id.clone(),
+                job_name: job.name.clone(),
+                trigger: "api".to_owned(),
+                ..NewExecution::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            store
+                .execution(&b.id, &execution.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .request_cancel(&b.id, &execution.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_execution_moves_through_its_states_once_with_its_history() {
+    on_each_engine(|store| async move {
+        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let job = store
+            .create_job(&t.id, "j", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let new = || NewExecution {
+            tenant_id: t.id.clone(),
+            job_id: job.id.clone(),
+            job_name: "j".to_owned(),
+            trigger: "api".to_owned(),
+            ..NewExecution::default()
+        };
+        let e = store.create_execution(new()).await.unwrap();
+        assert_eq!(store.pending(10).await.unwrap().len(), 1);
+        assert!(store.claim(&e.id, "local").await.unwrap());
+        assert!(!store.claim(&e.id, "other").await.unwrap(), "claimed once");
+        assert!(store.pending(10).await.unwrap().is_empty());
+        store
+            .mark_running(&e.id, 4242, Utc::now(), "/l/out", "/l/err")
+            .await
+            .unwrap();
+        store
+            .report(&e.id, Some("step 2"), Some(40), Utc::now())
+            .await
+            .unwrap();
+        store
+            .report(&e.id, None, Some(60), Utc::now())
+            .await
+            .unwrap();
+        let running = store.execution(&t.id, &e.id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                running.status.as_str(),
+                running.pid,
+                running.status_message.as_deref(),
+                running.progress
+            ),
+            ("Running", Some(4242), Some("step 2"), Some(60))
+        );
+        let finish = Finish {
+            status: "Failed".to_owned(),
+            exit_code: Some(3),
+            message: "exited with code 3".to_owned(),
+            end_time: Utc::now(),
+        };
+        assert!(store.finish(&e.id, &finish).await.unwrap());
+        assert!(
+            !store.finish(&e.id, &finish).await.unwrap(),
+            "an end is recorded once"
+        );
+        let statuses: Vec<String> = store
+            .events(&e.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|ev| ev.status)
+            .collect();
+        assert_eq!(statuses, ["Pending", "Running", "Failed"]);
+
+        // A pending execution cancelled before any runner took it ends at once.
+        let waiting = store.create_execution(new()).await.unwrap();
+        let cancelled = store
+            .request_cancel(&t.id, &waiting.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cancelled.status, "Cancelled");
+        assert!(!store.claim(&waiting.id, "local").await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
+    on_each_engine(|store| async move {
+        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let job = store
+            .create_job(&t.id, "j", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..7 {
+            let e = store
+                .create_execution(NewExecution {
+                    tenant_id: t.id.clone(),
+                    job_id: job.id.clone(),
+                    job_name: "j".to_owned(),
+                    trigger: "api".to_owned(),
+                    ..NewExecution::default()
+                })
+                .await
+                .unwrap();
+            store
+                .finish(
+                    &e.id,
+                    &Finish {
+                        status: "CompletedSuccessfully".to_owned(),
+                        exit_code: Some(0),
+                        message: "ok".to_owned(),
+                        end_time: Utc::now(),
+                    },
+                )
+                .await
+                .unwrap();
+            ids.push(e.id);
+        }
+        let mut seen = Vec::new();
+        let mut filter = ExecutionFilter {
+            limit: Some(3),
+            ..ExecutionFilter::default()
+        };
+        loop {
+            let page = store.executions(&t.id, &filter).await.unwrap();
+            seen.extend(page.items.into_iter().map(|e| e.id));
+            match page.next {
+                Some(next) => filter.before = Some(next),
+                None => break,
+            }
+        }
+        let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+        assert_eq!(seen, newest_first);
+        let failed = ExecutionFilter {
+            status: Some("Failed".to_owned()),
+            ..ExecutionFilter::default()
+        };
+        assert!(
+            store
+                .executions(&t.id, &failed)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        store.prune_history(&job.id, 2).await.unwrap();
+        let left = store
+            .executions(&t.id, &ExecutionFilter::default())
+            .await
+            .unwrap();
+        let left: Vec<String> = left.items.into_iter().map(|e| e.id).collect();
+        assert_eq!(left, newest_first[..2]);
+    })
+    .await;
+}
