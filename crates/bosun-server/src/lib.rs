@@ -54,6 +54,16 @@ pub struct Server {
 
 /// Opens the store, recovers, and binds the listener.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
+    // The port first: a second server on a taken port must stop before it touches
+    // the store, or its restart recovery would kill the running server's jobs.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {}: is another server running there? pick another address with --listen",
+                config.listen
+            )
+        })?;
     std::fs::create_dir_all(&config.home)
         .with_context(|| format!("creating the data dir {}", config.home.display()))?;
     let store = Store::open(&config.database_url()).await?;
@@ -71,14 +81,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
     };
     store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
     let adopted = recovery::recover(&store, config.on_restart).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "listening on {}: is another server running there? pick another address with --listen",
-                config.listen
-            )
-        })?;
     let url = format!("http://{}", listener.local_addr()?);
     let state = AppState {
         store,

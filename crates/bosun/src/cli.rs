@@ -1,10 +1,12 @@
 //! The command line, as clap derive types. Help texts here are the first manual a
 //! user reads: each says what the option does and its default.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use bosun_core::ExecutionStatus;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::durations::{parse_duration, parse_size};
 
@@ -47,7 +49,139 @@ pub(crate) enum Command {
     /// Exit codes: 0 a task was processed (see its Status), 1 nothing to do,
     /// 255 (-1) error: the queue file is unreadable or corrupt (it is left as it is).
     Queue(QueueArgs),
+
+    /// Start the server: an HTTP API that stores jobs and runs them here, supervised.
+    ///
+    /// On its very first start it creates a tenant and an admin token, prints the token
+    /// once and saves it with the URL in <home>/client.json (mode 0600), where the
+    /// client commands (jobs, submit, ps, logs, …) find it. SIGINT or SIGTERM stops it:
+    /// running jobs get --drain-timeout to finish, then they are cancelled.
+    ///
+    /// Exit codes: 0 stopped cleanly, 130 stopped by a second signal without draining,
+    /// 99 could not start (the port is taken, the database cannot be opened, …).
+    #[command(after_help = UP_EXAMPLES)]
+    Up(UpArgs),
+
+    /// List the jobs the server knows.
+    #[command(after_help = JOBS_EXAMPLES)]
+    Jobs(JobsArgs),
+
+    /// Start a job on the server: a job JSON file (created or updated first) or the name
+    /// of a job it already has.
+    ///
+    /// Prints the execution's id. With --wait, waits for it to end and exits like
+    /// `bosun run`: 0 success, 1 failed, 124 timed out, 130 cancelled.
+    #[command(after_help = SUBMIT_EXAMPLES)]
+    Submit(SubmitArgs),
+
+    /// List executions that are running or waiting to run.
+    #[command(after_help = PS_EXAMPLES)]
+    Ps(PsArgs),
+
+    /// Print an execution's output, as it was written (or follow it with -f).
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(LogsArgs),
+
+    /// Ask the server to stop an execution (its process group gets SIGTERM, then
+    /// SIGKILL after the grace period).
+    #[command(after_help = CANCEL_EXAMPLES)]
+    Cancel(CancelArgs),
+
+    /// List past and present executions, newest first.
+    #[command(after_help = HISTORY_EXAMPLES)]
+    History(HistoryArgs),
+
+    /// List running executions that look stuck: running too long, or silent too long
+    /// (no output and no status update).
+    #[command(after_help = STUCK_EXAMPLES)]
+    Stuck(StuckArgs),
 }
+
+/// The exit codes every client command shares, appended to each one's help.
+macro_rules! client_exit_codes {
+    () => {
+        "Exit codes: 0 ok, 2 bad command line or no token, 4 the server refused the request \
+         (its message is printed), 5 no server at the URL."
+    };
+}
+
+const UP_EXAMPLES: &str = "Examples:
+  bosun up                                    # http://127.0.0.1:8420, state in <home>
+  bosun up --listen 0.0.0.0:8420 --max-concurrent 8
+  bosun up --database-url postgres://bosun@db/bosun --on-restart adopt
+  BOSUN_HOME=/srv/bosun bosun up --drain-timeout 2m
+
+The admin token is printed only on the first start; it is saved in <home>/client.json.";
+
+const JOBS_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun jobs
+  bosun jobs --json | jq -r '.items[].name'
+  bosun jobs --server http://build-box:8420 --token $TOKEN
+
+",
+    client_exit_codes!()
+);
+
+const SUBMIT_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun submit examples/jobs/hello.json         # create or update the job, then run it
+  bosun submit hello --wait                     # run the job named hello, wait for its end
+  bosun submit hello --follow -- --name Ada     # pass arguments, stream its output
+  id=$(bosun submit nightly-report)             # the execution id, for logs/cancel
+
+Exit codes with --wait or --follow: as `bosun run` (0 success, 1 failed, 124 timed out,
+130 cancelled); Ctrl-C stops waiting (130) and leaves the execution running.
+",
+    client_exit_codes!()
+);
+
+const PS_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun ps
+  bosun ps --json | jq -r '.items[].id'
+
+",
+    client_exit_codes!()
+);
+
+const LOGS_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun logs 0193f6d2-…                          # everything it printed so far
+  bosun logs 0193f6d2-… --tail 20 --stderr       # the last 20 lines of its stderr
+  bosun logs 0193f6d2-… -f                       # follow until it ends
+
+",
+    client_exit_codes!()
+);
+
+const CANCEL_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun cancel 0193f6d2-…
+  bosun ps --json | jq -r '.items[].id' | xargs -n1 bosun cancel
+
+",
+    client_exit_codes!()
+);
+
+const HISTORY_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun history                                 # the 20 newest executions
+  bosun history hello --status Failed --limit 5
+  bosun history --before CURSOR                 # the next page, as the last line says
+
+",
+    client_exit_codes!()
+);
+
+const STUCK_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun stuck                                   # the server's own thresholds
+  bosun stuck --running-over 2h --silent-over 10m
+
+",
+    client_exit_codes!()
+);
 
 const RUN_EXAMPLES: &str = "Examples:
   bosun run examples/hello-bot                  # a bot folder
@@ -191,11 +325,234 @@ pub(crate) struct QueueArgs {
     pub(crate) env_args: EnvArgs,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// The address and port the API listens on.
+    #[arg(
+        long,
+        env = "BOSUN_LISTEN",
+        default_value = "127.0.0.1:8420",
+        value_name = "ADDR"
+    )]
+    pub(crate) listen: SocketAddr,
+
+    /// sqlite://FILE or postgres://USER@HOST/DB [default: sqlite <home>/bosun.db].
+    #[arg(
+        long,
+        env = "BOSUN_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) database_url: Option<String>,
+
+    /// How many executions run at once; more wait as Pending.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_concurrent: u32,
+
+    /// Finished executions kept per job; older ones and their logs are deleted.
+    #[arg(long, default_value_t = 100, value_name = "N",
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub(crate) history_limit: i64,
+
+    /// What to do with jobs still running from before a restart: kill their process
+    /// groups and mark them Failed, or adopt them and keep watching.
+    #[arg(long, value_enum, default_value_t = OnRestart::Kill, value_name = "POLICY")]
+    pub(crate) on_restart: OnRestart,
+
+    /// How long running jobs get to finish on shutdown before they are cancelled.
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    pub(crate) drain_timeout: Duration,
+
+    /// The data directory: database, logs, Python environments, client.json
+    /// [default: ~/.local/share/bosun].
+    #[arg(long, env = "BOSUN_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+}
+
+/// `--on-restart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnRestart {
+    /// Stop the process groups of jobs found running and mark them Failed.
+    Kill,
+    /// Keep them running and record their end.
+    Adopt,
+}
+
+/// Which server the client commands talk to, and as whom.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Server")]
+pub(crate) struct ClientArgs {
+    /// The server's URL [default: $BOSUN_SERVER, else the url in <home>/client.json,
+    /// else http://127.0.0.1:8420].
+    #[arg(long, value_name = "URL")]
+    pub(crate) server: Option<String>,
+
+    /// The API token [default: $BOSUN_TOKEN, else the token in <home>/client.json].
+    /// `bosun up` prints one on its first start.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+
+    /// The data directory holding client.json [default: $BOSUN_HOME, else
+    /// ~/.local/share/bosun].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// Print the server's JSON answer unchanged, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    /// A job JSON file (as for `bosun run`; created on the server, or updated if a job
+    /// of that name exists), or the name of a job the server has.
+    #[arg(value_name = "FILE|NAME")]
+    pub(crate) job: String,
+
+    /// Arguments for this execution, appended to the job's own.
+    #[arg(last = true, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+
+    /// Wait until the execution ends, showing its progress, and exit with its result.
+    #[arg(long)]
+    pub(crate) wait: bool,
+
+    /// Stream the execution's output until it ends (stdout to stdout, stderr to
+    /// stderr), then exit with its result. Implies --wait.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+
+    /// Print the execution as JSON (with --wait: the final one) instead of its id.
+    #[arg(long, conflicts_with = "follow")]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PsArgs {
+    /// Print {"items": [...]} (running, then pending) as JSON, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The execution id (from `bosun submit`, `ps` or `history`).
+    pub(crate) id: String,
+
+    /// Keep printing output as the job writes it, until the execution ends.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+
+    /// Show the job's stderr instead of its stdout.
+    #[arg(long)]
+    pub(crate) stderr: bool,
+
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub(crate) tail: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The execution id.
+    pub(crate) id: String,
+
+    /// Print the execution as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// Only this job's executions.
+    pub(crate) job: Option<String>,
+
+    /// How many executions to show (at most 1000).
+    #[arg(long, default_value_t = 20, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) limit: u32,
+
+    /// Only executions in this state: Pending, Running, CompletedSuccessfully, Failed,
+    /// TimedOut or Cancelled.
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub(crate) status: Option<ExecutionStatus>,
+
+    /// Continue a listing: the cursor the previous page printed.
+    #[arg(long, value_name = "CURSOR")]
+    pub(crate) before: Option<String>,
+
+    /// Print the server's JSON answer unchanged, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StuckArgs {
+    /// Report executions running longer than this (30m, 2h) [default: the server's].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) running_over: Option<Duration>,
+
+    /// Report executions with no output or status update for this long [default: the
+    /// server's].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) silent_over: Option<Duration>,
+
+    /// Print the server's JSON answer unchanged, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
 fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("{text:?} is not KEY=VALUE")),
     }
+}
+
+/// An execution status by name, in any case: `failed` is `Failed`.
+fn parse_status(text: &str) -> Result<ExecutionStatus, String> {
+    use ExecutionStatus::*;
+    [
+        Pending,
+        Running,
+        CompletedSuccessfully,
+        Failed,
+        TimedOut,
+        Cancelled,
+    ]
+    .into_iter()
+    .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    .ok_or_else(|| {
+        format!(
+            "{text:?} is not a status: Pending, Running, CompletedSuccessfully, Failed, \
+                 TimedOut or Cancelled"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -206,5 +563,12 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn statuses_are_read_in_any_case() {
+        assert_eq!(parse_status("failed"), Ok(ExecutionStatus::Failed));
+        assert_eq!(parse_status("TimedOut"), Ok(ExecutionStatus::TimedOut));
+        assert!(parse_status("done").unwrap_err().contains("Cancelled"));
     }
 }

@@ -4,7 +4,13 @@
 //! could not be started (command, working directory, Python environment), 124 timed
 //! out, 130 cancelled, 99 an unexpected error in bosun itself.
 //! `bosun exec` keeps seed 001's codes; `bosun queue` seed 000's (see their modules).
+//!
+//! The client commands (`jobs`, `submit`, `ps`, `logs`, `cancel`, `history`, `stuck`):
+//! 0 success, 2 bad invocation or no token, 4 the server answered with an error (its
+//! message is printed), 5 no server could be reached; `submit --wait` and `--follow`
+//! then exit like `bosun run` does for the execution's final status.
 
+use bosun_core::ExecutionStatus;
 use bosun_exec::Outcome;
 
 /// The job completed successfully.
@@ -15,6 +21,10 @@ pub(crate) const FAILED: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 /// The job could not be started.
 pub(crate) const NOT_STARTED: u8 = 3;
+/// The server answered with an error (4xx or 5xx): the request was refused or failed.
+pub(crate) const SERVER_SAID_NO: u8 = 4;
+/// No server answered at the URL: nothing listens there, or it did not answer in time.
+pub(crate) const UNREACHABLE: u8 = 5;
 /// The job ran past its timeout and was stopped.
 pub(crate) const TIMED_OUT: u8 = 124;
 /// The job was cancelled (Ctrl-C, SIGTERM).
@@ -30,5 +40,18 @@ pub(crate) fn for_outcome(outcome: &Outcome) -> u8 {
         Outcome::TimedOut(_) => TIMED_OUT,
         Outcome::Cancelled => CANCELLED,
         Outcome::SpawnFailed(_) => NOT_STARTED,
+    }
+}
+
+/// The exit code for an execution's final status, the same as `bosun run` gives for the
+/// outcome that led to it (`submit --wait`). A status still in progress is not final:
+/// `None`.
+pub(crate) fn for_status(status: ExecutionStatus) -> Option<u8> {
+    match status {
+        ExecutionStatus::Pending | ExecutionStatus::Running => None,
+        ExecutionStatus::CompletedSuccessfully => Some(SUCCESS),
+        ExecutionStatus::Failed => Some(FAILED),
+        ExecutionStatus::TimedOut => Some(TIMED_OUT),
+        ExecutionStatus::Cancelled => Some(CANCELLED),
     }
 }

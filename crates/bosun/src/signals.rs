@@ -1,4 +1,5 @@
-//! Ctrl-C and SIGTERM: the first asks the job to stop, a second kills it at once.
+//! Ctrl-C and SIGTERM: the first asks the job (or the server) to stop, a second
+//! stops it at once.
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,13 @@ impl Stop {
     /// Starts listening. Must be called before the job is spawned, so that Ctrl-C never
     /// takes bosun down before it has stopped the job.
     pub(crate) fn listen() -> std::io::Result<Self> {
+        Self::listen_saying("bosun: stopping the job (press Ctrl-C again to kill it now)")
+    }
+
+    /// Starts listening; `first` is printed on the first signal, to say what happens
+    /// now and what a second signal does.
+    pub(crate) fn listen_saying(first: impl Into<String>) -> std::io::Result<Self> {
+        let first = first.into();
         let stop = Self::default();
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
@@ -27,7 +35,7 @@ impl Stop {
                     _ = terminate.recv() => {}
                 }
                 if round == 0 {
-                    eprintln!("bosun: stopping the job (press Ctrl-C again to kill it now)");
+                    eprintln!("{first}");
                     tokens.cancel.cancel();
                 } else {
                     tokens.kill_now.cancel();

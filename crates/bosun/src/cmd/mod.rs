@@ -1,9 +1,12 @@
 //! One module per subcommand, plus what they share: the data directory, Python
-//! environments and supervision settings taken from the command line.
+//! environments and supervision settings taken from the command line. The commands
+//! that talk to a running server live in [`client`].
 
+mod client;
 mod exec;
 mod queue;
 mod run;
+mod up;
 
 use std::sync::Arc;
 
@@ -20,12 +23,25 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => run::run(args).await,
         Command::Exec(args) => exec::exec(args).await,
         Command::Queue(args) => queue::queue(args).await,
+        Command::Up(args) => up::up(args).await,
+        Command::Jobs(args) => client::finish(client::jobs::jobs(args).await),
+        Command::Submit(args) => client::finish(client::submit::submit(args).await),
+        Command::Ps(args) => client::finish(client::ps::ps(args).await),
+        Command::Logs(args) => client::finish(client::logs::logs(args).await),
+        Command::Cancel(args) => client::finish(client::cancel::cancel(args).await),
+        Command::History(args) => client::finish(client::history::history(args).await),
+        Command::Stuck(args) => client::finish(client::stuck::stuck(args).await),
     }
 }
 
 /// The data directory from `--home`/`BOSUN_HOME`, else the default.
 fn home(env: &EnvArgs) -> Result<Home> {
-    match &env.home {
+    home_at(env.home.as_deref())
+}
+
+/// The data directory `dir`, else the one `BOSUN_HOME`, `XDG_DATA_HOME` or `HOME` name.
+fn home_at(dir: Option<&std::path::Path>) -> Result<Home> {
+    match dir {
         Some(dir) => Ok(Home::new(dir)),
         None => Home::from_env().context("no data directory: set BOSUN_HOME or HOME"),
     }

@@ -1,0 +1,38 @@
+//! `bosun jobs`: the jobs the server knows, one line each.
+
+use anyhow::Result;
+use reqwest::Method;
+
+use super::table::{Table, or_dash};
+use super::wire::{Job, List};
+use super::{Client, human, print};
+use crate::cli::JobsArgs;
+use crate::exit;
+
+/// Lists the jobs.
+pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
+    let client = Client::new(&args.client)?;
+    let answer = client
+        .json::<List<Job>>(client.request(Method::GET, &["api", "jobs"]))
+        .await?;
+    if args.json {
+        print(&answer.raw)?;
+        return Ok(exit::SUCCESS);
+    }
+    if answer.value.items.is_empty() {
+        eprintln!("bosun: no jobs yet: `bosun submit FILE.json` creates one");
+        return Ok(exit::SUCCESS);
+    }
+    let now = chrono::Utc::now();
+    let mut table = Table::new(&["NAME", "KIND", "ID", "UPDATED"]);
+    for job in &answer.value.items {
+        table.row(vec![
+            or_dash(job.name.as_deref()),
+            job.kind().to_owned(),
+            or_dash(job.id.as_deref()),
+            or_dash(human::parse_time(job.updated_at.as_deref()).map(|t| human::ago(t, now))),
+        ]);
+    }
+    print(&table.render())?;
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,53 @@
+//! `bosun stuck`: running executions the server's monitor thinks may be stuck.
+
+use anyhow::Result;
+use reqwest::Method;
+
+use super::table::{Table, clip, or_dash};
+use super::wire::{List, Stuck};
+use super::{Client, human, print};
+use crate::cli::StuckArgs;
+use crate::exit;
+
+/// Lists them.
+pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
+    let client = Client::new(&args.client)?;
+    let mut request = client.request(Method::GET, &["api", "monitor", "stuck"]);
+    if let Some(over) = args.running_over {
+        request = request.query(&[("runningOver", over.as_secs_f64())]);
+    }
+    if let Some(over) = args.silent_over {
+        request = request.query(&[("silentOver", over.as_secs_f64())]);
+    }
+    let answer = client.json::<List<Stuck>>(request).await?;
+    if args.json {
+        print(&answer.raw)?;
+        return Ok(exit::SUCCESS);
+    }
+    if answer.value.items.is_empty() {
+        eprintln!("bosun: nothing looks stuck");
+        return Ok(exit::SUCCESS);
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "JOB",
+        "RUNNING",
+        "SILENT",
+        "PROGRESS",
+        "REASON",
+        "STATUS MESSAGE",
+    ]);
+    for stuck in &answer.value.items {
+        table.row(vec![
+            or_dash(stuck.execution_id.as_deref()),
+            or_dash(stuck.job_name.as_deref()),
+            or_dash(stuck.running_seconds.map(human::seconds)),
+            or_dash(stuck.seconds_since_last_update.map(human::seconds)),
+            human::percent(stuck.progress),
+            or_dash(stuck.reason.as_deref()),
+            clip(stuck.status_message.as_deref().unwrap_or(""), 60),
+        ]);
+    }
+    print(&table.render())?;
+    Ok(exit::SUCCESS)
+}
