@@ -25,6 +25,29 @@ pub enum ExecutionStatus {
 }
 
 impl ExecutionStatus {
+    /// Every status, in the order an execution meets them.
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::Running,
+        Self::CompletedSuccessfully,
+        Self::Failed,
+        Self::TimedOut,
+        Self::Cancelled,
+    ];
+
+    /// The status with this name, in any case and with seed 000's `Completed` read as
+    /// [`ExecutionStatus::CompletedSuccessfully`], as people type them in queries and
+    /// flags.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("Completed") {
+            return Some(Self::CompletedSuccessfully);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+
     /// True for the four states an execution never leaves.
     pub fn is_final(self) -> bool {
         !matches!(self, Self::Pending | Self::Running)
@@ -64,19 +87,29 @@ mod tests {
     }
 
     #[test]
+    fn a_name_in_any_case_is_its_status() {
+        assert_eq!(
+            ExecutionStatus::from_name("failed"),
+            Some(ExecutionStatus::Failed)
+        );
+        assert_eq!(
+            ExecutionStatus::from_name(" completedsuccessfully "),
+            Some(ExecutionStatus::CompletedSuccessfully)
+        );
+        assert_eq!(
+            ExecutionStatus::from_name("Completed"),
+            Some(ExecutionStatus::CompletedSuccessfully)
+        );
+        assert_eq!(ExecutionStatus::from_name("done"), None);
+    }
+
+    #[test]
     fn only_the_four_end_states_are_final() {
         use ExecutionStatus::*;
-        let finals: Vec<_> = [
-            Pending,
-            Running,
-            CompletedSuccessfully,
-            Failed,
-            TimedOut,
-            Cancelled,
-        ]
-        .into_iter()
-        .filter(|s| s.is_final())
-        .collect();
+        let finals: Vec<_> = ExecutionStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(finals, [CompletedSuccessfully, Failed, TimedOut, Cancelled]);
     }
 }

@@ -454,7 +454,8 @@ fn bare_true(n: usize) -> Fallible<f64> {
 enum Output {
     /// Inherited from the bench, as in [`bare_true`].
     Inherited,
-    /// Two pipes, each read to the end by its own task, as in bosun.
+    /// Two pipes, each read to the end by its own task: the parts bosun's supervisor
+    /// is built from (bosun reads both in the future that waits for the child).
     Piped,
 }
 

@@ -52,9 +52,9 @@ pub(crate) struct Definition {
 impl Definition {
     /// Checks `value`; the error is one sentence saying what to fix.
     pub(crate) fn parse(value: &Value) -> Result<Self, String> {
-        let object = value
-            .as_object()
-            .ok_or("a job definition is a JSON object")?;
+        if !value.is_object() {
+            return Err("a job definition is a JSON object".to_owned());
+        }
         let name = field(value, "name")
             .and_then(Value::as_str)
             .map(str::trim)
@@ -132,7 +132,6 @@ impl Definition {
                     .ok_or("historyLimit is a whole number of executions, at least 1")?,
             ),
         };
-        let _ = object;
         Ok(Self {
             name,
             work,

@@ -2,7 +2,7 @@
 //! Internal details are logged once here and never reach the client.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bosun_store::StoreError;
@@ -27,9 +27,9 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
-    /// The body is over the limit.
-    #[error("request body too large: the limit is {0} bytes")]
-    TooLarge(usize),
+    /// The body is over the server's limit.
+    #[error("request body too large: send less than the server's body limit (1 MiB by default)")]
+    TooLarge,
     /// Something failed inside the server.
     #[error("internal error; the server's log has the details")]
     Internal(#[from] anyhow::Error),
@@ -43,7 +43,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -76,9 +76,21 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::TooLarge(0);
+            return Self::TooLarge;
         }
         Self::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
+        Self::BadRequest(format!(
+            "could not read the body: {}",
+            rejection.body_text()
+        ))
     }
 }
 

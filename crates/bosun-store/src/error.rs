@@ -54,15 +54,8 @@ impl<T> QueryContext<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// True when `e` is a unique-constraint violation.
+/// True when `e` is a unique-constraint violation (the `Any` driver passes the
+/// engine's own error through, which knows its kind).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().as_deref() == Some("2067")
-                || db.code().as_deref() == Some("1555")
-                || db.code().as_deref() == Some("23505")
-        }
-        _ => false,
-    }
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }

@@ -445,26 +445,19 @@ impl Store {
     /// history, and returns the log paths of those deleted so their files can go too.
     pub async fn prune_history(&self, job_id: &str, keep: i64) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
-        let doomed = sqlx::query(
+        // LIMIT with the largest count: SQLite needs a LIMIT before OFFSET, and
+        // PostgreSQL does not take SQLite's `LIMIT -1`.
+        let rows = sqlx::query(
             "SELECT id, output_log, error_log FROM executions WHERE job_id = $1 \
              AND status NOT IN ('Pending', 'Running') ORDER BY created_at DESC, id DESC \
-             LIMIT -1 OFFSET $2",
-        );
-        // PostgreSQL spells "no limit" differently.
-        let doomed = match self.backend() {
-            crate::Backend::Sqlite => doomed,
-            crate::Backend::Postgres => sqlx::query(
-                "SELECT id, output_log, error_log FROM executions WHERE job_id = $1 \
-                 AND status NOT IN ('Pending', 'Running') ORDER BY created_at DESC, id DESC \
-                 OFFSET $2",
-            ),
-        };
-        let rows = doomed
-            .bind(job_id)
-            .bind(keep.max(0))
-            .fetch_all(&mut *tx)
-            .await
-            .about("finding old history")?;
+             LIMIT $3 OFFSET $2",
+        )
+        .bind(job_id)
+        .bind(keep.max(0))
+        .bind(i64::MAX)
+        .fetch_all(&mut *tx)
+        .await
+        .about("finding old history")?;
         let mut logs = Vec::new();
         for row in &rows {
             let id: String = row.try_get("id").about("finding old history")?;
@@ -476,11 +469,7 @@ impl Store {
                     logs.push(path);
                 }
             }
-            sqlx::query("DELETE FROM execution_events WHERE execution_id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .about("deleting old history")?;
+            // Its status history goes with it (ON DELETE CASCADE).
             sqlx::query("DELETE FROM executions WHERE id = $1")
                 .bind(&id)
                 .execute(&mut *tx)

@@ -5,8 +5,8 @@
 //! nothing to install) or PostgreSQL (a fleet), chosen by the URL. Both run the same
 //! queries through sqlx's `Any` driver. The schema keeps to types that both engines
 //! read back alike: text ids and JSON, `BIGINT` numbers and times (milliseconds since
-//! the epoch). Each engine has its own migration files, which differ only where the
-//! dialects do.
+//! the epoch). One set of migration files serves both; the one phrase the dialects
+//! spell differently is rewritten for PostgreSQL.
 //!
 //! Secrets are never stored: a token's secret is kept as its SHA-256 hash.
 
@@ -48,13 +48,21 @@ pub struct Store {
     backend: Backend,
 }
 
-/// The schema, one list per engine, applied in order.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+/// The schema, applied in order. Written in SQLite's dialect; [`dialect`] turns it
+/// into PostgreSQL's.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// `sql` in `backend`'s dialect. The schema keeps to types both engines share, so
+/// the one difference is the auto-incrementing key.
+fn dialect(sql: &'static str, backend: Backend) -> Cow<'static, str> {
+    match backend {
+        Backend::Sqlite => Cow::Borrowed(sql),
+        Backend::Postgres => {
+            Cow::Owned(sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"))
+        }
+    }
+}
 
 impl Store {
     /// Opens the database at `url` (`sqlite://PATH`, `postgres://…`), creating a SQLite
@@ -121,16 +129,12 @@ impl Store {
     async fn migrate(&self) -> Result<(), StoreError> {
         let migrations: Vec<Migration> = MIGRATIONS
             .iter()
-            .map(|(version, name, sqlite, postgres)| {
-                let sql = match self.backend {
-                    Backend::Sqlite => sqlite,
-                    Backend::Postgres => postgres,
-                };
+            .map(|(version, name, sql)| {
                 Migration::new(
                     *version,
                     Cow::Borrowed(name),
                     MigrationType::Simple,
-                    Cow::Borrowed(sql),
+                    dialect(sql, self.backend),
                     false,
                 )
             })
@@ -164,7 +168,20 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{Backend, MIGRATIONS, dialect, redact};
+
+    #[test]
+    fn the_postgres_schema_has_no_sqlite_only_key() {
+        for (_, _, sql) in MIGRATIONS {
+            let postgres = dialect(sql, Backend::Postgres);
+            assert!(!postgres.contains("AUTOINCREMENT"), "{postgres}");
+            assert_eq!(
+                sql.matches("INTEGER PRIMARY KEY AUTOINCREMENT").count(),
+                postgres.matches("BIGSERIAL PRIMARY KEY").count()
+            );
+            assert_eq!(dialect(sql, Backend::Sqlite), *sql);
+        }
+    }
 
     #[test]
     fn a_password_in_a_url_is_never_shown() {

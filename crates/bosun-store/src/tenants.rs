@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::error::{QueryContext, StoreError, is_unique_violation};
+use crate::error::{QueryContext, StoreError};
 use crate::time::{from_ms, to_ms};
 use crate::{Agent, Store, Tenant, Token};
 
@@ -42,30 +42,20 @@ fn token(row: &AnyRow) -> Result<Token, StoreError> {
 }
 
 impl Store {
-    /// The tenant with this slug, created (with `name`) if there is none.
+    /// The tenant with this slug, created (with `name`) if there is none. Two
+    /// servers doing this at once get the same tenant.
     pub async fn ensure_tenant(&self, slug: &str, name: &str) -> Result<Tenant, StoreError> {
-        if let Some(found) = self.tenant_by_slug(slug).await? {
-            return Ok(found);
-        }
-        let insert =
-            sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(Uuid::now_v7().to_string())
-                .bind(slug)
-                .bind(name)
-                .bind(to_ms(Utc::now()))
-                .execute(self.pool())
-                .await;
-        match insert {
-            Ok(_) => {}
-            // Another server made it first: theirs is as good.
-            Err(e) if is_unique_violation(&e) => {}
-            Err(e) => {
-                return Err(StoreError::Query {
-                    about: "creating a tenant",
-                    source: e,
-                });
-            }
-        }
+        sqlx::query(
+            "INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (slug) DO NOTHING",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(slug)
+        .bind(name)
+        .bind(to_ms(Utc::now()))
+        .execute(self.pool())
+        .await
+        .about("creating a tenant")?;
         self.tenant_by_slug(slug).await?.ok_or(StoreError::Corrupt {
             what: "tenant",
             why: format!("{slug:?} vanished right after it was created"),
@@ -181,28 +171,17 @@ impl Store {
 
     /// The tenant's agent with this name, created `Available` if missing.
     pub async fn ensure_agent(&self, tenant_id: &str, name: &str) -> Result<Agent, StoreError> {
-        if let Some(found) = self.agent_by_name(tenant_id, name).await? {
-            return Ok(found);
-        }
-        let insert = sqlx::query(
-            "INSERT INTO agents (id, tenant_id, name, status, created_at) VALUES ($1, $2, $3, 'Available', $4)",
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, name, status, created_at) \
+             VALUES ($1, $2, $3, 'Available', $4) ON CONFLICT (tenant_id, name) DO NOTHING",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(tenant_id)
         .bind(name)
         .bind(to_ms(Utc::now()))
         .execute(self.pool())
-        .await;
-        match insert {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {}
-            Err(e) => {
-                return Err(StoreError::Query {
-                    about: "creating an agent",
-                    source: e,
-                });
-            }
-        }
+        .await
+        .about("creating an agent")?;
         self.agent_by_name(tenant_id, name)
             .await?
             .ok_or(StoreError::Corrupt {

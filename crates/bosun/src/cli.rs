@@ -536,18 +536,7 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 /// An execution status by name, in any case: `failed` is `Failed`.
 fn parse_status(text: &str) -> Result<ExecutionStatus, String> {
-    use ExecutionStatus::*;
-    [
-        Pending,
-        Running,
-        CompletedSuccessfully,
-        Failed,
-        TimedOut,
-        Cancelled,
-    ]
-    .into_iter()
-    .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
-    .ok_or_else(|| {
+    ExecutionStatus::from_name(text).ok_or_else(|| {
         format!(
             "{text:?} is not a status: Pending, Running, CompletedSuccessfully, Failed, \
                  TimedOut or Cancelled"

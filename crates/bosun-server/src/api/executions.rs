@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bosun_core::ExecutionStatus;
 use bosun_store::{Execution, ExecutionFilter};
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,15 +22,6 @@ pub(super) struct ListQuery {
     before: Option<String>,
 }
 
-const STATUSES: &[&str] = &[
-    "Pending",
-    "Running",
-    "CompletedSuccessfully",
-    "Failed",
-    "TimedOut",
-    "Cancelled",
-];
-
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,16 +34,17 @@ pub(super) async fn list(
     };
     let status = match query.status {
         Some(s) => Some(
-            STATUSES
-                .iter()
-                .find(|known| known.eq_ignore_ascii_case(&s))
+            ExecutionStatus::from_name(&s)
                 .ok_or_else(|| {
+                    let names: Vec<&str> =
+                        ExecutionStatus::ALL.iter().map(|s| s.as_str()).collect();
                     ApiError::BadRequest(format!(
                         "unknown status {s:?}: use one of {}",
-                        STATUSES.join(", ")
+                        names.join(", ")
                     ))
                 })?
-                .to_string(),
+                .as_str()
+                .to_owned(),
         ),
         None => None,
     };

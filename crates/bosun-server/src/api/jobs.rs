@@ -107,9 +107,10 @@ pub(super) async fn run(
     State(state): State<AppState>,
     caller: Caller,
     Path(job): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Execution>), ApiError> {
     caller.require("executions", "create")?;
+    let body = body?;
     let job = found(&state, &caller, &job).await?;
     // The body is optional: none means no extra arguments.
     let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {

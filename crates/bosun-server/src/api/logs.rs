@@ -120,6 +120,10 @@ struct Follow {
     tenant: String,
     id: String,
     stream: Stream,
+    /// The log file, once the job has started and recorded it.
+    path: Option<String>,
+    /// Opened on the first read that finds it: the runner creates it while the job
+    /// starts, so it may not exist yet when the job is first seen running.
     file: Option<tokio::fs::File>,
     /// Bytes of a UTF-8 sequence split by a read, kept for the next one.
     carry: Vec<u8>,
@@ -144,6 +148,7 @@ pub(super) async fn follow(
         tenant: caller.tenant.id,
         id: execution.id,
         stream,
+        path: None,
         file: None,
         carry: Vec::new(),
         started: false,
@@ -157,52 +162,30 @@ pub(super) async fn follow(
 }
 
 impl Follow {
-    /// The next event; `None` after `end`.
+    /// The next event; `None` after `end`. The store is read only to see the job
+    /// start and, once nothing is left to read and no writer is left, to see it end:
+    /// never once per chunk.
     async fn next_event(&mut self) -> Option<Event> {
         const CHUNK: usize = 64 * 1024;
-        loop {
-            if self.done {
-                return None;
-            }
-            let execution = match self.state.store.execution(&self.tenant, &self.id).await {
-                Ok(Some(e)) => e,
-                _ => {
-                    self.done = true;
-                    return Some(Event::default().event("end").data("Unknown"));
-                }
-            };
-            if !self.started && execution.status == "Pending" {
-                // Not started yet: look again shortly (the runner has no log to follow).
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
-            }
+        while !self.done {
             if !self.started {
+                let execution = match self.execution().await {
+                    Some(e) => e,
+                    None => return Some(self.end("Unknown")),
+                };
+                if execution.status == "Pending" {
+                    // Not started yet: look again shortly (there is no log to follow).
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
                 self.started = true;
                 if self.written.is_none() {
                     self.written = self.state.runner.follow(&self.id, self.stream);
                 }
+                self.path = log_path(&execution, self.stream);
             }
-            if self.file.is_none()
-                && let Some(path) = log_path(&execution, self.stream)
-            {
-                self.file = tokio::fs::File::open(&path).await.ok();
-            }
-            if let Some(file) = &mut self.file {
-                let mut buf = vec![0u8; CHUNK];
-                let n = file.read(&mut buf).await.unwrap_or(0);
-                if n > 0 {
-                    buf.truncate(n);
-                    let mut bytes = std::mem::take(&mut self.carry);
-                    bytes.extend_from_slice(&buf);
-                    let valid = match std::str::from_utf8(&bytes) {
-                        Ok(_) => bytes.len(),
-                        Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                        Err(_) => bytes.len(),
-                    };
-                    self.carry = bytes.split_off(valid);
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    return Some(Event::default().event("log").data(text));
-                }
+            if let Some(text) = self.read(CHUNK).await {
+                return Some(Event::default().event("log").data(text));
             }
             // At the end of what is written: wait for more, or end with the job.
             match &mut self.written {
@@ -211,16 +194,52 @@ impl Follow {
                         self.written = None;
                     }
                 }
-                None if execution.is_finished() => {
-                    self.done = true;
-                    return Some(Event::default().event("end").data(execution.status));
-                }
-                None => {
+                None => match self.execution().await {
+                    None => return Some(self.end("Unknown")),
+                    Some(e) if e.is_finished() => return Some(self.end(&e.status)),
                     // Running but not on this server's runner (adopted): look again.
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+                    Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                },
             }
         }
+        None
+    }
+
+    async fn execution(&self) -> Option<bosun_store::Execution> {
+        self.state
+            .store
+            .execution(&self.tenant, &self.id)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    fn end(&mut self, status: &str) -> Event {
+        self.done = true;
+        Event::default().event("end").data(status)
+    }
+
+    /// Up to `chunk` more bytes of the log as text, holding back a UTF-8 sequence
+    /// split by the read; `None` at the end of what is written so far.
+    async fn read(&mut self, chunk: usize) -> Option<String> {
+        if self.file.is_none() {
+            self.file = tokio::fs::File::open(self.path.as_ref()?).await.ok();
+        }
+        let file = self.file.as_mut()?;
+        let mut buf = vec![0u8; chunk];
+        let n = file.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        buf.truncate(n);
+        let mut bytes = std::mem::take(&mut self.carry);
+        bytes.extend_from_slice(&buf);
+        let valid = match std::str::from_utf8(&bytes) {
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            _ => bytes.len(),
+        };
+        self.carry = bytes.split_off(valid);
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 

@@ -39,27 +39,11 @@ async fn a_job_runs_with_its_status_lines_history_and_logs() {
         assert_eq!(history, ["Pending", "Running", "CompletedSuccessfully"]);
 
         let id = done["id"].as_str().unwrap();
-        let log = server
-            .http
-            .get(server.url(&format!("/api/executions/{id}/logs")))
-            .bearer_auth(&server.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let log = server.text(&format!("/api/executions/{id}/logs")).await;
         assert!(log.contains("hello world\n"), "{log}");
         let tail = server
-            .http
-            .get(server.url(&format!("/api/executions/{id}/logs?stream=stderr&tail=1")))
-            .bearer_auth(&server.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .text(&format!("/api/executions/{id}/logs?stream=stderr&tail=1"))
+            .await;
         assert_eq!(tail, "oops\n");
 
         let (_, list) = server
@@ -133,8 +117,10 @@ async fn every_route_needs_a_valid_token_and_the_right_permission() {
         let (status, _) = server.post("/api/jobs", sh_job("j", "true")).await;
         assert_eq!(status, 409, "a taken name");
         let huge = json!({"name": "big", "process": {"command": "x".repeat(2 * 1024 * 1024)}});
-        let (status, _) = server.post("/api/jobs", huge).await;
-        assert_eq!(status, 413);
+        let (status, body) = server.post("/api/jobs", huge.clone()).await;
+        assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
+        let (status, body) = server.post("/api/jobs/j/run", huge).await;
+        assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
         server.stop().await;
     })
     .await;

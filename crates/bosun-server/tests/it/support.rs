@@ -74,6 +74,16 @@ impl TestServer {
         self.send(self.http.get(self.url(path)), &self.token).await
     }
 
+    /// GET with the admin token, the body as text.
+    pub(crate) async fn text(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send();
+        response.await.unwrap().text().await.unwrap()
+    }
+
     pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.post(self.url(path)).json(&body), &self.token)
             .await

@@ -1,8 +1,19 @@
 //! The store against real SQLite and PostgreSQL: every test runs on both.
 
-use bosun_store::{ExecutionFilter, Finish, NewExecution, Store, StoreError};
+use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, Store, StoreError};
 use bosun_test_utils::{POSTGRES_HELP, database_urls};
 use chrono::Utc;
+
+/// An execution of `job` triggered through the API.
+fn of(job: &Job) -> NewExecution {
+    NewExecution {
+        tenant_id: job.tenant_id.clone(),
+        job_id: job.id.clone(),
+        job_name: job.name.clone(),
+        trigger: "api".to_owned(),
+        ..NewExecution::default()
+    }
+}
 
 /// Runs `check` on a fresh store of each engine.
 async fn on_each_engine<F, Fut>(check: F)
@@ -85,16 +96,7 @@ async fn job_names_are_unique_per_tenant_and_objects_never_cross_tenants() {
         assert!(store.job(&b.id, &job.id).await.unwrap().is_none());
         assert!(!store.delete_job(&b.id, &job.id).await.unwrap());
 
-        let execution = store
-            .create_execution(NewExecution {
-                tenant_id: a.id.clone(),
-                job_id: job.id.clone(),
-                job_name: job.name.clone(),
-                trigger: "api".to_owned(),
-                ..NewExecution::default()
-            })
-            .await
-            .unwrap();
+        let execution = store.create_execution(of(&job)).await.unwrap();
         assert!(
             store
                 .execution(&b.id, &execution.id)
@@ -121,14 +123,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             .create_job(&t.id, "j", &serde_json::json!({}))
             .await
             .unwrap();
-        let new = || NewExecution {
-            tenant_id: t.id.clone(),
-            job_id: job.id.clone(),
-            job_name: "j".to_owned(),
-            trigger: "api".to_owned(),
-            ..NewExecution::default()
-        };
-        let e = store.create_execution(new()).await.unwrap();
+        let e = store.create_execution(of(&job)).await.unwrap();
         assert_eq!(store.pending(10).await.unwrap().len(), 1);
         assert!(store.claim(&e.id, "local").await.unwrap());
         assert!(!store.claim(&e.id, "other").await.unwrap(), "claimed once");
@@ -176,7 +171,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
         assert_eq!(statuses, ["Pending", "Running", "Failed"]);
 
         // A pending execution cancelled before any runner took it ends at once.
-        let waiting = store.create_execution(new()).await.unwrap();
+        let waiting = store.create_execution(of(&job)).await.unwrap();
         let cancelled = store
             .request_cancel(&t.id, &waiting.id)
             .await
@@ -198,16 +193,7 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
             .unwrap();
         let mut ids = Vec::new();
         for _ in 0..7 {
-            let e = store
-                .create_execution(NewExecution {
-                    tenant_id: t.id.clone(),
-                    job_id: job.id.clone(),
-                    job_name: "j".to_owned(),
-                    trigger: "api".to_owned(),
-                    ..NewExecution::default()
-                })
-                .await
-                .unwrap();
+            let e = store.create_execution(of(&job)).await.unwrap();
             store
                 .finish(
                     &e.id,
@@ -250,7 +236,13 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
                 .is_empty()
         );
 
+        let oldest = ids[0].clone();
+        assert!(!store.events(&oldest).await.unwrap().is_empty());
         store.prune_history(&job.id, 2).await.unwrap();
+        assert!(
+            store.events(&oldest).await.unwrap().is_empty(),
+            "a pruned execution's history goes with it"
+        );
         let left = store
             .executions(&t.id, &ExecutionFilter::default())
             .await

@@ -174,7 +174,7 @@ pub(crate) struct ApiError {
 
 /// A status by its JSON name.
 pub(crate) fn parse_status(name: &str) -> Option<ExecutionStatus> {
-    serde_json::from_value(Value::String(name.to_owned())).ok()
+    ExecutionStatus::from_name(name)
 }
 
 /// Any scalar as text (a number id reads as its digits); null and objects as absent.

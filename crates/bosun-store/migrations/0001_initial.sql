@@ -1,6 +1,7 @@
 -- bosun's first schema. Times are milliseconds since the Unix epoch (BIGINT), ids are
 -- text (UUIDs), JSON is text: the same SQL types read the same way on SQLite and
--- PostgreSQL. This is the PostgreSQL file; it differs from the SQLite one only where the dialects do.
+-- PostgreSQL. Written in SQLite's dialect; `Store::migrate` rewrites the one
+-- phrase PostgreSQL spells differently (`INTEGER PRIMARY KEY AUTOINCREMENT`).
 
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
@@ -67,7 +68,7 @@ CREATE INDEX executions_by_job ON executions (job_id, created_at, id);
 CREATE INDEX executions_by_status ON executions (status, created_at);
 
 CREATE TABLE execution_events (
-    id BIGSERIAL PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
     at BIGINT NOT NULL,
     status TEXT NOT NULL,
