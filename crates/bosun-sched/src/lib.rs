@@ -25,4 +25,4 @@ pub mod watch;
 pub use error::{ScheduleError, WatchError};
 pub use missed::{Due, MissedPolicy, ON_TIME_GRACE, due};
 pub use schedule::{MIN_INTERVAL, Schedule};
-pub use watch::{DEFAULT_DEBOUNCE, FileEvent, FileTrigger, existing_matches, watch};
+pub use watch::{DEFAULT_DEBOUNCE, FileEvent, FileTrigger, check, existing_matches, watch};

@@ -132,6 +132,13 @@ pub fn watch(
     Ok(rx)
 }
 
+/// Checks what [`watch()`] would check first (the directory exists and is one, the
+/// glob parses) without watching, so a trigger can be refused when it is defined.
+pub fn check(trigger: &FileTrigger) -> Result<(), WatchError> {
+    let root = resolve(&trigger.directory)?;
+    Matcher::new(root, trigger).map(drop)
+}
+
 /// The files under `trigger`'s directory that match it now, as absolute paths, sorted.
 ///
 /// For deciding what to do about files that arrived while nothing was watching.

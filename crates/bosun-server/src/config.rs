@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// The largest request body accepted.
     pub body_limit: usize,
+    /// Whether the very first start defines the example job `hello-bot`.
+    pub example_job: bool,
 }
 
 impl ServerConfig {
@@ -53,6 +55,7 @@ impl ServerConfig {
             on_restart: RestartPolicy::Kill,
             drain_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
+            example_job: false,
         }
     }
 

@@ -7,15 +7,19 @@
 //! listener. [`Server::run`] serves until its shutdown token fires, then drains: no
 //! new work, running jobs get the drain deadline, state is saved.
 
+mod admit;
 mod api;
 mod auth;
 mod config;
 mod definition;
 mod error;
+mod example;
 mod monitor;
 mod recovery;
 mod runner;
+mod scheduler;
 mod state;
+mod watcher;
 
 use std::sync::Arc;
 
@@ -25,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{RestartPolicy, ServerConfig};
 pub use error::ApiError;
+pub use example::EXAMPLE_JOB;
 
 use crate::runner::{Runner, RunnerHandle};
 use crate::state::AppState;
@@ -39,6 +44,8 @@ pub struct FirstStart {
     pub tenant: String,
     /// The admin token's secret.
     pub token: String,
+    /// The example job's name, when one was created.
+    pub example_job: Option<String>,
 }
 
 /// A started server, listening but not yet serving.
@@ -72,9 +79,16 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         let (_, secret) = store
             .create_token(&tenant.id, "admin", &["*".to_owned()])
             .await?;
+        let example_job = if config.example_job && store.jobs(&tenant.id).await?.is_empty() {
+            example::create(&store, &tenant.id, &config.home).await?;
+            Some(EXAMPLE_JOB.to_owned())
+        } else {
+            None
+        };
         Some(FirstStart {
             tenant: tenant.slug.clone(),
             token: secret,
+            example_job,
         })
     } else {
         None
@@ -86,6 +100,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         store,
         runner: RunnerHandle::default(),
         config: Arc::new(config),
+        schedules_changed: Arc::default(),
+        triggers_changed: Arc::default(),
+        trigger_health: watcher::Health::default(),
     };
     Ok(Server {
         url,
@@ -106,6 +123,20 @@ impl Server {
             state.runner.clone(),
         );
         let mut runner = AbortOnDrop(tokio::spawn(runner.run(shutdown.clone())));
+        // The clock and the watches stop with the API: a draining server starts nothing.
+        let mut clock = AbortOnDrop(tokio::spawn(scheduler::run(
+            state.store.clone(),
+            state.runner.clone(),
+            state.schedules_changed.clone(),
+            shutdown.clone(),
+        )));
+        let mut watches = AbortOnDrop(tokio::spawn(watcher::run(
+            state.store.clone(),
+            state.runner.clone(),
+            state.triggers_changed.clone(),
+            state.trigger_health.clone(),
+            shutdown.clone(),
+        )));
         let app = api::router(state.clone());
         tracing::info!(url = %self.url, "serving");
         let stop = shutdown.clone();
@@ -114,6 +145,8 @@ impl Server {
             .await
             .context("serving HTTP")?;
         (&mut runner.0).await.context("the runner failed")?;
+        let _ = (&mut clock.0).await;
+        let _ = (&mut watches.0).await;
         for watcher in self.adopted {
             watcher.abort();
         }

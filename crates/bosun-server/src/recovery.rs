@@ -1,18 +1,26 @@
 //! What a starting server does about executions its predecessor left unfinished.
 //!
-//! An execution recorded Running whose process is gone is marked Failed with the
-//! reason. One whose process still lives (its pid leads its own process group, as
-//! every job bosun starts does) is killed or adopted, as configured; an adopted one
-//! is watched until its group is gone and then marked ended. Executions claimed but
-//! never started go back to the queue. Nothing stays Running forever.
+//! An execution recorded Running whose process group is gone is marked Failed with
+//! the reason. One whose group still has a live process (the job's pid leads its own
+//! process group, as every job bosun starts does) is killed or adopted, as
+//! configured. A live process is taken for the job only if it started when the job
+//! did, so a pid given to another process (after a reboot, say) is never killed or
+//! adopted. Killing stops the whole group: SIGTERM, a grace period, then SIGKILL to
+//! whatever is left, so a child that ignores SIGTERM goes too. An adopted one is
+//! watched until its leader has ended, then what it left in its group is stopped (as
+//! the runner does) and the end recorded; cancelling it stops its group. Executions
+//! claimed but never started go back to the queue. Nothing stays Running forever.
 
 use std::time::Duration;
 
 use bosun_store::{Execution, Finish, Store};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::config::RestartPolicy;
 use crate::runner::RUNNER_NAME;
+
+/// How often an adopted execution is looked at: has it ended, was it cancelled.
+const WATCH: Duration = Duration::from_secs(1);
 
 /// Settles what the previous server left; returns the adopted executions' watchers.
 pub(crate) async fn recover(
@@ -29,7 +37,8 @@ pub(crate) async fn recover(
     let mut watchers = Vec::new();
     for execution in store.executions_with_status("Running").await? {
         let pid = execution.pid.and_then(|p| u32::try_from(p).ok());
-        match (pid.filter(|p| leads_live_group(*p)), policy) {
+        let live = pid.filter(|&p| group_alive(p) && may_be_the_job(p, execution.start_time));
+        match (live, policy) {
             (None, _) => {
                 let message = match pid {
                     Some(pid) => format!(
@@ -39,42 +48,64 @@ pub(crate) async fn recover(
                         "the server stopped before this execution's process was recorded".to_owned()
                     }
                 };
-                end(store, &execution, message).await;
+                end(store, &execution, "Failed", message).await;
             }
             (Some(pid), RestartPolicy::Kill) => {
                 kill_group(pid).await;
                 end(
                     store,
                     &execution,
+                    "Failed",
                     format!("stopped when the server restarted (process group {pid} was killed)"),
                 )
                 .await;
             }
             (Some(pid), RestartPolicy::Adopt) => {
                 tracing::info!(execution = %execution.id, pid, "adopting a job left running by the previous server");
-                let store = store.clone();
-                watchers.push(tokio::spawn(async move {
-                    // Not this process's child: its end can only be seen, not waited for.
-                    while leads_live_group(pid) {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                    end(
-                        &store,
-                        &execution,
-                        format!("adopted after a server restart; process {pid} has ended, its exit code is unknown"),
-                    )
-                    .await;
-                }));
+                watchers.push(tokio::spawn(watch(store.clone(), execution, pid)));
             }
         }
     }
     Ok(watchers)
 }
 
-async fn end(store: &Store, execution: &Execution, message: String) {
+/// Watches an adopted execution until its leader ends or someone cancels it, then
+/// stops what is left of its group and records the end.
+async fn watch(store: Store, execution: Execution, pid: u32) {
+    loop {
+        // Not this process's child: its end can only be seen, not waited for.
+        if !(leads_live_group(pid) && may_be_the_job(pid, execution.start_time)) {
+            // Like the runner: whatever the leader left in its group goes too.
+            kill_group(pid).await;
+            let message = format!(
+                "adopted after a server restart; process {pid} has ended, its exit code is unknown"
+            );
+            end(&store, &execution, "Failed", message).await;
+            return;
+        }
+        // Cancelling asks the runner, which does not know this job: look for the
+        // request in the store.
+        match store.execution(&execution.tenant_id, &execution.id).await {
+            Ok(Some(now)) if now.is_finished() => return,
+            Ok(Some(now)) if now.cancel_requested => {
+                kill_group(pid).await;
+                let message = format!("cancelled; the adopted process group {pid} was stopped");
+                end(&store, &execution, "Cancelled", message).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(execution = %execution.id, "could not look at an adopted execution: {e}");
+            }
+        }
+        tokio::time::sleep(WATCH).await;
+    }
+}
+
+async fn end(store: &Store, execution: &Execution, status: &str, message: String) {
     tracing::warn!(execution = %execution.id, "{message}");
     let finish = Finish {
-        status: "Failed".to_owned(),
+        status: status.to_owned(),
         exit_code: None,
         message,
         end_time: Utc::now(),
@@ -106,19 +137,229 @@ fn leads_live_group(pid: u32) -> bool {
             .unwrap_or(false)
 }
 
-/// TERM to the group, five seconds, then KILL.
+/// How far apart the recorded start of a job and the start of the process holding its
+/// pid may be for that process to be taken for the job. The runner records the start
+/// right after spawning; the slack absorbs the kernel's whole-second boot time and
+/// small clock adjustments while the job ran.
+const SAME_START: Duration = Duration::from_secs(30);
+
+/// Whether the live process `pid` can be the job that started at `started`: not when
+/// the machine has booted since, nor when the process started at another time (the
+/// pid was reused). True when it cannot be told.
+#[cfg(target_os = "linux")]
+fn may_be_the_job(pid: u32, started: Option<DateTime<Utc>>) -> bool {
+    let (Some(started), Some(boot)) = (started, linux::boot_time()) else {
+        return true;
+    };
+    // The boot time is whole seconds, cut down: a second of slack.
+    if boot > started + Duration::from_secs(1) {
+        return false;
+    }
+    match linux::start_time(pid, boot) {
+        Some(at) => (at - started)
+            .abs()
+            .to_std()
+            .is_ok_and(|gap| gap <= SAME_START),
+        // The leader has gone and left members in its group: nothing to compare.
+        None => true,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn may_be_the_job(_pid: u32, _started: Option<DateTime<Utc>>) -> bool {
+    true
+}
+
+/// Process start times from `/proc`.
+#[cfg(target_os = "linux")]
+mod linux {
+    use chrono::{DateTime, Duration, Utc};
+
+    /// When the machine booted (`btime` in `/proc/stat`).
+    pub(super) fn boot_time() -> Option<DateTime<Utc>> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let seconds = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()?;
+        DateTime::from_timestamp(seconds, 0)
+    }
+
+    /// When process `pid` started, given the boot time; `None` when it is not there.
+    pub(super) fn start_time(pid: u32, boot: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command name's closing bracket come fields 3 (state) onwards;
+        // field 22 is the start, in clock ticks after boot.
+        let ticks: i64 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(22 - 3)?
+            .parse()
+            .ok()?;
+        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&t| t > 0)?;
+        Some(boot + Duration::milliseconds(ticks.checked_mul(1000)? / per_second))
+    }
+}
+
+/// True while the process group `pgid` has a member that is not a zombie (a zombie
+/// has ended; it waits only for its parent, possibly an init that never reaps).
+#[cfg(unix)]
+fn group_alive(pgid: u32) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+    let Ok(raw) = i32::try_from(pgid) else {
+        return false;
+    };
+    match killpg(Pid::from_raw(raw), None) {
+        Err(Errno::ESRCH) => false,
+        // Some member exists; on Linux, look whether one is more than a zombie.
+        _ => live_member_in_proc(pgid).unwrap_or(true),
+    }
+}
+
+/// Whether `/proc` shows a live (not zombie) process in group `pgid`; `None` where
+/// there is no readable `/proc`.
+#[cfg(unix)]
+fn live_member_in_proc(pgid: u32) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let pgid = pgid.to_string();
+    let mut seen_any = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        seen_any = true;
+        // Gone since the listing, or not ours to read: not a live member we know of.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command name's closing bracket: state, ppid, pgrp, ...
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let (state, group) = (fields.next(), fields.nth(1));
+        if group == Some(pgid.as_str()) && !matches!(state, Some("Z" | "X")) {
+            return Some(true);
+        }
+    }
+    // An empty listing is not /proc as Linux has it.
+    seen_any.then_some(false)
+}
+
+/// Stops the whole group: TERM, up to five seconds for it to go, then KILL to what is
+/// left and up to five seconds more. Returns at once when nothing of it lives.
 #[cfg(unix)]
 async fn kill_group(pgid: u32) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
+    const GRACE: Duration = Duration::from_secs(5);
     let Ok(raw) = i32::try_from(pgid) else { return };
     let group = Pid::from_raw(raw);
-    let _ = killpg(group, Signal::SIGTERM);
-    for _ in 0..50 {
-        if !leads_live_group(pgid) {
+    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+        if !group_alive(pgid) {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = killpg(group, signal);
+        let deadline = tokio::time::Instant::now() + GRACE;
+        while group_alive(pgid) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
-    let _ = killpg(group, Signal::SIGKILL);
+    if group_alive(pgid) {
+        tracing::warn!(pgid, "process group still has live members after SIGKILL");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
+
+    use bosun_test_utils::wait_for;
+
+    use super::*;
+
+    /// `sleep 60` leading its own process group, as bosun starts jobs.
+    fn job() -> Child {
+        Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .expect("sleep can be started")
+    }
+
+    #[test]
+    fn a_group_is_alive_until_only_zombies_are_left() {
+        let mut child = job();
+        let pid = child.id();
+        assert!(group_alive(pid));
+        child.kill().expect("the child is ours to kill");
+        // Not reaped yet: a zombie, which counts as ended.
+        assert!(wait_for(Duration::from_secs(10), || !group_alive(pid)));
+        child.wait().expect("the child is ours to reap");
+        assert!(!group_alive(pid));
+    }
+
+    #[tokio::test]
+    async fn killing_a_group_also_kills_a_child_that_ignores_sigterm() {
+        let mut leader = Command::new("sh")
+            .args(["-c", r#"(trap "" TERM; exec sleep 60) & echo $!; wait"#])
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh can be started");
+        // Once sh has said its child's pid, both are in the group.
+        let mut line = String::new();
+        std::io::BufReader::new(leader.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("sh prints its child's pid");
+        assert!(line.trim().parse::<u32>().is_ok(), "{line:?}");
+        assert!(group_alive(leader.id()));
+
+        kill_group(leader.id()).await;
+        assert!(
+            !group_alive(leader.id()),
+            "the whole group is gone, the child that ignored SIGTERM too"
+        );
+        leader.wait().expect("the leader is ours to reap");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_process_is_the_job_only_if_it_started_when_the_job_did() {
+        let started = Utc::now();
+        let mut child = job();
+        let pid = child.id();
+        assert!(may_be_the_job(pid, Some(started)));
+        // Its pid was recorded for a job that started an hour before or after it.
+        assert!(!may_be_the_job(
+            pid,
+            Some(started - chrono::Duration::hours(1))
+        ));
+        assert!(!may_be_the_job(
+            pid,
+            Some(started + chrono::Duration::hours(1))
+        ));
+        // Recorded before the machine booted: whatever holds the pid now is not it.
+        let boot = linux::boot_time().expect("/proc/stat has the boot time");
+        assert!(!may_be_the_job(
+            pid,
+            Some(boot - chrono::Duration::minutes(5))
+        ));
+        child.kill().expect("the child is ours to kill");
+        child.wait().expect("the child is ours to reap");
+    }
 }

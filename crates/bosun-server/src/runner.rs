@@ -1,13 +1,23 @@
 //! The local runner: takes Pending executions from the store and runs them here with
 //! the executor, at most `max_concurrent` at once.
 //!
-//! It reads the queue only when it has a free slot, so waiting work stays in the
-//! store, and it sleeps until woken (a new execution, a finished one) rather than
-//! polling; a slow two-second tick also picks up work another process queued. While
-//! a job runs, its status lines go to the store (the latest of each, coalesced), its
-//! pid is recorded as soon as it starts, and followers of its log are told as bytes
-//! arrive. On shutdown it takes no new work, gives running jobs the drain deadline,
-//! then cancels the rest.
+//! It claims at most `max_concurrent` executions beyond those running, so waiting
+//! work stays in the store, and it sleeps until woken (a new execution, a finished
+//! one) rather than polling; a slow two-second tick also picks up work another
+//! process queued. Claiming ahead, as many at once as there is room for, lets the
+//! next execution start as soon as a slot frees, without waiting for the store
+//! ([`intake`] says how little a claim reads). While a job runs, its status lines go
+//! to the store (the latest of each, coalesced), its pid is recorded as soon as it
+//! starts, and followers of its log are told as bytes arrive. Its end frees its slot
+//! at once; the end is recorded after, and its job's history kept to its limit
+//! ([`history`]). Starts and ends go to the store through one [`journal`], which
+//! writes what queued up together. On shutdown it takes no new work, gives
+//! claimed executions back to the queue, gives running jobs the drain deadline, then
+//! cancels the rest.
+
+mod history;
+mod intake;
+mod journal;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,15 +27,18 @@ use std::time::Duration;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
-use bosun_store::{Execution, Finish, Store};
+use bosun_store::{Execution, ExecutionWrite, Finish, Store};
 use chrono::Utc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
-use crate::definition::{Definition, DuplicatePolicy, Work};
+use crate::definition::{Definition, Work};
 use crate::monitor::{LineScanner, Report};
+
+use self::intake::{Intake, Taken};
+use self::journal::Journal;
 
 /// The name this runner claims executions under (also the embedded agent's name).
 pub(crate) const RUNNER_NAME: &str = "local";
@@ -98,6 +111,14 @@ impl RunnerHandle {
         active.values().any(|a| a.job_id == job_id)
     }
 
+    fn deregister(&self, id: &str) {
+        self.shared
+            .active
+            .lock()
+            .expect("the active map is never poisoned")
+            .remove(id);
+    }
+
     fn count(&self) -> usize {
         self.shared
             .active
@@ -118,6 +139,69 @@ impl RunnerHandle {
     }
 }
 
+/// A registered execution's controls: its cancellation and its byte counters.
+struct Registered {
+    cancel: CancellationToken,
+    stdout_tx: watch::Sender<u64>,
+    stderr_tx: watch::Sender<u64>,
+}
+
+/// A claimed execution waiting for its slot; [`Execute::until`] sees it through.
+struct Execute {
+    runner: Arc<Runner>,
+    execution: Execution,
+    definition: Definition,
+    registered: Registered,
+    slots: Arc<Semaphore>,
+    /// Its place among the claimed executions, given up when its process ends.
+    claim: OwnedSemaphorePermit,
+}
+
+impl Execute {
+    /// Waits for a slot and runs the execution. If it is cancelled first, its end
+    /// is recorded without starting it; if `stop` fires first, it goes back to the
+    /// queue for the next server. Once running, `stop` does not touch it: the drain
+    /// deadline does.
+    async fn until(self, stop: CancellationToken) {
+        let Self {
+            runner,
+            execution,
+            definition,
+            registered,
+            slots,
+            claim,
+        } = self;
+        let cancel = registered.cancel.clone();
+        tokio::select! {
+            // A stopping server starts nothing, and a cancelled execution never starts.
+            biased;
+            _ = stop.cancelled() => {
+                if let Err(e) = runner.store.release_claim(&execution.id, RUNNER_NAME).await {
+                    tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {e}");
+                }
+            }
+            _ = cancel.cancelled() => {
+                let finish = Finish {
+                    status: "Cancelled".to_owned(),
+                    exit_code: None,
+                    message: "cancelled before it started".to_owned(),
+                    end_time: Utc::now(),
+                };
+                let keep = definition.history_limit.unwrap_or(runner.config.history_limit);
+                runner.end(&execution, &finish, keep).await;
+            }
+            slot = slots.acquire_owned() => {
+                let slot = slot.expect("the semaphore is never closed");
+                runner.run_in_slot(execution, definition, registered, (slot, claim)).await;
+                return;
+            }
+        }
+        drop(claim);
+        runner.handle.deregister(&execution.id);
+        runner.handle.wake();
+    }
+}
+
 /// The runner itself; [`Runner::run`] is its loop.
 pub(crate) struct Runner {
     store: Store,
@@ -125,12 +209,15 @@ pub(crate) struct Runner {
     handle: RunnerHandle,
     envs: PythonEnvs,
     logs: PathBuf,
+    journal: Journal,
 }
 
 impl Runner {
+    /// A runner, with its journal's task started (so: inside the runtime).
     pub(crate) fn new(store: Store, config: Arc<ServerConfig>, handle: RunnerHandle) -> Self {
         let home = Home::new(&config.home);
         Self {
+            journal: Journal::start(store.clone(), home.logs()),
             store,
             envs: PythonEnvs::new(home.venvs()),
             logs: home.logs(),
@@ -139,39 +226,76 @@ impl Runner {
         }
     }
 
-    /// Runs until `stop` fires, then drains: running jobs get the drain deadline,
-    /// then are cancelled; returns when none is left.
+    /// Runs until `stop` fires, then drains: claimed executions go back to the
+    /// queue, running jobs get the drain deadline, then are cancelled; returns when
+    /// none is left.
     pub(crate) async fn run(self, stop: CancellationToken) {
         let this = Arc::new(self);
-        let slots = Arc::new(Semaphore::new(this.config.max_concurrent.max(1)));
+        let most = this.config.max_concurrent.max(1);
+        // Running jobs, and claimed executions running or waiting for a slot.
+        let slots = Arc::new(Semaphore::new(most));
+        let claims = Arc::new(Semaphore::new(most * 2));
+        let mut intake = Intake::new(this.store.clone());
         // A JoinSet, not detached tasks: if this future is dropped (the server is
         // aborted), every job's supervisor is dropped too, and its guard kills the job.
         let mut tasks = JoinSet::new();
         loop {
             while tasks.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            let claim = tokio::select! {
+                claim = claims.clone().acquire_owned() => claim.expect("the semaphore is never closed"),
                 _ = stop.cancelled() => break,
             };
-            match this.next().await {
-                Ok(Some((execution, definition))) => {
-                    tasks.spawn(this.clone().execute(execution, definition, permit));
+            // As many as there is room for, claimed in one batch.
+            let mut room = vec![claim];
+            while let Ok(more) = claims.clone().try_acquire_owned() {
+                room.push(more);
+            }
+            let taken = intake
+                .next(room.len(), |job_id| this.handle.runs_job(job_id))
+                .await;
+            match taken {
+                Ok(taken) if !taken.is_empty() => {
+                    for (taken, claim) in taken.into_iter().zip(room.drain(..)) {
+                        match taken {
+                            Taken::Start(execution, definition) => {
+                                // Registered before the task starts, so that the next
+                                // claim sees this job running (duplicatePolicy `queue`).
+                                let task = Execute {
+                                    registered: this.register(&execution),
+                                    runner: this.clone(),
+                                    execution,
+                                    definition: *definition,
+                                    slots: slots.clone(),
+                                    claim,
+                                };
+                                tasks.spawn(task.until(stop.clone()));
+                            }
+                            Taken::Unstartable(execution, why) => {
+                                drop(claim);
+                                let keep = this.config.history_limit;
+                                this.fail(&execution, format!("not started: {why}"), keep)
+                                    .await;
+                            }
+                        }
+                    }
                 }
-                Ok(None) => {
-                    drop(permit);
+                Ok(_) => {
+                    drop(room);
                     tokio::select! {
                         _ = this.handle.shared.wake.notified() => {}
                         _ = tokio::time::sleep(TICK) => {}
                         _ = stop.cancelled() => break,
                     }
+                    intake.woken();
                 }
                 Err(e) => {
-                    drop(permit);
+                    drop(room);
                     tracing::error!("runner could not read the queue: {e}");
                     tokio::select! {
                         _ = tokio::time::sleep(TICK) => {}
                         _ = stop.cancelled() => break,
                     }
+                    intake.woken();
                 }
             }
         }
@@ -194,68 +318,72 @@ impl Runner {
         }
     }
 
-    /// The next execution to run, claimed; `None` when there is nothing to run now.
-    async fn next(&self) -> Result<Option<(Execution, Definition)>, bosun_store::StoreError> {
-        for execution in self.store.pending(50).await? {
-            let job = self
-                .store
-                .job(&execution.tenant_id, &execution.job_id)
-                .await?;
-            let definition = job
-                .as_ref()
-                .ok_or_else(|| "its job definition was deleted".to_owned())
-                .and_then(|job| Definition::parse(&job.definition));
-            let definition = match definition {
-                Ok(d) => d,
-                Err(why) => {
-                    if self.store.claim(&execution.id, RUNNER_NAME).await? {
-                        self.fail(&execution.id, format!("not started: {why}"))
-                            .await;
-                    }
-                    continue;
-                }
-            };
-            if definition.duplicate_policy == DuplicatePolicy::Queue
-                && self.handle.runs_job(&execution.job_id)
-            {
-                continue;
-            }
-            if self.store.claim(&execution.id, RUNNER_NAME).await? {
-                return Ok(Some((execution, definition)));
-            }
-        }
-        Ok(None)
-    }
-
-    async fn fail(&self, id: &str, message: String) {
+    async fn fail(&self, execution: &Execution, message: String, keep: i64) {
         let finish = Finish {
             status: "Failed".to_owned(),
             exit_code: None,
             message,
             end_time: Utc::now(),
         };
-        if let Err(e) = self.store.finish(id, &finish).await {
-            tracing::error!(execution = id, "could not record a failure: {e}");
+        self.end(execution, &finish, keep).await;
+    }
+
+    /// Records how an execution ended and keeps its job's history to `keep`.
+    async fn end(&self, execution: &Execution, finish: &Finish, keep: i64) {
+        let (id, job_id) = (&execution.id, &execution.job_id);
+        let ended = self.journal.ended(id, job_id, finish.clone(), keep).await;
+        if let Err(e) = ended {
+            tracing::error!(execution = %id, "could not record the end: {e}");
         }
     }
 
-    /// Runs one claimed execution to its end and records it.
-    async fn execute(
-        self: Arc<Self>,
-        execution: Execution,
-        definition: Definition,
-        _slot: OwnedSemaphorePermit,
-    ) {
-        let id = execution.id.clone();
-        let dir = self.logs.join(&id);
-        let mut options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
+    /// Enters a claimed execution in the active map, where the API can cancel and
+    /// follow it.
+    fn register(&self, execution: &Execution) -> Registered {
         let cancel = CancellationToken::new();
         if execution.cancel_requested {
             cancel.cancel();
         }
-
         let (stdout_tx, stdout_rx) = watch::channel(0u64);
         let (stderr_tx, stderr_rx) = watch::channel(0u64);
+        self.handle
+            .shared
+            .active
+            .lock()
+            .expect("never poisoned")
+            .insert(
+                execution.id.clone(),
+                Active {
+                    job_id: execution.job_id.clone(),
+                    cancel: cancel.clone(),
+                    stdout: stdout_rx,
+                    stderr: stderr_rx,
+                },
+            );
+        Registered {
+            cancel,
+            stdout_tx,
+            stderr_tx,
+        }
+    }
+
+    /// Runs a claimed, registered execution holding `held`, its slot and its claim,
+    /// then records its end.
+    async fn run_in_slot(
+        &self,
+        execution: Execution,
+        definition: Definition,
+        registered: Registered,
+        held: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    ) {
+        let id = execution.id.clone();
+        let dir = self.logs.join(&id);
+        let mut options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
+        let Registered {
+            cancel,
+            stdout_tx,
+            stderr_tx,
+        } = registered;
         let (report_tx, mut report_rx) = watch::channel(Report::default());
         let scanner = Mutex::new(LineScanner::new(report_tx));
         options.observer = Some(Arc::new(move |stream, chunk: &[u8]| {
@@ -278,34 +406,25 @@ impl Runner {
                 let _ = tx.send((pid, Utc::now()));
             }
         }));
-        self.handle
-            .shared
-            .active
-            .lock()
-            .expect("never poisoned")
-            .insert(
-                id.clone(),
-                Active {
-                    job_id: execution.job_id.clone(),
-                    cancel: cancel.clone(),
-                    stdout: stdout_rx,
-                    stderr: stderr_rx,
-                },
-            );
 
         // Records the start, then the latest status line whenever one arrives, until
         // the job's output ends (the observer, holding the sender, is dropped).
         let reporter = {
-            let store = self.store.clone();
+            let (store, journal) = (self.store.clone(), self.journal.clone());
             let id = id.clone();
             let (out, err) = (options.output_log.clone(), options.error_log.clone());
             tokio::spawn(async move {
-                if let Ok((pid, at)) = pid_rx.await
-                    && let Err(e) = store
-                        .mark_running(&id, i64::from(pid), at, &path(&out), &path(&err))
-                        .await
-                {
-                    tracing::error!(execution = %id, "could not record the start: {e}");
+                if let Ok((pid, at)) = pid_rx.await {
+                    let running = ExecutionWrite::Running {
+                        id: id.clone(),
+                        pid: i64::from(pid),
+                        start_time: at,
+                        output_log: path(&out),
+                        error_log: path(&err),
+                    };
+                    if let Err(e) = journal.started(running).await {
+                        tracing::error!(execution = %id, "could not record the start: {e}");
+                    }
                 }
                 while report_rx.changed().await.is_ok() {
                     let latest = report_rx.borrow_and_update().clone();
@@ -322,6 +441,11 @@ impl Runner {
         let report = self
             .work(&definition, &execution.arguments, &options, &cancel)
             .await;
+        // Its process group is gone: its slot and claim are free for the next while
+        // this end is recorded. The job counts as running (for `duplicatePolicy`
+        // `queue`, for cancel and follow) until its end is recorded and it leaves
+        // the active map.
+        drop(held);
         drop(options);
         let _ = reporter.await;
 
@@ -332,17 +456,11 @@ impl Runner {
             message: report.message(),
             end_time: report.end_time,
         };
-        if let Err(e) = self.store.finish(&id, &finish).await {
-            tracing::error!(execution = %id, "could not record the end: {e}");
-        }
-        self.handle
-            .shared
-            .active
-            .lock()
-            .expect("never poisoned")
-            .remove(&id);
-        self.prune(&execution.job_id, definition.history_limit)
-            .await;
+        let keep = definition
+            .history_limit
+            .unwrap_or(self.config.history_limit);
+        self.end(&execution, &finish, keep).await;
+        self.handle.deregister(&id);
         self.handle.wake();
     }
 
@@ -390,23 +508,6 @@ impl Runner {
                     Err(e) => RunReport::not_started(Outcome::SpawnFailed(e.to_string()), options),
                 }
             }
-        }
-    }
-
-    /// Keeps the job's newest finished executions, deleting older ones and their logs.
-    async fn prune(&self, job_id: &str, limit: Option<i64>) {
-        let keep = limit.unwrap_or(self.config.history_limit);
-        match self.store.prune_history(job_id, keep).await {
-            Ok(logs) => {
-                for log in logs {
-                    let log = Path::new(&log);
-                    // Only ever delete inside this server's own log directory.
-                    if let Some(dir) = log.parent().filter(|d| d.starts_with(&self.logs)) {
-                        let _ = std::fs::remove_dir_all(dir);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(job = job_id, "could not prune history: {e}"),
         }
     }
 }

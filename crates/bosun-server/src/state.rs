@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bosun_store::Store;
+use tokio::sync::Notify;
 
 use crate::config::ServerConfig;
 use crate::runner::RunnerHandle;
@@ -13,4 +14,10 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) runner: RunnerHandle,
     pub(crate) config: Arc<ServerConfig>,
+    /// Told when a schedule is added or removed, so the clock rereads them.
+    pub(crate) schedules_changed: Arc<Notify>,
+    /// Told when a file trigger is added or removed, so the watches follow.
+    pub(crate) triggers_changed: Arc<Notify>,
+    /// Whether each file trigger is being watched.
+    pub(crate) trigger_health: crate::watcher::Health,
 }

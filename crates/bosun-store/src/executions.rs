@@ -3,6 +3,11 @@
 //!
 //! The Pending rows are the embedded queue: a runner claims one with a conditional
 //! update, so two runners never take the same execution.
+//!
+//! On SQLite, an execution's writes (creation, claim, start, status lines, end,
+//! pruning) go through one task that holds the writer connection and writes what
+//! queued up as one transaction ([`writer`], [`batch`]); on PostgreSQL each is a
+//! transaction of its own.
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -12,6 +17,11 @@ use uuid::Uuid;
 use crate::error::{QueryContext, StoreError};
 use crate::time::{from_ms, opt, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
+
+mod batch;
+mod writer;
+
+pub(crate) use writer::Writer;
 
 const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, trigger_detail, \
     arguments, runner, pid, exit_code, message, status_message, progress, cancel_requested, \
@@ -34,6 +44,25 @@ pub struct NewExecution {
     pub arguments: Vec<String>,
 }
 
+impl NewExecution {
+    /// An execution of `job`, started by `trigger`.
+    pub fn of(
+        job: &crate::Job,
+        trigger: &str,
+        detail: Option<String>,
+        arguments: Vec<String>,
+    ) -> Self {
+        Self {
+            tenant_id: job.tenant_id.clone(),
+            job_id: job.id.clone(),
+            job_name: job.name.clone(),
+            trigger: trigger.to_owned(),
+            trigger_detail: detail,
+            arguments,
+        }
+    }
+}
+
 /// How an execution ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
@@ -45,6 +74,63 @@ pub struct Finish {
     pub message: String,
     /// When it ended.
     pub end_time: DateTime<Utc>,
+}
+
+/// One write to an execution, for [`Store::write_all`].
+#[derive(Debug, Clone)]
+pub enum ExecutionWrite {
+    /// Claims a Pending execution for `runner`, as [`Store::claim_checked`] does.
+    Claim {
+        /// The execution.
+        id: String,
+        /// The runner's name.
+        runner: String,
+    },
+    /// Records that its process started, as [`Store::mark_running`] does.
+    Running {
+        /// The execution.
+        id: String,
+        /// The process (and group) id.
+        pid: i64,
+        /// When it started.
+        start_time: DateTime<Utc>,
+        /// Where its standard output goes.
+        output_log: String,
+        /// Where its standard error goes.
+        error_log: String,
+    },
+    /// Records the last status line and progress it printed, as [`Store::report`]
+    /// does.
+    Report {
+        /// The execution.
+        id: String,
+        /// The status line, if one was printed.
+        status_message: Option<String>,
+        /// The progress, if it was printed.
+        progress: Option<i64>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Records how it ended, as [`Store::finish`] does.
+    Finish {
+        /// The execution.
+        id: String,
+        /// How it ended.
+        finish: Finish,
+    },
+}
+
+/// What an [`ExecutionWrite`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionWritten {
+    /// The claim's answer, as [`Store::claim_checked`] gives it.
+    Claimed(Option<Option<DateTime<Utc>>>),
+    /// The start was recorded (on an execution still Pending).
+    Running,
+    /// The status line was recorded.
+    Reported,
+    /// Whether the end was recorded (false: it had already ended).
+    Finished(bool),
 }
 
 /// Which executions to list.
@@ -127,6 +213,11 @@ async fn event(
 impl Store {
     /// Creates a Pending execution.
     pub async fn create_execution(&self, new: NewExecution) -> Result<Execution, StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            let execution = pending(new);
+            writer.create(execution.clone()).await?;
+            return Ok(execution);
+        }
         let mut tx = self.pool().begin().await.about("starting a transaction")?;
         let created = self.insert_execution(&mut tx, new).await?;
         tx.commit().await.about("creating an execution")?;
@@ -140,53 +231,41 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         new: NewExecution,
     ) -> Result<Execution, StoreError> {
-        let id = Uuid::now_v7().to_string();
-        let now = to_ms(Utc::now());
+        let execution = pending(new);
+        let now = to_ms(execution.created_at);
         sqlx::query(
             "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
              trigger_detail, arguments, created_at, last_update) \
              VALUES ($1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $8)",
         )
-        .bind(&id)
-        .bind(&new.tenant_id)
-        .bind(&new.job_id)
-        .bind(&new.job_name)
-        .bind(&new.trigger)
-        .bind(&new.trigger_detail)
-        .bind(serde_json::to_string(&new.arguments).expect("a list of strings serializes"))
+        .bind(&execution.id)
+        .bind(&execution.tenant_id)
+        .bind(&execution.job_id)
+        .bind(&execution.job_name)
+        .bind(&execution.trigger)
+        .bind(&execution.trigger_detail)
+        .bind(serde_json::to_string(&execution.arguments).expect("a list of strings serializes"))
         .bind(now)
         .execute(&mut **tx)
         .await
         .about("creating an execution")?;
-        event(tx, &id, now, "Pending", new.trigger_detail.as_deref()).await?;
-        Ok(Execution {
-            id,
-            tenant_id: new.tenant_id,
-            job_id: new.job_id,
-            job_name: new.job_name,
-            status: "Pending".to_owned(),
-            trigger: new.trigger,
-            trigger_detail: new.trigger_detail,
-            arguments: new.arguments,
-            runner: None,
-            pid: None,
-            exit_code: None,
-            message: None,
-            status_message: None,
-            progress: None,
-            cancel_requested: false,
-            created_at: from_ms(now),
-            start_time: None,
-            end_time: None,
-            last_update: from_ms(now),
-            output_log: None,
-            error_log: None,
-        })
+        let detail = execution.trigger_detail.as_deref();
+        event(tx, &execution.id, now, "Pending", detail).await?;
+        Ok(execution)
     }
 
     /// Starts a transaction, for work that must land together.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.pool().begin().await.about("starting a transaction")
+    }
+
+    /// Commits a transaction from [`Store::begin`]; `about` says what it recorded.
+    pub async fn commit(
+        &self,
+        tx: Transaction<'static, Any>,
+        about: &'static str,
+    ) -> Result<(), StoreError> {
+        tx.commit().await.about(about)
     }
 
     /// The tenant's execution with this id.
@@ -289,6 +368,9 @@ impl Store {
     /// Takes a Pending execution for `runner`; false when another runner took it or
     /// it was cancelled first.
     pub async fn claim(&self, id: &str, runner: &str) -> Result<bool, StoreError> {
+        if self.sqlite_writer().is_some() {
+            return Ok(self.claim_checked(id, runner).await?.is_some());
+        }
         let done = sqlx::query(
             "UPDATE executions SET runner = $2 WHERE id = $1 AND status = 'Pending' AND runner IS NULL",
         )
@@ -297,6 +379,58 @@ impl Store {
         .execute(self.pool())
         .await
         .about("claiming an execution")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes a Pending execution for `runner`, as [`Store::claim`] does, and says in
+    /// the same query when its job was last changed: `Some(Some(time))`, or
+    /// `Some(None)` when the job is gone. A runner that keeps parsed job definitions
+    /// can so tell whether its copy is current without reading the job again. `None`
+    /// when another runner took the execution or it was cancelled first.
+    pub async fn claim_checked(
+        &self,
+        id: &str,
+        runner: &str,
+    ) -> Result<Option<Option<DateTime<Utc>>>, StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            let claim = ExecutionWrite::Claim {
+                id: id.to_owned(),
+                runner: runner.to_owned(),
+            };
+            return match one(writer, claim).await? {
+                ExecutionWritten::Claimed(claimed) => Ok(claimed),
+                other => unreachable!("a claim is answered as one, not {other:?}"),
+            };
+        }
+        let row = sqlx::query(
+            "UPDATE executions SET runner = $2 \
+             WHERE id = $1 AND status = 'Pending' AND runner IS NULL \
+             RETURNING (SELECT updated_at FROM jobs \
+             WHERE jobs.id = executions.job_id AND jobs.tenant_id = executions.tenant_id) \
+             AS job_changed_at",
+        )
+        .bind(id)
+        .bind(runner)
+        .fetch_optional(self.pool())
+        .await
+        .about("claiming an execution")?;
+        row.map(|row| row.try_get::<Option<i64>, _>("job_changed_at").map(opt))
+            .transpose()
+            .about("claiming an execution")
+    }
+
+    /// Gives back a claimed execution that `runner` has not started, so that it
+    /// waits in the queue again; false when it is not such an execution.
+    pub async fn release_claim(&self, id: &str, runner: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET runner = NULL WHERE id = $1 AND runner = $2 \
+             AND status = 'Pending'",
+        )
+        .bind(id)
+        .bind(runner)
+        .execute(self.pool())
+        .await
+        .about("releasing a claimed execution")?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -323,6 +457,17 @@ impl Store {
         error_log: &str,
     ) -> Result<(), StoreError> {
         let at = to_ms(start_time);
+        if let Some(writer) = self.sqlite_writer() {
+            let running = ExecutionWrite::Running {
+                id: id.to_owned(),
+                pid,
+                start_time,
+                output_log: output_log.to_owned(),
+                error_log: error_log.to_owned(),
+            };
+            one(writer, running).await?;
+            return Ok(());
+        }
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE executions SET status = 'Running', pid = $2, start_time = $3, last_update = $3, \
@@ -340,6 +485,53 @@ impl Store {
         tx.commit().await.about("marking an execution running")
     }
 
+    /// Does `writes` in order and says what each did, as the methods each names
+    /// would. On SQLite they are one transaction (with whatever other executions'
+    /// writes queued up meanwhile), in one round trip to the database; if it fails,
+    /// each is tried alone, so that a bad write fails by itself. On PostgreSQL they
+    /// are done one after another.
+    pub async fn write_all(
+        &self,
+        writes: &[ExecutionWrite],
+    ) -> Vec<Result<ExecutionWritten, StoreError>> {
+        if let Some(writer) = self.sqlite_writer() {
+            return writer.write(writes.to_vec()).await;
+        }
+        let mut done = Vec::with_capacity(writes.len());
+        for write in writes {
+            done.push(match write {
+                ExecutionWrite::Claim { id, runner } => self
+                    .claim_checked(id, runner)
+                    .await
+                    .map(ExecutionWritten::Claimed),
+                ExecutionWrite::Running {
+                    id,
+                    pid,
+                    start_time,
+                    output_log,
+                    error_log,
+                } => self
+                    .mark_running(id, *pid, *start_time, output_log, error_log)
+                    .await
+                    .map(|()| ExecutionWritten::Running),
+                ExecutionWrite::Report {
+                    id,
+                    status_message,
+                    progress,
+                    at,
+                } => self
+                    .report(id, status_message.as_deref(), *progress, *at)
+                    .await
+                    .map(|()| ExecutionWritten::Reported),
+                ExecutionWrite::Finish { id, finish } => self
+                    .finish(id, finish)
+                    .await
+                    .map(ExecutionWritten::Finished),
+            });
+        }
+        done
+    }
+
     /// Records the last status line and progress a running job printed.
     pub async fn report(
         &self,
@@ -348,6 +540,16 @@ impl Store {
         progress: Option<i64>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            let report = ExecutionWrite::Report {
+                id: id.to_owned(),
+                status_message: status_message.map(str::to_owned),
+                progress,
+                at,
+            };
+            one(writer, report).await?;
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE executions SET status_message = COALESCE($2, status_message), \
              progress = COALESCE($3, progress), last_update = $4 WHERE id = $1",
@@ -365,6 +567,16 @@ impl Store {
     /// Records how an execution ended. Only an unfinished execution is changed, so
     /// an end is never recorded twice; false when it had already ended.
     pub async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            let write = ExecutionWrite::Finish {
+                id: id.to_owned(),
+                finish: finish.clone(),
+            };
+            return match one(writer, write).await? {
+                ExecutionWritten::Finished(ended) => Ok(ended),
+                other => unreachable!("an end is answered as one, not {other:?}"),
+            };
+        }
         let at = to_ms(finish.end_time);
         let mut tx = self.begin().await?;
         let done = sqlx::query(
@@ -478,6 +690,105 @@ impl Store {
         }
         tx.commit().await.about("deleting old history")?;
         Ok(logs)
+    }
+
+    /// How many of a job's executions have ended: the history
+    /// [`Store::prune_oldest`] trims.
+    pub async fn finished_count(&self, job_id: &str) -> Result<i64, StoreError> {
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 \
+             AND status NOT IN ('Pending', 'Running')",
+        )
+        .bind(job_id)
+        .fetch_one(self.pool())
+        .await
+        .and_then(|row| row.try_get("n"))
+        .about("counting finished executions")
+    }
+
+    /// Deletes a job's `count` oldest finished executions, with their history.
+    /// Returns how many were deleted and the log paths of those, so their files can
+    /// go too.
+    ///
+    /// Unlike [`Store::prune_history`], which skips the newest rows it keeps, this
+    /// reads only the rows it deletes, so it costs the same however long the history.
+    pub async fn prune_oldest(
+        &self,
+        job_id: &str,
+        count: i64,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            return writer.prune(job_id, count).await;
+        }
+        let mut connection = self.pool().acquire().await.about("deleting old history")?;
+        prune_oldest_on(&mut connection, job_id, count).await
+    }
+}
+
+/// Deletes a job's `count` oldest finished executions on `connection`, in one
+/// statement (so at once); see [`Store::prune_oldest`].
+pub(crate) async fn prune_oldest_on(
+    connection: &mut sqlx::AnyConnection,
+    job_id: &str,
+    count: i64,
+) -> Result<(u64, Vec<String>), StoreError> {
+    let about = "deleting old history";
+    // Their status history goes with them (ON DELETE CASCADE).
+    let rows = sqlx::query(
+        "DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE job_id = $1 \
+         AND status NOT IN ('Pending', 'Running') ORDER BY created_at, id LIMIT $2) \
+         RETURNING output_log, error_log",
+    )
+    .bind(job_id)
+    .bind(count.max(0))
+    .fetch_all(&mut *connection)
+    .await
+    .about(about)?;
+    let mut logs = Vec::new();
+    for row in &rows {
+        for column in ["output_log", "error_log"] {
+            if let Some(path) = row.try_get::<Option<String>, _>(column).about(about)? {
+                logs.push(path);
+            }
+        }
+    }
+    Ok((rows.len() as u64, logs))
+}
+
+/// Does one write through the SQLite writer.
+async fn one(writer: &Writer, write: ExecutionWrite) -> Result<ExecutionWritten, StoreError> {
+    writer
+        .write(vec![write])
+        .await
+        .pop()
+        .expect("the writer answers every write")
+}
+
+/// A new Pending execution, not yet stored: its id (time-ordered) and creation time.
+fn pending(new: NewExecution) -> Execution {
+    let now = from_ms(to_ms(Utc::now()));
+    Execution {
+        id: Uuid::now_v7().to_string(),
+        tenant_id: new.tenant_id,
+        job_id: new.job_id,
+        job_name: new.job_name,
+        status: "Pending".to_owned(),
+        trigger: new.trigger,
+        trigger_detail: new.trigger_detail,
+        arguments: new.arguments,
+        runner: None,
+        pid: None,
+        exit_code: None,
+        message: None,
+        status_message: None,
+        progress: None,
+        cancel_requested: false,
+        created_at: now,
+        start_time: None,
+        end_time: None,
+        last_update: now,
+        output_log: None,
+        error_log: None,
     }
 }
 

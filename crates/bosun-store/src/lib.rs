@@ -19,13 +19,16 @@ mod time;
 mod triggers;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
-pub use executions::{ExecutionFilter, Finish, NewExecution, Page};
+pub use executions::{
+    ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page,
+};
 pub use model::{
     Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule,
     ScheduleRow, Tenant, Token,
@@ -41,17 +44,29 @@ pub enum Backend {
     Postgres,
 }
 
-/// The handle to the database. Cheap to clone; all clones share one pool.
+/// The handle to the database. Cheap to clone; all clones share its pools.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// For SQLite, one connection of its own that the executions' frequent writes
+    /// take turns on; for PostgreSQL, `pool` again. See [`Store::open`].
+    writer: AnyPool,
+    /// For SQLite, the task that holds `writer`'s connection and writes the
+    /// executions' writes in batches.
+    sqlite_writer: Option<Arc<executions::Writer>>,
     backend: Backend,
 }
 
 /// The schema, applied in order. Written in SQLite's dialect; [`dialect`] turns it
 /// into PostgreSQL's.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "trigger files",
+        include_str!("../migrations/0002_trigger_files.sql"),
+    ),
+];
 
 /// `sql` in `backend`'s dialect. The schema keeps to types both engines share, so
 /// the one difference is the auto-incrementing key.
@@ -92,26 +107,48 @@ impl Store {
                 sqlx::Any::create_database(&url).await.map_err(open_error)?;
             }
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers go on while a runner writes; NORMAL sync is
-                        // durable across a crash of bosun (not of the machine's power).
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                            .await?;
-                    }
-                    Ok(())
+        // SQLite: connections for reads, and one for the executions' writes. SQLite
+        // has one writer at a time, and a connection that finds the write lock taken
+        // sleeps (a millisecond at first, then longer) before it tries again; queued
+        // on one connection, those writes wait only for each other. Writes elsewhere
+        // (job definitions, tokens, a scheduler's transaction) are rare and keep to
+        // the main pool. A SQLite file cannot drop a connection, so none is tested
+        // before use: each test would be one more round trip to its worker thread.
+        let connect = |connections| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .test_before_acquire(backend == Backend::Postgres)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // WAL lets readers go on while a runner writes; NORMAL sync is
+                            // durable across a crash of bosun (not of the machine's power).
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                                .await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(open_error)?;
-        let store = Self { pool, backend };
+                .connect(&url)
+        };
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let pool = connect(3).await.map_err(open_error)?;
+                (pool, connect(1).await.map_err(open_error)?)
+            }
+            Backend::Postgres => {
+                let pool = connect(10).await.map_err(open_error)?;
+                (pool.clone(), pool)
+            }
+        };
+        let sqlite_writer = (backend == Backend::Sqlite)
+            .then(|| Arc::new(executions::Writer::start(writer.clone(), pool.clone())));
+        let store = Self {
+            pool,
+            writer,
+            sqlite_writer,
+            backend,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -121,8 +158,13 @@ impl Store {
         self.backend
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pools, waiting for connections in use to be returned (and for
+    /// the executions' writes queued on SQLite to be written).
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -149,6 +191,11 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// On SQLite, the task that writes the executions' writes in batches.
+    pub(crate) fn sqlite_writer(&self) -> Option<&executions::Writer> {
+        self.sqlite_writer.as_deref()
     }
 }
 

@@ -150,7 +150,7 @@ pub struct NewSchedule {
     pub timezone: Option<String>,
     /// The interval in milliseconds, or `None` for cron.
     pub every_ms: Option<i64>,
-    /// `skip`, `run-once` or `run-all`.
+    /// What to do about missed fire times, as the server writes it (JSON).
     pub missed_policy: String,
     /// What intervals count from.
     pub anchor: DateTime<Utc>,
@@ -195,6 +195,8 @@ pub struct NewFileTrigger {
     pub debounce_ms: i64,
     /// Whether subdirectories are watched.
     pub recursive: bool,
+    /// What to do about files that arrived while nothing watched: `run-all` or `skip`.
+    pub missed_policy: String,
 }
 
 /// A stored file trigger of a job.
@@ -215,4 +217,6 @@ pub struct FileTriggerRow {
     pub debounce_ms: i64,
     /// Whether subdirectories are watched.
     pub recursive: bool,
+    /// What to do about files that arrived while nothing watched.
+    pub missed_policy: String,
 }

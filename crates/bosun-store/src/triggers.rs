@@ -13,7 +13,8 @@ use crate::{FileTriggerRow, NewFileTrigger, NewSchedule, ScheduleRow, Store};
 
 const SCHEDULE_COLUMNS: &str =
     "id, tenant_id, job_id, cron, timezone, every_ms, missed_policy, anchor, next_fire, last_fire";
-const TRIGGER_COLUMNS: &str = "id, tenant_id, job_id, directory, glob, debounce_ms, recursive";
+const TRIGGER_COLUMNS: &str =
+    "id, tenant_id, job_id, directory, glob, debounce_ms, recursive, missed_policy";
 
 fn schedule(row: &AnyRow) -> Result<ScheduleRow, sqlx::Error> {
     Ok(ScheduleRow {
@@ -39,6 +40,7 @@ fn trigger(row: &AnyRow) -> Result<FileTriggerRow, sqlx::Error> {
         glob: row.try_get("glob")?,
         debounce_ms: row.try_get("debounce_ms")?,
         recursive: row.try_get::<i64, _>("recursive")? != 0,
+        missed_policy: row.try_get("missed_policy")?,
     })
 }
 
@@ -157,7 +159,7 @@ impl Store {
         let id = Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO file_triggers (id, tenant_id, job_id, directory, glob, debounce_ms, \
-             recursive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             recursive, missed_policy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(tenant_id)
@@ -166,6 +168,7 @@ impl Store {
         .bind(&new.glob)
         .bind(new.debounce_ms)
         .bind(i64::from(new.recursive))
+        .bind(&new.missed_policy)
         .bind(to_ms(Utc::now()))
         .execute(self.pool())
         .await
@@ -178,6 +181,7 @@ impl Store {
             glob: new.glob.clone(),
             debounce_ms: new.debounce_ms,
             recursive: new.recursive,
+            missed_policy: new.missed_policy.clone(),
         })
     }
 
@@ -208,5 +212,59 @@ impl Store {
             .await
             .about("deleting a file trigger")?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Records that `trigger_id` has handled the version of `path` last modified at
+    /// `modified`, inside the transaction that starts its execution. False when it
+    /// already had: that file version has fired (or was skipped) before.
+    pub async fn record_trigger_file(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        trigger_id: &str,
+        path: &str,
+        modified: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO trigger_files (trigger_id, path, modified, seen_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(trigger_id)
+        .bind(path)
+        .bind(to_ms(modified))
+        .bind(to_ms(Utc::now()))
+        .execute(&mut **tx)
+        .await
+        .about("recording a triggering file")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Forgets the files `trigger_id` handled that are no longer among `present`, so
+    /// its record stays the size of its directory. Returns how many were forgotten.
+    pub async fn forget_trigger_files(
+        &self,
+        trigger_id: &str,
+        present: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let known: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT path FROM trigger_files WHERE trigger_id = $1")
+                .bind(trigger_id)
+                .fetch_all(&mut *tx)
+                .await
+                .about("listing triggering files")?;
+        let present: std::collections::HashSet<&str> = present.iter().map(String::as_str).collect();
+        let mut forgotten = 0;
+        for path in known.iter().filter(|p| !present.contains(p.as_str())) {
+            forgotten +=
+                sqlx::query("DELETE FROM trigger_files WHERE trigger_id = $1 AND path = $2")
+                    .bind(trigger_id)
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await
+                    .about("forgetting a triggering file")?
+                    .rows_affected();
+        }
+        tx.commit().await.about("forgetting triggering files")?;
+        Ok(forgotten)
     }
 }

@@ -10,6 +10,18 @@ pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// True while a process with this pid runs: it exists and is not a zombie. A job
+/// orphaned by a killed server is reparented to init, which may never reap it (a
+/// container's init often does not), so "gone" means "not running" here.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name's closing bracket; Z is a zombie, X dead.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
 /// Reads whitespace-separated pids from a file a job wrote (none if it is absent).
 pub fn pids_in(path: &Path) -> Vec<u32> {
     std::fs::read_to_string(path)

@@ -95,6 +95,167 @@ pub(crate) enum Command {
     /// (no output and no status update).
     #[command(after_help = STUCK_EXAMPLES)]
     Stuck(StuckArgs),
+
+    /// Run a job on a schedule: a cron expression in a time zone, or a fixed interval.
+    ///
+    /// Schedules live on the server and survive its restarts; no fire time ever runs
+    /// twice. What happens to fire times missed while the server was down is the
+    /// schedule's --missed policy.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+
+    /// Run a job for each file that arrives in a directory on the server.
+    ///
+    /// The job gets the file's absolute path as its last argument, once per version
+    /// of the file (a rewritten file runs again), across restarts.
+    #[command(subcommand)]
+    Trigger(TriggerCommand),
+}
+
+/// `bosun schedule …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScheduleCommand {
+    /// Add a schedule to a job.
+    #[command(after_help = SCHEDULE_EXAMPLES)]
+    Add(ScheduleAddArgs),
+    /// List schedules (of one job, or all) with their next fire time.
+    #[command(visible_alias = "list")]
+    Ls(ListArgs),
+    /// Remove a schedule by its id.
+    #[command(visible_alias = "remove")]
+    Rm(RemoveArgs),
+}
+
+/// `bosun trigger …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TriggerCommand {
+    /// Add a file trigger to a job.
+    #[command(after_help = TRIGGER_EXAMPLES)]
+    Add(TriggerAddArgs),
+    /// List file triggers (of one job, or all) and whether each is being watched.
+    #[command(visible_alias = "list")]
+    Ls(ListArgs),
+    /// Remove a file trigger by its id.
+    #[command(visible_alias = "remove")]
+    Rm(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["cron", "every"])))]
+pub(crate) struct ScheduleAddArgs {
+    /// The job's name.
+    pub(crate) job: String,
+
+    /// A cron expression: 5 fields (minute hour day month weekday) or 6 with seconds
+    /// first. Quote it.
+    #[arg(long, value_name = "EXPR")]
+    pub(crate) cron: Option<String>,
+
+    /// The IANA time zone the cron expression is read in [default: UTC].
+    #[arg(long, value_name = "ZONE", requires = "cron")]
+    pub(crate) tz: Option<String>,
+
+    /// A fixed interval (30s, 5m, 1h30m), counted from now.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) every: Option<String>,
+
+    /// Fire times missed while the server was down: skip (run only if at most a minute
+    /// late), run-once (once, for the latest), or run-all:N (each, at most the latest N).
+    #[arg(long, default_value = "run-once", value_name = "POLICY", value_parser = parse_schedule_missed)]
+    pub(crate) missed: serde_json::Value,
+
+    /// Print the schedule as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TriggerAddArgs {
+    /// The job's name.
+    pub(crate) job: String,
+
+    /// The directory files arrive in, on the server (a relative path is made absolute
+    /// from the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+
+    /// Which files count: without '/', a file name pattern ("*.csv"); with '/', a
+    /// pattern of the path under DIR ("in/**/*.csv").
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) glob: String,
+
+    /// How long a file's writes must be quiet before the job starts.
+    #[arg(long, value_parser = parse_duration, default_value = "500ms", value_name = "DURATION")]
+    pub(crate) debounce: Duration,
+
+    /// Count files in subdirectories too.
+    #[arg(long)]
+    pub(crate) recursive: bool,
+
+    /// Files already in DIR when the watch starts that have not run yet: run-all runs
+    /// each, skip leaves them.
+    #[arg(long, value_enum, default_value_t = FileMissed::RunAll, value_name = "POLICY")]
+    pub(crate) missed: FileMissed,
+
+    /// Print the trigger as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `bosun trigger add --missed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FileMissed {
+    /// Run the job for each of them.
+    RunAll,
+    /// Only files arriving from now on run the job.
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only this job's.
+    pub(crate) job: Option<String>,
+
+    /// Print the server's JSON answer unchanged, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    /// The id, as `ls` shows it.
+    pub(crate) id: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `--missed` of a schedule, as the API takes it.
+fn parse_schedule_missed(text: &str) -> Result<serde_json::Value, String> {
+    match text {
+        "skip" | "run-once" => Ok(serde_json::Value::from(text)),
+        _ => {
+            let max = text
+                .strip_prefix("run-all:")
+                .and_then(|n| n.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "{text:?} is not a policy: use skip, run-once or run-all:N (N the most \
+                         missed runs to start, e.g. run-all:10)"
+                    )
+                })?;
+            Ok(serde_json::json!({ "run-all": { "max": max } }))
+        }
+    }
 }
 
 /// The exit codes every client command shares, appended to each one's help.
@@ -111,7 +272,9 @@ const UP_EXAMPLES: &str = "Examples:
   bosun up --database-url postgres://bosun@db/bosun --on-restart adopt
   BOSUN_HOME=/srv/bosun bosun up --drain-timeout 2m
 
-The admin token is printed only on the first start; it is saved in <home>/client.json.";
+The admin token is printed only on the first start; it is saved in <home>/client.json.
+The first start also defines the example job hello-bot (unless --no-example): run it
+with `bosun submit hello-bot --follow`.";
 
 const JOBS_EXAMPLES: &str = concat!(
     "Examples:
@@ -169,6 +332,32 @@ const HISTORY_EXAMPLES: &str = concat!(
   bosun history                                 # the 20 newest executions
   bosun history hello --status Failed --limit 5
   bosun history --before CURSOR                 # the next page, as the last line says
+
+",
+    client_exit_codes!()
+);
+
+const SCHEDULE_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun schedule add report --cron '0 30 6 * * Mon-Fri' --tz Europe/Berlin
+  bosun schedule add poll --every 5m --missed skip
+  bosun schedule add backup --cron '0 2 * * *' --missed run-all:3
+  bosun schedule ls                              # every schedule, with its next fire time
+  bosun schedule rm 0193f6d2-…
+
+",
+    client_exit_codes!()
+);
+
+const TRIGGER_EXAMPLES: &str = concat!(
+    "Examples:
+  bosun trigger add ingest --dir /srv/inbox --glob '*.csv'
+  bosun trigger add ingest --dir /srv/inbox --glob '**/*.xml' --recursive --debounce 2s
+  bosun trigger add ingest --dir ./drop --glob '*.pdf' --missed skip
+  bosun trigger ls                               # with whether each is being watched
+  bosun trigger rm 0193f6d2-…
+
+A job started by a file gets its absolute path as the last argument.
 
 ",
     client_exit_codes!()
@@ -368,6 +557,11 @@ pub(crate) struct UpArgs {
     /// [default: ~/.local/share/bosun].
     #[arg(long, env = "BOSUN_HOME", value_name = "DIR")]
     pub(crate) home: Option<PathBuf>,
+
+    /// On the very first start, do not define the example job `hello-bot` (a Python
+    /// bot written into <home>/examples).
+    #[arg(long)]
+    pub(crate) no_example: bool,
 }
 
 /// `--on-restart`.

@@ -7,8 +7,9 @@ use bosun_store::{Execution, Job, NewExecution};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::admit;
 use crate::auth::Caller;
-use crate::definition::{Definition, DuplicatePolicy};
+use crate::definition::Definition;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
@@ -53,6 +54,15 @@ pub(super) async fn found(state: &AppState, caller: &Caller, job: &str) -> Resul
         .job(&caller.tenant.id, job)
         .await?
         .ok_or(ApiError::NotFound("job"))
+}
+
+/// The names of the caller's jobs, by id.
+pub(super) async fn names(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let jobs = state.store.jobs(&caller.tenant.id).await?;
+    Ok(jobs.into_iter().map(|j| (j.id, j.name)).collect())
 }
 
 pub(super) async fn get(
@@ -132,12 +142,8 @@ pub(crate) async fn enqueue(
     detail: Option<String>,
     arguments: Vec<String>,
 ) -> Result<Execution, ApiError> {
-    let definition = Definition::parse(&job.definition).map_err(|e| {
-        ApiError::Conflict(format!("job {:?} has an invalid definition: {e}", job.name))
-    })?;
-    if definition.duplicate_policy == DuplicatePolicy::Skip
-        && state.store.active_count(&job.id).await? > 0
-    {
+    let definition = admit::definition(job).map_err(ApiError::Conflict)?;
+    if !admit::admitted(&state.store, job, &definition).await? {
         return Err(ApiError::Conflict(format!(
             "job {:?} is already running and its duplicatePolicy is \"skip\": wait for it, cancel it, or set duplicatePolicy to \"queue\" or \"allow\"",
             job.name
@@ -145,14 +151,7 @@ pub(crate) async fn enqueue(
     }
     let execution = state
         .store
-        .create_execution(NewExecution {
-            tenant_id: job.tenant_id.clone(),
-            job_id: job.id.clone(),
-            job_name: job.name.clone(),
-            trigger: trigger.to_owned(),
-            trigger_detail: detail,
-            arguments,
-        })
+        .create_execution(NewExecution::of(job, trigger, detail, arguments))
         .await?;
     state.runner.wake();
     Ok(execution)

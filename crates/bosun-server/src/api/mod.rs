@@ -8,13 +8,15 @@ mod executions;
 mod jobs;
 mod logs;
 mod monitor;
+mod schedules;
 mod seed;
+mod triggers;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -37,6 +39,18 @@ pub(crate) fn router(state: AppState) -> Router {
             get(jobs::get).put(jobs::update).delete(jobs::delete),
         )
         .route("/api/jobs/{job}/run", post(jobs::run))
+        .route(
+            "/api/jobs/{job}/schedules",
+            get(schedules::list_of_job).post(schedules::create),
+        )
+        .route("/api/schedules", get(schedules::list))
+        .route("/api/schedules/{id}", delete(schedules::delete))
+        .route(
+            "/api/jobs/{job}/triggers",
+            get(triggers::list_of_job).post(triggers::create),
+        )
+        .route("/api/triggers", get(triggers::list))
+        .route("/api/triggers/{id}", delete(triggers::delete))
         .route("/api/executions", get(executions::list))
         .route("/api/executions/{id}", get(executions::get))
         .route("/api/executions/{id}/cancel", post(executions::cancel))
@@ -45,10 +59,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/monitor/running", get(monitor::running))
         .route("/api/monitor/stuck", get(monitor::stuck))
         .route("/api/tokens", get(admin::tokens).post(admin::create_token))
-        .route(
-            "/api/tokens/{id}",
-            axum::routing::delete(admin::delete_token),
-        )
+        .route("/api/tokens/{id}", delete(admin::delete_token))
         .route("/api/agents", get(admin::agents))
         .route("/{tenant}/api/executions/trigger", post(seed::trigger))
         .route("/{tenant}/api/executions/{id}/status", get(seed::status))

@@ -2,4 +2,6 @@
 //! test runs once per engine.
 
 mod api;
+mod runner;
 mod support;
+mod triggers;

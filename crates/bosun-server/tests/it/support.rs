@@ -58,6 +58,40 @@ impl TestServer {
         self.task.take().unwrap().await.unwrap().unwrap();
     }
 
+    /// Stops the server (drained, as on SIGTERM) and starts another on the same home
+    /// and database, with the same token.
+    pub(crate) async fn restart(self) -> Self {
+        let (home, database_url, token) = (
+            self.home.clone(),
+            self.database_url.clone(),
+            self.token.clone(),
+        );
+        self.stop().await;
+        Self::start_again(&home, &database_url, token).await
+    }
+
+    /// A server on the home and database a stopped one used, with its token.
+    pub(crate) async fn start_again(
+        home: &std::path::Path,
+        database_url: &str,
+        token: String,
+    ) -> Self {
+        let mut config = ServerConfig::new(home);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.database_url = Some(database_url.to_owned());
+        config.drain_timeout = Duration::from_secs(5);
+        Self::start_with(config, Some(token)).await
+    }
+
+    /// The executions of `job`, newest first.
+    pub(crate) async fn executions_of(&self, job: &str) -> Vec<Value> {
+        let (status, page) = self
+            .get(&format!("/api/executions?job={job}&limit=1000"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+
     /// Ends the server abruptly, as a crash would: nothing is drained or recorded.
     pub(crate) async fn crash(mut self) {
         let task = self.task.take().unwrap();

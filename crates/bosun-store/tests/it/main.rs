@@ -1,5 +1,7 @@
 //! The store against real SQLite and PostgreSQL: every test runs on both.
 
+mod batched;
+
 use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, Store, StoreError};
 use bosun_test_utils::{POSTGRES_HELP, database_urls};
 use chrono::Utc;
@@ -249,6 +251,107 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
             .unwrap();
         let left: Vec<String> = left.items.into_iter().map(|e| e.id).collect();
         assert_eq!(left, newest_first[..2]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
+    on_each_engine(|store| async move {
+        let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let job = store
+            .create_job(&tenant.id, "nightly", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let first = Utc::now() + chrono::TimeDelta::minutes(1);
+        let schedule = store
+            .create_schedule(
+                &tenant.id,
+                &job.id,
+                &bosun_store::NewSchedule {
+                    cron: None,
+                    timezone: None,
+                    every_ms: Some(60_000),
+                    missed_policy: "\"run-once\"".to_owned(),
+                    anchor: first,
+                    next_fire: first,
+                },
+            )
+            .await
+            .unwrap();
+        let next = first + chrono::TimeDelta::minutes(1);
+
+        // Two schedulers saw the same next fire: only the first moves it on.
+        let mut tx = store.begin().await.unwrap();
+        let moved = store
+            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let again = store
+            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(moved && !again, "one fire time moved the schedule twice");
+        let stored = store.schedules(&tenant.id, Some(&job.id)).await.unwrap();
+        assert_eq!(
+            stored[0].next_fire,
+            schedule.next_fire + chrono::TimeDelta::minutes(1)
+        );
+        assert_eq!(
+            stored[0].last_fire.map(|t| t.timestamp_millis()),
+            Some(first.timestamp_millis())
+        );
+
+        let trigger = store
+            .create_file_trigger(
+                &tenant.id,
+                &job.id,
+                &bosun_store::NewFileTrigger {
+                    directory: "/srv/in".to_owned(),
+                    glob: "*.csv".to_owned(),
+                    debounce_ms: 500,
+                    recursive: false,
+                    missed_policy: "run-all".to_owned(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.file_triggers(Some(&tenant.id), None).await.unwrap(),
+            std::slice::from_ref(&trigger)
+        );
+        let modified = Utc::now();
+        let record = async |path: &str, at| {
+            let mut tx = store.begin().await.unwrap();
+            let new = store
+                .record_trigger_file(&mut tx, &trigger.id, path, at)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            new
+        };
+        assert!(record("/srv/in/a.csv", modified).await);
+        assert!(
+            !record("/srv/in/a.csv", modified).await,
+            "one file version fired twice"
+        );
+        assert!(
+            record("/srv/in/a.csv", modified + chrono::TimeDelta::seconds(1)).await,
+            "a rewritten file is new"
+        );
+        assert!(record("/srv/in/b.csv", modified).await);
+
+        // a.csv is gone: its versions are forgotten, b.csv stays handled.
+        let forgotten = store
+            .forget_trigger_files(&trigger.id, &["/srv/in/b.csv".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(forgotten, 2);
+        assert!(!record("/srv/in/b.csv", modified).await);
+        assert!(record("/srv/in/a.csv", modified).await);
     })
     .await;
 }

@@ -31,6 +31,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Cancel(args) => client::finish(client::cancel::cancel(args).await),
         Command::History(args) => client::finish(client::history::history(args).await),
         Command::Stuck(args) => client::finish(client::stuck::stuck(args).await),
+        Command::Schedule(command) => client::finish(client::schedule::schedule(command).await),
+        Command::Trigger(command) => client::finish(client::trigger::trigger(command).await),
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
         OnRestart::Adopt => RestartPolicy::Adopt,
     };
     config.drain_timeout = args.drain_timeout;
+    config.example_job = !args.no_example;
 
     // Listen before starting, so that a signal while the database opens is not lost:
     // the server then stops as soon as it has started.
@@ -98,6 +99,18 @@ fn welcome(first: &FirstStart, url: &str, home: &Path, usual: bool) -> String {
             path.display()
         ),
     };
+    let example = match &first.example_job {
+        Some(job) if usual => format!(
+            "\n\nThe example job {job:?} is ready. In another terminal, run it and watch it:\n\
+             \x20 bosun submit {job} --follow"
+        ),
+        Some(job) => format!(
+            "\n\nThe example job {job:?} is ready. In another terminal, run it and watch it:\n\
+             \x20 bosun submit {job} --follow --home {home}",
+            home = home.display()
+        ),
+        None => String::new(),
+    };
     format!(
         "bosun: first start: created tenant {tenant:?} and its admin token. It is shown only \
          this once:\n\
@@ -105,7 +118,7 @@ fn welcome(first: &FirstStart, url: &str, home: &Path, usual: bool) -> String {
          Use it from a shell:\n\
          \x20 export BOSUN_TOKEN={token}\n\
          \x20 curl -H \"Authorization: Bearer $BOSUN_TOKEN\" {url}/api/jobs\n\
-         \n{saved}",
+         \n{saved}{example}",
         tenant = first.tenant,
         token = first.token,
     )
@@ -121,6 +134,7 @@ mod tests {
         let first = FirstStart {
             tenant: "default".into(),
             token: "secret-1".into(),
+            example_job: Some("hello-bot".into()),
         };
         let text = welcome(&first, "http://127.0.0.1:8420", dir.path(), false);
         assert!(text.contains("export BOSUN_TOKEN=secret-1"), "{text}");
@@ -130,10 +144,18 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Saved with the URL"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "bosun submit hello-bot --follow --home {}",
+                dir.path().display()
+            )),
+            "{text}"
+        );
 
         let again = FirstStart {
             tenant: "default".into(),
             token: "secret-2".into(),
+            example_job: None,
         };
         let text = welcome(&again, "http://127.0.0.1:8420", dir.path(), true);
         assert!(

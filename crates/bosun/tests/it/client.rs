@@ -1,108 +1,8 @@
 //! `bosun up` and the client commands, against a real server in a child process.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::support::{
-    TestHome, code, examples, output, read_all, signal, stderr, stdout, wait_for,
-};
-
-/// A port nothing listens on right now: bound, read, released.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a loopback port can be bound")
-        .port()
-}
-
-/// True once the server at `port` answers `GET /healthz` with 200.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
-}
-
-/// A client command with this home and no server or token from the environment.
-fn client(home: &TestHome) -> Command {
-    let mut command = home.bosun();
-    command.env_remove("BOSUN_SERVER").env_remove("BOSUN_TOKEN");
-    command
-}
-
-/// `bosun up` in a child process; killed if a test fails before stopping it.
-struct Up {
-    child: Child,
-    port: u16,
-}
-
-impl Up {
-    fn start(home: &TestHome) -> Self {
-        let port = free_port();
-        let child = client(home)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--home"])
-            .arg(home.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("bosun up can be started");
-        let mut up = Self { child, port };
-        let ready = wait_for(Duration::from_secs(30), || {
-            healthy(port) || up.child.try_wait().ok().flatten().is_some()
-        });
-        assert!(
-            ready && healthy(port),
-            "bosun up did not answer: {}",
-            up.output()
-        );
-        up
-    }
-
-    /// Stops it with SIGTERM; its exit code and stdout.
-    fn stop(mut self) -> (i32, String) {
-        signal(self.child.id(), Signal::SIGTERM);
-        let exited = wait_for(Duration::from_secs(30), || {
-            self.child.try_wait().ok().flatten().is_some()
-        });
-        assert!(exited, "bosun up did not exit within 30 s of SIGTERM");
-        let status = self.child.wait().expect("bosun up was waited for");
-        let out = read_all(self.child.stdout.take());
-        let err = read_all(self.child.stderr.take());
-        let code = status.code().expect("bosun up exits, it is not killed");
-        assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
-        (code, out)
-    }
-
-    /// Everything it printed, after killing it.
-    fn output(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let out = read_all(self.child.stdout.take());
-        let err = read_all(self.child.stderr.take());
-        format!("stdout: {out}\nstderr: {err}")
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use crate::support::{TestHome, Up, client, code, examples, free_port, output, stderr, stdout};
 
 #[test]
 fn a_client_command_without_a_server_says_to_start_one() {
@@ -141,7 +41,7 @@ fn a_missing_token_says_where_to_get_one() {
 fn up_submit_history_logs_and_jobs_end_to_end() {
     let home = TestHome::new();
     let up = Up::start(&home);
-    let url = format!("http://127.0.0.1:{}", up.port);
+    let url = up.url();
 
     // The first start saved the URL and the token, privately.
     let saved: Value = serde_json::from_str(
@@ -211,13 +111,18 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
     let out = output(client(&home).args(["jobs", "--json"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let jobs: Value = serde_json::from_slice(&out.stdout).expect("jobs --json is JSON");
-    let names: Vec<&str> = jobs["items"]
+    let mut names: Vec<&str> = jobs["items"]
         .as_array()
         .expect("items")
         .iter()
         .filter_map(|j| j["name"].as_str())
         .collect();
-    assert_eq!(names, ["hello"]);
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["hello", "hello-bot"],
+        "the submitted job and the example"
+    );
 
     // Submitting the file again updates the job; --follow streams its output.
     let out = output(client(&home).arg("submit").arg(&hello).arg("--follow"));
@@ -255,7 +160,7 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
     assert_eq!(stderr(&out), "bosun: job not found\n");
 
     // SIGTERM: drained and stopped cleanly. The token was printed on this first start…
-    let (_, printed) = up.stop();
+    let printed = up.stop();
     assert!(
         printed.contains(&format!("export BOSUN_TOKEN={token}")),
         "{printed}"
@@ -264,7 +169,7 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
 
     // …and never on a later one, which leaves client.json alone.
     let again = Up::start(&home);
-    let (_, printed) = again.stop();
+    let printed = again.stop();
     assert!(!printed.contains(&token), "{printed}");
     assert!(
         printed.contains("bosun: serving http://127.0.0.1:"),

@@ -3,5 +3,7 @@
 mod client;
 mod exec;
 mod queue;
+mod restart;
 mod run;
+mod schedule;
 mod support;

@@ -11,8 +11,10 @@ pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod logs;
 pub(crate) mod ps;
+pub(crate) mod schedule;
 pub(crate) mod stuck;
 pub(crate) mod submit;
+pub(crate) mod trigger;
 
 mod human;
 mod sse;

@@ -1,0 +1,181 @@
+//! The clock: starts executions of jobs when their schedules come due.
+//!
+//! It sleeps until the earliest stored next fire time (or until a schedule is added or
+//! removed), then, for each due schedule, asks [`bosun_sched::due`] which instants to
+//! run under its missed-run policy and records them in one transaction: the schedule
+//! moves on only if its stored next fire is still the one it read, and the executions
+//! are created with it. So a restart, a crash between the two, or a second server on
+//! the same database never fires one instant twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_sched::{MissedPolicy, Schedule, due};
+use bosun_store::{NewExecution, ScheduleRow, Store, StoreError};
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::admit;
+use crate::runner::RunnerHandle;
+
+/// The longest the clock sleeps without looking at the store, so schedules another
+/// server added, or a wall clock that jumped, are noticed within it.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// After a store error, how long before the clock tries again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// The next fire time stored for a schedule that will never fire again.
+pub(crate) const NEVER: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
+
+/// A stored schedule as something that fires, or why it cannot.
+pub(crate) fn parse(row: &ScheduleRow) -> Result<(Schedule, MissedPolicy), String> {
+    let schedule = match (&row.cron, row.every_ms) {
+        (Some(cron), _) => Schedule::cron(cron, row.timezone.as_deref()),
+        (None, Some(ms)) => Schedule::every_from(
+            Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+            row.anchor,
+        ),
+        (None, None) => return Err("it has neither a cron expression nor an interval".into()),
+    }
+    .map_err(|e| e.to_string())?;
+    let policy = serde_json::from_str(&row.missed_policy).map_err(|e| {
+        format!(
+            "its missed-run policy {:?} is invalid: {e}",
+            row.missed_policy
+        )
+    })?;
+    Ok((schedule, policy))
+}
+
+/// Runs the clock until `stop` fires.
+pub(crate) async fn run(
+    store: Store,
+    runner: RunnerHandle,
+    changed: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    loop {
+        let wait = match tick(&store, &runner, Utc::now()).await {
+            Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default(),
+            Ok(None) => MAX_SLEEP,
+            Err(e) => {
+                tracing::error!("the scheduler could not read its schedules: {e}");
+                RETRY
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => {}
+            _ = changed.notified() => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+}
+
+/// Fires every schedule due at `now`; returns the earliest next fire time left.
+async fn tick(
+    store: &Store,
+    runner: &RunnerHandle,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut earliest: Option<DateTime<Utc>> = None;
+    let mut fired = false;
+    for row in store.all_schedules().await? {
+        let next = if row.next_fire <= now {
+            match fire(store, &row, now).await {
+                Ok(Some((next, started))) => {
+                    fired |= started > 0;
+                    next
+                }
+                // Another server moved it on; its new time is read next round.
+                Ok(None) => now + chrono::TimeDelta::seconds(1),
+                Err(e) => {
+                    tracing::error!(schedule = %row.id, "could not fire a schedule: {e}");
+                    now + chrono::TimeDelta::from_std(RETRY).expect("a few seconds")
+                }
+            }
+        } else {
+            row.next_fire
+        };
+        if next != NEVER {
+            earliest = Some(earliest.map_or(next, |e| e.min(next)));
+        }
+    }
+    if fired {
+        runner.wake();
+    }
+    Ok(earliest)
+}
+
+/// Fires one due schedule: its next fire time and how many executions it started, or
+/// `None` when another server fired it first.
+async fn fire(
+    store: &Store,
+    row: &ScheduleRow,
+    now: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, usize)>, StoreError> {
+    let (instants, next) = match parse(row) {
+        Ok((schedule, policy)) => {
+            let d = due(&schedule, row.last_fire, row.next_fire, now, policy);
+            (d.fire, d.next.unwrap_or(NEVER))
+        }
+        Err(why) => {
+            tracing::error!(schedule = %row.id, "a schedule cannot fire and is stopped: {why}");
+            (Vec::new(), NEVER)
+        }
+    };
+    let mut starts = instants.clone();
+    if let Some(job) = store.job(&row.tenant_id, &row.job_id).await? {
+        match admit::definition(&job) {
+            Ok(definition) if !admit::admitted(store, &job, &definition).await? => {
+                tracing::info!(job = %job.name, "a scheduled run is skipped: the job is still running and its duplicatePolicy is \"skip\"");
+                starts.clear();
+            }
+            // A skip policy admits one new execution, not a catch-up of several.
+            Ok(definition)
+                if definition.duplicate_policy == crate::definition::DuplicatePolicy::Skip =>
+            {
+                starts.drain(..starts.len().saturating_sub(1));
+            }
+            Ok(_) => {}
+            // Created anyway, so the run fails where people look, with the reason.
+            Err(_) => {}
+        }
+        let mut tx = store.begin().await?;
+        if !store
+            .advance_schedule(
+                &mut tx,
+                &row.id,
+                row.next_fire,
+                next,
+                instants.last().copied(),
+            )
+            .await?
+        {
+            return Ok(None);
+        }
+        for at in &starts {
+            store
+                .insert_execution(
+                    &mut tx,
+                    NewExecution::of(
+                        &job,
+                        "schedule",
+                        Some(format!(
+                            "schedule {} for {}",
+                            row.id,
+                            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        )),
+                        Vec::new(),
+                    ),
+                )
+                .await?;
+        }
+        store.commit(tx, "firing a schedule").await?;
+        Ok(Some((next, starts.len())))
+    } else {
+        // Its job is gone (the schedule goes with it): nothing to fire.
+        Ok(Some((NEVER, 0)))
+    }
+}

@@ -1,0 +1,151 @@
+//! Writes of several executions in one call, claims that say whether the job changed,
+//! and pruning the oldest history: the runner's hot path, on both engines.
+
+use bosun_store::{ExecutionWrite, ExecutionWritten, Finish};
+use chrono::Utc;
+
+use super::{of, on_each_engine};
+
+fn ended(status: &str) -> Finish {
+    Finish {
+        status: status.to_owned(),
+        exit_code: Some(0),
+        message: format!("{status} here"),
+        end_time: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
+    on_each_engine(|store| async move {
+        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let job = store
+            .create_job(&t.id, "j", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let a = store.create_execution(of(&job)).await.unwrap();
+        let b = store.create_execution(of(&job)).await.unwrap();
+        let c = store.create_execution(of(&job)).await.unwrap();
+        let claim = |id: &str| ExecutionWrite::Claim {
+            id: id.to_owned(),
+            runner: "local".to_owned(),
+        };
+        let claimed = store
+            .write_all(&[claim(&a.id), claim(&a.id), claim(&b.id), claim("nowhere")])
+            .await;
+        let claimed: Vec<ExecutionWritten> = claimed.into_iter().map(Result::unwrap).collect();
+        let changed_at = Some(Some(job.updated_at));
+        assert_eq!(
+            claimed,
+            [
+                ExecutionWritten::Claimed(changed_at),
+                ExecutionWritten::Claimed(None),
+                ExecutionWritten::Claimed(changed_at),
+                ExecutionWritten::Claimed(None),
+            ],
+            "each claimed once; a second claim and an unknown execution are not"
+        );
+
+        let line = |status: Option<&str>, progress| ExecutionWrite::Report {
+            id: a.id.clone(),
+            status_message: status.map(str::to_owned),
+            progress,
+            at: Utc::now(),
+        };
+        let finish = |id: &str, status: &str| ExecutionWrite::Finish {
+            id: id.to_owned(),
+            finish: ended(status),
+        };
+        let written = store
+            .write_all(&[
+                ExecutionWrite::Running {
+                    id: a.id.clone(),
+                    pid: 42,
+                    start_time: Utc::now(),
+                    output_log: "/logs/a/output.log".to_owned(),
+                    error_log: "/logs/a/error.log".to_owned(),
+                },
+                line(Some("fetching"), None),
+                line(None, Some(50)),
+                finish(&a.id, "CompletedSuccessfully"),
+                finish(&a.id, "Failed"),
+                finish(&c.id, "Cancelled"),
+            ])
+            .await;
+        let written: Vec<ExecutionWritten> = written.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            written,
+            [
+                ExecutionWritten::Running,
+                ExecutionWritten::Reported,
+                ExecutionWritten::Reported,
+                ExecutionWritten::Finished(true),
+                ExecutionWritten::Finished(false),
+                ExecutionWritten::Finished(true),
+            ]
+        );
+        let done = store.execution(&t.id, &a.id).await.unwrap().unwrap();
+        assert_eq!(done.status, "CompletedSuccessfully");
+        assert_eq!(done.pid, Some(42));
+        assert_eq!(done.status_message.as_deref(), Some("fetching"));
+        assert_eq!(done.progress, Some(50));
+        let history: Vec<String> = store
+            .events(&a.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.status)
+            .collect();
+        assert_eq!(history, ["Pending", "Running", "CompletedSuccessfully"]);
+        let cancelled = store.events(&c.id).await.unwrap();
+        assert_eq!(cancelled.len(), 2, "one end, recorded once: {cancelled:?}");
+
+        // A claim says when the job changed, or that it is gone.
+        let d = store.create_execution(of(&job)).await.unwrap();
+        store.delete_job(&t.id, &job.id).await.unwrap();
+        assert_eq!(
+            store.claim_checked(&d.id, "local").await.unwrap(),
+            Some(None)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
+    on_each_engine(|store| async move {
+        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let job = store
+            .create_job(&t.id, "j", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let waiting = store.create_execution(of(&job)).await.unwrap();
+        assert!(store.claim(&waiting.id, "local").await.unwrap());
+        assert!(store.pending(10).await.unwrap().is_empty());
+        assert!(store.release_claim(&waiting.id, "local").await.unwrap());
+        assert!(!store.release_claim(&waiting.id, "local").await.unwrap());
+        assert_eq!(store.pending(10).await.unwrap()[0].id, waiting.id);
+
+        let mut finished = Vec::new();
+        for i in 0..4 {
+            let e = store.create_execution(of(&job)).await.unwrap();
+            let log = format!("/logs/{i}/output.log");
+            store
+                .mark_running(&e.id, 1, Utc::now(), &log, "/logs/err")
+                .await
+                .unwrap();
+            assert!(store.finish(&e.id, &ended("Failed")).await.unwrap());
+            finished.push(e.id);
+        }
+        assert_eq!(store.finished_count(&job.id).await.unwrap(), 4);
+        let (deleted, logs) = store.prune_oldest(&job.id, 3).await.unwrap();
+        assert_eq!(deleted, 3);
+        assert!(logs.contains(&"/logs/0/output.log".to_owned()), "{logs:?}");
+        assert!(!logs.contains(&"/logs/3/output.log".to_owned()), "{logs:?}");
+        assert!(store.events(&finished[0]).await.unwrap().is_empty());
+        assert_eq!(store.finished_count(&job.id).await.unwrap(), 1);
+        let left = store.execution(&t.id, &waiting.id).await.unwrap();
+        assert!(left.is_some(), "a waiting execution is not history");
+    })
+    .await;
+}

@@ -1,0 +1,336 @@
+//! What the server costs on top of the bare supervisor, and how much memory it holds.
+//!
+//! Runs the real binary as `bosun up` in a child process (its own data directory, a
+//! free port, the admin token from `client.json`) and talks HTTP to it, as a user's
+//! client would. Each ratio is taken within one run: the API side and the bare side
+//! run in rounds, their order alternating, and the ratio is the median of the
+//! per-round ratios.
+//!
+//! - (a) Trigger-to-process-start latency, p50 and p99: from sending
+//!   `POST /api/jobs/{job}/run` to the job's program running, against calling
+//!   `bosun_exec::run` in this process. Both sides observe the start the same way: the
+//!   program is `/bin/date +%s%N`, which prints the wall clock as it starts.
+//!   Goal: bare ÷ API ≥ 0.5.
+//! - (b) Sustained executions/s: 10,000 `/bin/true` jobs submitted through the API as
+//!   fast as it accepts them, timed until all have ended, against the bare supervisor
+//!   loop (`bosun_exec::run`, the same concurrency as the server's `--max-concurrent`,
+//!   two log files per job). Goal: API ÷ bare ≥ 0.5.
+//! - (c) The server's resident memory, idle after start and with 100,000 history rows
+//!   after a client has listed and run things. Goal: ≤ 40 MiB.
+//!
+//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c]`; see
+//! [`settings::USAGE`]. docs/PERFORMANCE.md explains the figures and records a run.
+
+// A crate root finds its modules beside it; these live in server/.
+#[path = "server/api.rs"]
+mod api;
+#[path = "server/figures.rs"]
+mod figures;
+#[path = "server/latency.rs"]
+mod latency;
+#[path = "server/memory.rs"]
+mod memory;
+#[path = "server/process.rs"]
+mod process;
+#[path = "server/settings.rs"]
+mod settings;
+#[path = "server/throughput.rs"]
+mod throughput;
+
+use std::path::PathBuf;
+
+use tokio::runtime::Runtime;
+
+use crate::api::Api;
+use crate::figures::{Goal, Row, list, median, mib, per_round, percentile, print_table, seconds};
+use crate::latency::Sample;
+use crate::process::{ServerProcess, UpFlags};
+use crate::settings::{Settings, USAGE};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Fallible<T> = Result<T, Error>;
+
+/// The goal of (c).
+const MEMORY_GOAL_MIB: f64 = 40.0;
+
+fn main() {
+    let settings = match Settings::from_args(std::env::args().skip(1)) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("server bench: {message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = Bench::new(&settings).and_then(|bench| bench.run()) {
+        eprintln!("server bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Runs `work` as a task on one of the runtime's workers, as the `bosun` binary runs
+/// its commands, rather than on the thread that called `block_on`.
+pub(crate) async fn on_worker<T: Send + 'static>(
+    work: impl Future<Output = Fallible<T>> + Send + 'static,
+) -> Fallible<T> {
+    tokio::spawn(work).await?
+}
+
+/// One run of the benchmark: its runtime, scratch directory and findings.
+struct Bench<'a> {
+    settings: &'a Settings,
+    runtime: Runtime,
+    scratch: tempfile::TempDir,
+    rows: Vec<Row>,
+    notes: Vec<String>,
+}
+
+impl<'a> Bench<'a> {
+    fn new(settings: &'a Settings) -> Fallible<Self> {
+        // Multi-threaded, as in the `bosun` binary.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        std::fs::create_dir_all(&settings.scratch)?;
+        Ok(Self {
+            settings,
+            runtime,
+            scratch: tempfile::tempdir_in(&settings.scratch)?,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    fn run(mut self) -> Fallible<()> {
+        self.note(format!(
+            "scratch directory: {}; server: {} up, {} CPUs",
+            self.scratch.path().display(),
+            env!("CARGO_BIN_EXE_bosun"),
+            std::thread::available_parallelism().map_or(0, usize::from)
+        ));
+        if self.settings.wants('a') {
+            self.latency()?;
+        }
+        if self.settings.wants('b') {
+            self.throughput()?;
+        }
+        if self.settings.wants('c') {
+            self.memory()?;
+        }
+        print_table(&self.rows);
+        println!();
+        for note in &self.notes {
+            println!("- {note}");
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    fn dir(&self, name: &str) -> PathBuf {
+        self.scratch.path().join(name)
+    }
+
+    fn block<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Fallible<T>> + Send + 'static,
+    ) -> Fallible<T> {
+        self.runtime.block_on(on_worker(work))
+    }
+
+    // ---------------------------------------------------------- (a) latency
+
+    /// (a): trigger-to-process-start latency through the API against the bare
+    /// supervisor, one trigger at a time.
+    fn latency(&mut self) -> Fallible<()> {
+        let (rounds, n) = (self.settings.latency_rounds, self.settings.samples);
+        const WARM: usize = 10;
+        let flags = UpFlags {
+            max_concurrent: self.settings.max_concurrent,
+            history_limit: self
+                .settings
+                .history_limit
+                .unwrap_or(((rounds + 1) * n + WARM + 100) as i64),
+        };
+        let server = ServerProcess::start(&self.dir("a-server"), &flags)?;
+        let api = Api::new(&server.url, &server.token);
+        let bare_dir = self.dir("a-bare");
+        let setup = api.clone();
+        self.block(async move { setup.create_job(&latency::definition()).await })?;
+        // Warm-up: the server's caches and connections, the page cache, both sides.
+        self.block(latency::through_api(api.clone(), WARM))?;
+        self.block(latency::bare(bare_dir.join("warm"), WARM))?;
+
+        let (mut through_api, mut bare) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            for step in 0..2 {
+                if (round + step) % 2 == 0 {
+                    through_api.push(self.block(latency::through_api(api.clone(), n))?);
+                } else {
+                    let dir = bare_dir.join(round.to_string());
+                    bare.push(self.block(latency::bare(dir, n))?);
+                }
+            }
+        }
+        server.stop()?;
+
+        let of = |rounds: &[Vec<Sample>], p: f64, pick: fn(&Sample) -> f64| -> Vec<f64> {
+            rounds
+                .iter()
+                .map(|samples| percentile(&samples.iter().map(pick).collect::<Vec<_>>(), p))
+                .collect()
+        };
+        let start = |s: &Sample| s.start;
+        for p in [50.0, 99.0] {
+            let (api_p, bare_p) = (of(&through_api, p, start), of(&bare, p, start));
+            let ratios = per_round(&bare_p, &api_p, |bare, api| bare / api);
+            self.note(format!(
+                "(a) p{p}: rounds {rounds} of {n} triggers each side; per round, API {}; \
+                 bare {}; ratios {}",
+                list(&api_p, seconds),
+                list(&bare_p, seconds),
+                list(&ratios, |r| format!("{r:.2}"))
+            ));
+            self.rows.push(Row {
+                measure: format!("(a) trigger → process start, p{p} (bare ÷ API)"),
+                bosun: seconds(median(&api_p)),
+                baseline: seconds(median(&bare_p)),
+                figure: median(&ratios),
+                goal: Goal::AtLeast(0.5),
+            });
+        }
+        // Where the time goes, as medians of per-round medians.
+        let step = |s: &Sample| s.step;
+        let rest = |s: &Sample| s.start - s.step;
+        let m = |rounds: &[Vec<Sample>], pick: fn(&Sample) -> f64| median(&of(rounds, 50.0, pick));
+        self.note(format!(
+            "(a) where the time goes (medians of per-round medians): API: request sent → 202 \
+             received {}, 202 → the program's stamp {}; bare: `run` called → `on_start` (the \
+             spawn returned) {}, `on_start` → the program's stamp {} (the exec of the program, \
+             on both sides)",
+            seconds(m(&through_api, step)),
+            seconds(m(&through_api, rest)),
+            seconds(m(&bare, step)),
+            seconds(m(&bare, rest))
+        ));
+        Ok(())
+    }
+
+    // ------------------------------------------------------- (b) throughput
+
+    /// (b): `/bin/true` executions/s through the API against the bare supervisor
+    /// loop, both `max_concurrent` at once.
+    fn throughput(&mut self) -> Fallible<()> {
+        let (rounds, n) = (self.settings.throughput_rounds, self.settings.jobs);
+        let (concurrency, submitters) = (self.settings.max_concurrent, self.settings.submitters);
+        const WARM: usize = 20;
+        let flags = UpFlags {
+            max_concurrent: concurrency,
+            history_limit: self
+                .settings
+                .history_limit
+                .unwrap_or((n + WARM + 100) as i64),
+        };
+        self.block(throughput::bare(self.dir("b-bare/warm"), WARM, concurrency))?;
+        let (mut through_api, mut bare) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            for step in 0..2 {
+                if (round + step) % 2 == 0 {
+                    // A new server each round, so that every round starts alike.
+                    let server =
+                        ServerProcess::start(&self.dir(&format!("b-server-{round}")), &flags)?;
+                    let api = Api::new(&server.url, &server.token);
+                    let warm = api.clone();
+                    self.block(async move {
+                        warm.create_job(&throughput::definition()).await?;
+                        throughput::through_api(warm, WARM, submitters).await
+                    })?;
+                    through_api.push(self.block(throughput::through_api(api, n, submitters))?);
+                    server.stop()?;
+                } else {
+                    let dir = self.dir(&format!("b-bare/{round}"));
+                    bare.push(self.block(throughput::bare(dir, n, concurrency))?);
+                }
+            }
+        }
+        let rates: Vec<f64> = through_api.iter().map(|r| r.rate).collect();
+        let ratios = per_round(&rates, &bare, |api, bare| api / bare);
+        self.note(format!(
+            "(b) rounds: {rounds} of {n} jobs each side, {concurrency} at once, {submitters} run \
+             requests in flight; per round, API {}; bare {}; ratios {}",
+            list(&rates, |r| format!("{r:.0}/s")),
+            list(&bare, |r| format!("{r:.0}/s")),
+            list(&ratios, |r| format!("{r:.2}"))
+        ));
+        self.note(format!(
+            "(b) API side per round: run requests accepted {}; executions/s by the server's own \
+             record (first request → latest `endTime`) {}; executions checked CompletedSuccessfully \
+             in the history {} (server --history-limit {})",
+            list(&through_api.iter().map(|r| r.accepted).collect::<Vec<_>>(), |r| {
+                format!("{r:.0}/s")
+            }),
+            list(&through_api.iter().map(|r| r.recorded).collect::<Vec<_>>(), |r| {
+                format!("{r:.0}/s")
+            }),
+            list(&through_api.iter().map(|r| r.checked as f64).collect::<Vec<_>>(), |r| {
+                format!("{r:.0}")
+            }),
+            flags.history_limit
+        ));
+        self.rows.push(Row {
+            measure: format!(
+                "(b) `/bin/true` executions/s, {n} jobs, {concurrency} at once (API ÷ bare)"
+            ),
+            bosun: format!("{:.0}/s", median(&rates)),
+            baseline: format!("{:.0}/s", median(&bare)),
+            figure: median(&ratios),
+            goal: Goal::AtLeast(0.5),
+        });
+        Ok(())
+    }
+
+    // ----------------------------------------------------------- (c) memory
+
+    /// (c): the server's resident memory, idle and with a large history.
+    fn memory(&mut self) -> Fallible<()> {
+        let rows = self.settings.rows;
+        let home = self.dir("c-server");
+        let found = memory::measure(&self.runtime, &home, rows, self.settings.max_concurrent)?;
+        self.note(format!(
+            "(c) history of {rows} finished executions written through bosun_store in {} \
+             (database and WAL {}); server RSS right after the restart with them {}, after \
+             the client listed all {} in pages of 1000 {}, after the rest of the exercise {}",
+            seconds(found.fill_seconds),
+            mib(found.database_bytes as f64),
+            mib(found.loaded_start.rss as f64),
+            found.listed,
+            mib(found.listed_all.rss as f64),
+            mib(found.exercised.rss as f64),
+        ));
+        let memory_row = |measure: String, bytes: u64| Row {
+            measure,
+            bosun: mib(bytes as f64),
+            baseline: "–".to_owned(),
+            figure: bytes as f64,
+            goal: Goal::AtMostMib(MEMORY_GOAL_MIB),
+        };
+        self.rows.push(memory_row(
+            "(c) server RSS, idle after the first start".to_owned(),
+            found.idle.rss,
+        ));
+        self.rows.push(memory_row(
+            format!("(c) server RSS with {rows} history rows, after listing and runs"),
+            found.exercised.rss,
+        ));
+        self.rows.push(memory_row(
+            format!("(c) server peak RSS (VmHWM) with {rows} history rows"),
+            found.exercised.peak,
+        ));
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! The bench's command line: which parts run, and how much of each.
+
+use std::path::PathBuf;
+
+pub(crate) const USAGE: &str = "usage: cargo bench -p bosun --bench server -- \
+[--quick] [--only a,b,c] [--jobs N] [--rows N] [other flags]
+  --quick             a smoke run, not figures to quote: (a) 3 rounds of 30 samples,
+                      (b) 2 rounds of 1000 jobs, (c) 10000 history rows
+  --only LIST         the parts to run (also BOSUN_BENCH_ONLY): a = trigger-to-start
+                      latency, b = sustained executions/s, c = server memory
+  --rounds N          rounds of (a) and of (b) [default: 7 and 3]
+  --samples N         latency samples per side and round in (a) [default: 200]
+  --jobs N            no-op jobs per side and round in (b) [default: 10000]
+  --rows N            finished executions in the history of (c) [default: 100000]
+  --max-concurrent N  the server's --max-concurrent, and the bare loop's jobs at once
+                      in (b) [default: 4, the server's default]
+  --submitters N      run requests in flight at once while (b) submits [default: 4]
+  --history-limit N   the server's --history-limit in (a) and (b) [default: high
+                      enough that every execution is kept and its outcome checked]
+  --scratch DIR       where the servers' data directories and the bare side's logs
+                      go, inside a temporary directory removed at the end
+                      [default: cargo's target/tmp]";
+
+/// What to run and how much of it.
+pub(crate) struct Settings {
+    pub(crate) parts: Vec<char>,
+    pub(crate) latency_rounds: usize,
+    pub(crate) samples: usize,
+    pub(crate) throughput_rounds: usize,
+    pub(crate) jobs: usize,
+    pub(crate) rows: usize,
+    pub(crate) max_concurrent: usize,
+    pub(crate) submitters: usize,
+    pub(crate) history_limit: Option<i64>,
+    pub(crate) scratch: PathBuf,
+}
+
+impl Settings {
+    /// The settings the arguments ask for; `None` when they ask for help.
+    pub(crate) fn from_args(
+        mut args: impl Iterator<Item = String>,
+    ) -> Result<Option<Self>, String> {
+        let mut settings = Self::full();
+        let mut only = std::env::var("BOSUN_BENCH_ONLY").ok();
+        let mut rounds = None;
+        let mut given = Vec::new();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
+                _ => (arg, None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or(format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                // cargo bench passes --bench to every harness = false target.
+                "--bench" => {}
+                "--quick" => settings = settings.quick(),
+                "--only" => only = Some(value()?),
+                "--scratch" => settings.scratch = value()?.into(),
+                "--rounds" => rounds = Some(count(&flag, &value()?)?),
+                "--samples" | "--jobs" | "--rows" | "--max-concurrent" | "--submitters"
+                | "--history-limit" => given.push((flag.clone(), count(&flag, &value()?)?)),
+                "-h" | "--help" => return Ok(None),
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        // Sizes given apply over --quick, whatever the order.
+        if let Some(rounds) = rounds {
+            settings.latency_rounds = rounds;
+            settings.throughput_rounds = rounds;
+        }
+        for (flag, n) in given {
+            match flag.as_str() {
+                "--samples" => settings.samples = n,
+                "--jobs" => settings.jobs = n,
+                "--rows" => settings.rows = n,
+                "--max-concurrent" => settings.max_concurrent = n,
+                "--submitters" => settings.submitters = n,
+                _ => settings.history_limit = Some(n as i64),
+            }
+        }
+        if let Some(list) = only {
+            settings.parts = parse_parts(&list)?;
+        }
+        Ok(Some(settings))
+    }
+
+    fn full() -> Self {
+        Self {
+            parts: vec!['a', 'b', 'c'],
+            latency_rounds: 7,
+            samples: 200,
+            throughput_rounds: 3,
+            jobs: 10_000,
+            rows: 100_000,
+            max_concurrent: 4,
+            submitters: 4,
+            history_limit: None,
+            scratch: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+        }
+    }
+
+    fn quick(self) -> Self {
+        Self {
+            latency_rounds: 3,
+            samples: 30,
+            throughput_rounds: 2,
+            jobs: 1_000,
+            rows: 10_000,
+            ..self
+        }
+    }
+
+    pub(crate) fn wants(&self, part: char) -> bool {
+        self.parts.contains(&part)
+    }
+}
+
+/// A count of at least one.
+fn count(flag: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 && i64::try_from(n).is_ok() => Ok(n),
+        _ => Err(format!(
+            "{flag} takes a whole number of at least 1, not {value:?}"
+        )),
+    }
+}
+
+fn parse_parts(list: &str) -> Result<Vec<char>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| match part {
+            "a" | "b" | "c" => Ok(part.chars().next().expect("matched a one-letter part")),
+            other => Err(format!("unknown part {other:?}: use a, b or c")),
+        })
+        .collect()
+}
