@@ -14,6 +14,7 @@ mod error;
 mod executions;
 mod jobs;
 mod model;
+mod results;
 mod tenants;
 mod time;
 mod triggers;
@@ -33,6 +34,7 @@ pub use model::{
     Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule,
     ScheduleRow, Tenant, Token,
 };
+pub use results::{NewWorkerResult, WorkerResult};
 pub use tenants::TOKEN_PREFIX;
 
 /// Which engine a [`Store`] talks to.
@@ -65,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "trigger files",
         include_str!("../migrations/0002_trigger_files.sql"),
+    ),
+    (
+        3,
+        "worker results",
+        include_str!("../migrations/0003_worker_results.sql"),
     ),
 ];
 

@@ -2,6 +2,10 @@
 //! and wait for conditions the same way.
 #![forbid(unsafe_code)]
 
+pub mod fake_llm;
+pub mod redis_server;
+
+use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -53,6 +57,22 @@ pub async fn wait_for_async(limit: Duration, mut cond: impl FnMut() -> bool) -> 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cond()
+}
+
+/// [`wait_for_async`] for a condition that must await (a query): polls every 20 ms.
+pub async fn wait_until<F, Fut>(limit: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond().await
 }
 
 /// The database URLs a store test runs against: a fresh SQLite file in `dir`, and a

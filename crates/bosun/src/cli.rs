@@ -110,6 +110,19 @@ pub(crate) enum Command {
     /// of the file (a rewritten file runs again), across restarts.
     #[command(subcommand)]
     Trigger(TriggerCommand),
+
+    /// Run jobs from Redis Streams: LLM roles (manager, inspector, agent), chat, and
+    /// process jobs, in the consumer group executor-group.
+    ///
+    /// Every setting is a flag, else a BOSUN_* variable, else the seeds' variable
+    /// (REDIS_CONNECTION, MAX_MANAGER, MAX_INSPECTOR, MAX_AGENT, MAX_TOTAL,
+    /// LLM_ENDPOINT), else the default. Results are saved in the store, notified on
+    /// signalr:updates, then acknowledged. SIGINT or SIGTERM stops reading; running
+    /// jobs get --drain-timeout, the rest stay pending for other workers.
+    ///
+    /// Exit codes: 0 stopped cleanly, 2 bad settings, 99 could not start.
+    #[command(after_help = WORKER_EXAMPLES)]
+    Worker(WorkerArgs),
 }
 
 /// `bosun schedule …`.
@@ -258,6 +271,130 @@ fn parse_schedule_missed(text: &str) -> Result<serde_json::Value, String> {
     }
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// Redis: redis://HOST:PORT[/DB] or the seeds' HOST:PORT[,password=…]
+    /// [env: BOSUN_REDIS, else REDIS_CONNECTION; default localhost:6379].
+    #[arg(long, env = "BOSUN_REDIS", hide_env_values = true, value_name = "URL")]
+    pub(crate) redis: Option<String>,
+
+    /// The OpenAI-compatible chat-completions URL [env: BOSUN_LLM_ENDPOINT, else
+    /// LLM_ENDPOINT; default http://localhost:11434/v1/chat/completions]. An API key,
+    /// if one is needed, goes in BOSUN_LLM_API_KEY (never on the command line).
+    #[arg(long, env = "BOSUN_LLM_ENDPOINT", value_name = "URL")]
+    pub(crate) llm_endpoint: Option<String>,
+
+    /// Most manager jobs at once, 0 = no limit [env: BOSUN_MAX_MANAGER, else MAX_MANAGER].
+    #[arg(long, env = "BOSUN_MAX_MANAGER", value_name = "N")]
+    pub(crate) max_manager: Option<usize>,
+    /// Most inspector jobs at once [env: BOSUN_MAX_INSPECTOR, else MAX_INSPECTOR].
+    #[arg(long, env = "BOSUN_MAX_INSPECTOR", value_name = "N")]
+    pub(crate) max_inspector: Option<usize>,
+    /// Most agent jobs at once [env: BOSUN_MAX_AGENT, else MAX_AGENT].
+    #[arg(long, env = "BOSUN_MAX_AGENT", value_name = "N")]
+    pub(crate) max_agent: Option<usize>,
+    /// Most process jobs at once [env: BOSUN_MAX_PROCESS].
+    #[arg(long, env = "BOSUN_MAX_PROCESS", value_name = "N")]
+    pub(crate) max_process: Option<usize>,
+    /// Most chat replies at once [env: BOSUN_MAX_CHAT].
+    #[arg(long, env = "BOSUN_MAX_CHAT", value_name = "N")]
+    pub(crate) max_chat: Option<usize>,
+    /// Most jobs at once in all [env: BOSUN_MAX_TOTAL, else MAX_TOTAL].
+    #[arg(long, env = "BOSUN_MAX_TOTAL", value_name = "N")]
+    pub(crate) max_total: Option<usize>,
+
+    /// Which roles' streams to read, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_enum, value_name = "ROLES")]
+    pub(crate) roles: Vec<WorkerRole>,
+
+    /// A role's model, as ROLE=MODEL (repeatable) [default: trt-llm-ROLE; chat uses
+    /// trt-llm-agent].
+    #[arg(long, value_name = "ROLE=MODEL", value_parser = parse_role_setting)]
+    pub(crate) model: Vec<(WorkerRole, String)>,
+
+    /// A role's max_tokens, as ROLE=N (repeatable) [default: manager 256, inspector 512,
+    /// agent 128, chat 256].
+    #[arg(long, value_name = "ROLE=N", value_parser = parse_role_setting)]
+    pub(crate) max_tokens: Vec<(WorkerRole, String)>,
+
+    /// This worker's consumer name, unique per instance [env: BOSUN_CONSUMER; default
+    /// HOST-PID].
+    #[arg(long, env = "BOSUN_CONSUMER", value_name = "NAME")]
+    pub(crate) consumer: Option<String>,
+
+    /// The consumer group.
+    #[arg(long, default_value = "executor-group", value_name = "NAME")]
+    pub(crate) group: String,
+
+    /// Where results are saved: sqlite://FILE or postgres://USER@HOST/DB [default:
+    /// sqlite <home>/bosun.db].
+    #[arg(
+        long,
+        env = "BOSUN_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) database_url: Option<String>,
+
+    /// Take over entries pending this long on any consumer (a dead worker's).
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub(crate) claim_idle: Duration,
+
+    /// Deliveries of an entry before it goes to the dead-letter stream jobs:dead.
+    #[arg(long, default_value_t = 5, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_attempts: u32,
+
+    /// How long one LLM call may take.
+    #[arg(long, value_parser = parse_duration, default_value = "120s", value_name = "DURATION")]
+    pub(crate) llm_timeout: Duration,
+
+    /// LLM calls per attempt at a job, the first included (429, 5xx and connection
+    /// errors are retried with backoff).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) llm_calls: u32,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics [env: BOSUN_METRICS].
+    #[arg(long, env = "BOSUN_METRICS", value_name = "ADDR")]
+    pub(crate) metrics: Option<SocketAddr>,
+
+    /// How long running jobs get to finish on shutdown.
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    pub(crate) drain_timeout: Duration,
+
+    /// The data directory: the default database and process jobs' logs
+    /// [default: ~/.local/share/bosun].
+    #[arg(long, env = "BOSUN_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+}
+
+/// A role of `bosun worker`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WorkerRole {
+    /// jobs:manager.
+    Manager,
+    /// jobs:inspector.
+    Inspector,
+    /// jobs:agent.
+    Agent,
+    /// jobs:process.
+    Process,
+    /// chat:requests.
+    Chat,
+}
+
+/// `ROLE=VALUE`.
+fn parse_role_setting(text: &str) -> Result<(WorkerRole, String), String> {
+    let (role, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write ROLE=VALUE, e.g. agent=llama3"))?;
+    let role = WorkerRole::from_str(role.trim(), true).map_err(|_| {
+        format!("{role:?} is not a role: manager, inspector, agent, process or chat")
+    })?;
+    Ok((role, value.trim().to_owned()))
+}
+
 /// The exit codes every client command shares, appended to each one's help.
 macro_rules! client_exit_codes {
     () => {
@@ -362,6 +499,15 @@ A job started by a file gets its absolute path as the last argument.
 ",
     client_exit_codes!()
 );
+
+const WORKER_EXAMPLES: &str = "Examples:
+  bosun worker                                       # localhost Redis and LLM, every role
+  REDIS_CONNECTION=redis:6379 MAX_AGENT=20 MAX_TOTAL=50 bosun worker
+  bosun worker --redis redis://cache:6379/0 --llm-endpoint http://llm:8000/v1/chat/completions
+  bosun worker --roles process --max-process 4 --database-url postgres://bosun@db/bosun
+  bosun worker --model agent=llama3 --max-tokens agent=512 --metrics 127.0.0.1:9464
+
+A job entry: XADD jobs:agent * jobId J1 task \"summarise\" payload \"...\" (docs/WORKER.md).";
 
 const STUCK_EXAMPLES: &str = concat!(
     "Examples:

@@ -2,7 +2,7 @@
 
 mod batched;
 
-use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, Store, StoreError};
+use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError};
 use bosun_test_utils::{POSTGRES_HELP, database_urls};
 use chrono::Utc;
 
@@ -352,6 +352,77 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
         assert_eq!(forgotten, 2);
         assert!(!record("/srv/in/b.csv", modified).await);
         assert!(record("/srv/in/a.csv", modified).await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn worker_results_saved_together_keep_the_first_of_each_job() {
+    on_each_engine(|store| async move {
+        let result = |job: &str, output: &str| NewWorkerResult {
+            job_id: job.to_owned(),
+            role: "agent".to_owned(),
+            output: output.to_owned(),
+            succeeded: true,
+            attempts: 1,
+            ..NewWorkerResult::default()
+        };
+        assert!(
+            store
+                .save_worker_result(&result("old", "first"))
+                .await
+                .unwrap()
+        );
+        let saved = store
+            .save_worker_results(&[
+                result("a", "a1"),
+                result("old", "again"),
+                result("b", "b1"),
+                result("a", "a2"),
+            ])
+            .await
+            .unwrap();
+        let now: Vec<bool> = saved.iter().map(Option::is_some).collect();
+        assert_eq!(now, [true, false, true, false]);
+        let found = store
+            .worker_results(&["a", "b", "old", "none"])
+            .await
+            .unwrap();
+        let mut outputs: Vec<(String, String)> = found
+            .into_iter()
+            .map(|r| (r.saved.job_id, r.saved.output))
+            .collect();
+        outputs.sort();
+        let expected =
+            [("a", "a1"), ("b", "b1"), ("old", "first")].map(|(j, o)| (j.to_owned(), o.to_owned()));
+        assert_eq!(outputs, expected);
+        assert_eq!(
+            store.worker_result("a").await.unwrap().unwrap().finished_at,
+            saved[0].unwrap(),
+            "the time returned is the time stored"
+        );
+        store
+            .mark_worker_results_notified(&["a", "b"])
+            .await
+            .unwrap();
+        assert!(
+            store
+                .worker_result("b")
+                .await
+                .unwrap()
+                .unwrap()
+                .notified_at
+                .is_some()
+        );
+        assert!(
+            store
+                .worker_result("old")
+                .await
+                .unwrap()
+                .unwrap()
+                .notified_at
+                .is_none()
+        );
     })
     .await;
 }

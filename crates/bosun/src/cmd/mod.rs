@@ -7,6 +7,7 @@ mod exec;
 mod queue;
 mod run;
 mod up;
+mod worker;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Stuck(args) => client::finish(client::stuck::stuck(args).await),
         Command::Schedule(command) => client::finish(client::schedule::schedule(command).await),
         Command::Trigger(command) => client::finish(client::trigger::trigger(command).await),
+        Command::Worker(args) => worker::worker(args).await,
     }
 }
 

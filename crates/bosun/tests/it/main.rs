@@ -1,4 +1,5 @@
-//! End-to-end tests of the `bosun` binary: real processes, real Python, real PyPI.
+//! End-to-end tests of the `bosun` binary: real processes, real Python, real PyPI, a
+//! real `redis-server`.
 
 mod client;
 mod exec;
@@ -7,3 +8,4 @@ mod restart;
 mod run;
 mod schedule;
 mod support;
+mod worker;

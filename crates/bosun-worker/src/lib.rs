@@ -1,0 +1,130 @@
+//! `bosun worker`: seeds 003/004's Redis Streams executor, done properly.
+//!
+//! A worker reads `jobs:manager`, `jobs:inspector` and `jobs:agent` (and bosun's
+//! `jobs:process` and `chat:requests`) in the consumer group `executor-group`, runs each
+//! job (an LLM call for the roles, a supervised process for `process`), saves its result
+//! in the store, notifies on `signalr:updates`, and only then acknowledges it. Limits per
+//! role and in all decide how many entries it reads, so waiting work stays in Redis.
+//! Entries left pending by a dead worker are taken over; after `max_attempts` an entry
+//! goes to the dead-letter stream `jobs:dead` with its last error, as does a malformed
+//! one at once. See [`run`].
+
+pub mod config;
+pub mod error;
+pub mod llm;
+pub mod message;
+pub mod metrics;
+mod runner;
+mod slots;
+pub mod streams;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_store::Store;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Role, RoleConfig, WorkerConfig, redis_url};
+pub use error::WorkerError;
+pub use llm::{LlmClient, LlmConfig, LlmError};
+pub use worker::NOTIFICATION_FIELDS;
+
+/// A started worker: its store is open and its metrics endpoint (if any) listens.
+pub struct Worker {
+    shared: Arc<worker::Shared>,
+    finished: tokio::sync::mpsc::UnboundedReceiver<worker::Finished>,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// Opens the store and the metrics endpoint. Redis is not needed yet: the worker waits
+/// for it, retrying, once it runs.
+pub async fn start(
+    config: WorkerConfig,
+    shutdown: &CancellationToken,
+) -> Result<Worker, WorkerError> {
+    metrics::install();
+    let store = open_store(&config.database_url).await?;
+    let client =
+        redis::Client::open(config.redis_url.as_str()).map_err(|source| WorkerError::RedisUrl {
+            url: config.redis_url.clone(),
+            source,
+        })?;
+    let manager = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(Some(Duration::from_secs(10)))
+        .set_max_delay(Duration::from_secs(5));
+    let conn =
+        ConnectionManager::new_lazy_with_config(client.clone(), manager).map_err(|source| {
+            WorkerError::RedisUrl {
+                url: config.redis_url.clone(),
+                source,
+            }
+        })?;
+    let llm = LlmClient::new(config.llm.clone()).map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let metrics_addr = match config.metrics_listen {
+        Some(addr) => Some(metrics::serve(addr, shutdown.clone()).await?),
+        None => None,
+    };
+    let (finished_tx, finished) = tokio::sync::mpsc::unbounded_channel();
+    let shared = Arc::new(worker::Shared {
+        slots: slots::Slots::new(&config),
+        config,
+        store,
+        client,
+        conn,
+        llm,
+        stop_jobs: CancellationToken::new(),
+        running: Default::default(),
+        finished: finished_tx,
+    });
+    Ok(Worker {
+        shared,
+        finished,
+        metrics_addr,
+    })
+}
+
+impl Worker {
+    /// Reads and runs jobs until `shutdown`, then drains (see [`WorkerConfig::drain_timeout`]).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let sampler = tokio::spawn(worker::sample(self.shared.clone(), shutdown.clone()));
+        let keeper = tokio::spawn(worker::keep_claimed(self.shared.clone()));
+        let finisher = tokio::spawn(worker::finish(self.shared.clone(), self.finished));
+        worker::run(self.shared.clone(), shutdown).await;
+        // Every job has ended, so none waits on the finisher.
+        finisher.abort();
+        keeper.abort();
+        sampler.abort();
+        self.shared.store.close().await;
+    }
+}
+
+/// Opens the results store. Workers started together on a new SQLite file race to make
+/// its schema, and all but one fail (SQLite migrations take no lock; PostgreSQL's do):
+/// those try again, and find the schema made.
+async fn open_store(url: &str) -> Result<Store, bosun_store::StoreError> {
+    const TRIES: u32 = 5;
+    let mut tried = 1;
+    loop {
+        match Store::open(url).await {
+            Err(bosun_store::StoreError::Migrate(e)) if tried < TRIES => {
+                tracing::debug!(
+                    "making the schema failed (another worker at it?), trying again: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100) * tried).await;
+                tried += 1;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// [`start`], then [`Worker::run`].
+pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    let worker = start(config, &shutdown).await?;
+    worker.run(shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! What each role does with a job: the LLM roles send it to their model (the inspector
+//! as `{"code": payload, "task": task}`, as in seed 003); `process` runs the process job
+//! in the payload here, under the executor's supervision.
+
+use bosun_core::JobSpec;
+use bosun_exec::RunOptions;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Role, WorkerConfig};
+use crate::llm::LlmClient;
+use crate::message::JobMessage;
+
+/// How a job ended, when it did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JobFailed {
+    /// What went wrong (for a process job, its result object as JSON).
+    pub(crate) message: String,
+    /// True when trying again later may succeed: the entry stays pending.
+    pub(crate) transient: bool,
+}
+
+impl JobFailed {
+    fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: false,
+        }
+    }
+}
+
+/// Runs `job` as `role`; its result text.
+pub(crate) async fn run(
+    config: &WorkerConfig,
+    llm: &LlmClient,
+    role: Role,
+    job: &JobMessage,
+    entry_id: &str,
+    cancel: &CancellationToken,
+) -> Result<String, JobFailed> {
+    let settings = config.role(role);
+    let content = match role {
+        Role::Process => return run_process(config, job, entry_id, cancel).await,
+        Role::Inspector => json!({ "code": job.payload, "task": job.task }).to_string(),
+        Role::Manager | Role::Agent | Role::Chat if job.task.trim().is_empty() => {
+            job.payload.clone()
+        }
+        Role::Manager | Role::Agent | Role::Chat => job.task.clone(),
+    };
+    let reply = tokio::select! {
+        reply = llm.chat(&settings.model, &content, settings.max_tokens) => reply,
+        () = cancel.cancelled() => {
+            return Err(JobFailed { message: "the worker shut down during the LLM call".to_owned(), transient: true });
+        }
+    };
+    reply.map_err(|e| JobFailed {
+        transient: e.is_transient(),
+        message: e.to_string(),
+    })
+}
+
+/// Runs seed 002's process job from the payload; its result object as JSON.
+async fn run_process(
+    config: &WorkerConfig,
+    job: &JobMessage,
+    entry_id: &str,
+    cancel: &CancellationToken,
+) -> Result<String, JobFailed> {
+    let mut spec = JobSpec::from_json(&job.payload)
+        .map_err(|e| JobFailed::permanent(format!("the payload is not a process job: {e}")))?;
+    if spec.name.is_empty() {
+        spec.name = job.job_id.clone();
+    }
+    // The entry id (digits and a dash, from Redis) names the log directory: the job id
+    // is the sender's text and could hold `/` or `..`.
+    let dir = config.home.join("Logs").join("worker").join(entry_id);
+    let options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
+    let report = bosun_exec::run(&spec, &options, cancel).await;
+    if cancel.is_cancelled() {
+        return Err(JobFailed {
+            message: "the worker shut down while the process ran".to_owned(),
+            transient: true,
+        });
+    }
+    let result = report.to_result(&spec.name);
+    let text = serde_json::to_string(&result).expect("a run result serializes");
+    if report.outcome.status() == bosun_core::ExecutionStatus::CompletedSuccessfully {
+        Ok(text)
+    } else {
+        Err(JobFailed::permanent(text))
+    }
+}

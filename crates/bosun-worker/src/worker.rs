@@ -1,0 +1,870 @@
+//! The worker's loop: read as many entries as there are free slots, run each in a task
+//! of its own, and for each one save the result, notify, and acknowledge, in that order.
+//!
+//! - One reader, on a connection of its own (a blocking `XREADGROUP` holds its
+//!   connection), reads every role stream with room in one call. When a slot frees up
+//!   for a role it left out, it interrupts its own blocked read with `CLIENT UNBLOCK`,
+//!   which returns nothing read, so no entry is taken and then dropped.
+//! - Every `claim_idle / 2` it also takes over entries pending longer than
+//!   `claim_idle` on any consumer (`XAUTOCLAIM`): those of a dead worker, and its own
+//!   that failed in a way worth retrying. After `max_attempts` deliveries an entry goes
+//!   to the dead-letter stream with its last error. One `XAUTOCLAIM` looks at no more
+//!   than ten times as many pending entries as it may take, so each goes on from where
+//!   the last one stopped, and the whole pending list is looked at in turn.
+//! - Redis counts an entry's idle time from its last delivery, not from the last sign
+//!   of life of the worker running it, so every `claim_idle / 3` the worker resets the
+//!   idle time of the entries it is running ([`keep_claimed`]): a job longer than
+//!   `claim_idle` is not taken over while it runs.
+//! - Jobs that end at about the same time are finished together by one task
+//!   ([`finish`]): their results saved in one transaction, then notified in one MULTI,
+//!   then acknowledged in one MULTI, so each job's order (saved, notified,
+//!   acknowledged) holds and a batch costs a few round trips instead of a few per job.
+//!   The jobs of one read have their saved results looked up in one query.
+//! - A job whose result is saved is not run again: a redelivered one is notified (if
+//!   that had not happened) and acknowledged. If two deliveries of one job did run
+//!   (the job was sent twice), the result saved first is the job's, and only its
+//!   notification goes out.
+//! - A lost connection is retried with backoff; streams and groups that Redis lost
+//!   (a restart without persistence) are made again.
+//! - On shutdown it stops reading; running jobs get the drain deadline, then are
+//!   stopped and their entries stay pending for another worker.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bosun_store::{NewWorkerResult, Store, WorkerResult};
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis::streams::StreamId;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Role, WorkerConfig};
+use crate::llm::LlmClient;
+use crate::message::{self, JobMessage};
+use crate::runner;
+use crate::slots::{Plan, Slot, Slots};
+use crate::streams;
+
+/// The longest wait between two attempts to reach Redis.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The most results [`finish`] saves, notifies and acknowledges together.
+const FINISH_BATCH: usize = 64;
+
+/// What the reader and the jobs share.
+pub(crate) struct Shared {
+    pub(crate) config: WorkerConfig,
+    pub(crate) store: Store,
+    pub(crate) client: redis::Client,
+    pub(crate) conn: ConnectionManager,
+    pub(crate) llm: LlmClient,
+    pub(crate) slots: Slots,
+    /// Cancelled when the drain deadline has passed: running jobs stop.
+    pub(crate) stop_jobs: CancellationToken,
+    /// The entries being run, by stream: their idle time is kept low.
+    pub(crate) running: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// Where jobs send their results to [`finish`].
+    pub(crate) finished: mpsc::UnboundedSender<Finished>,
+}
+
+/// An entry being run, in [`Shared::running`] until dropped.
+struct Running<'a> {
+    shared: &'a Shared,
+    stream: String,
+    id: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(ids) = running.get_mut(&self.stream) {
+            ids.remove(&self.id);
+            if ids.is_empty() {
+                running.remove(&self.stream);
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn stream(&self, role: Role) -> &str {
+        &self.config.role(role).stream
+    }
+
+    /// Marks an entry as being run until the guard is dropped.
+    fn running(&self, role: Role, id: &str) -> Running<'_> {
+        let stream = self.stream(role).to_owned();
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(stream.clone())
+            .or_default()
+            .insert(id.to_owned());
+        Running {
+            shared: self,
+            stream,
+            id: id.to_owned(),
+        }
+    }
+
+    fn role_of(&self, stream: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| self.config.role(*r).enabled && self.config.role(*r).stream == stream)
+    }
+
+    /// Makes every enabled stream's group, if missing.
+    pub(crate) async fn ensure_groups(&self) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| self.config.role(*r).enabled)
+        {
+            streams::ensure_group(&mut conn, self.stream(role), &self.config.group).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The reader's own connection and its client id (for `CLIENT UNBLOCK`).
+struct ReadConnection {
+    conn: MultiplexedConnection,
+    id: i64,
+}
+
+async fn connect(shared: &Shared) -> redis::RedisResult<ReadConnection> {
+    // No response timeout: a blocking read answers when it answers.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(None);
+    let mut conn = shared
+        .client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut conn)
+        .await?;
+    shared.ensure_groups().await?;
+    Ok(ReadConnection { conn, id })
+}
+
+/// Reads and dispatches until `shutdown`, then drains.
+pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut jobs = JoinSet::new();
+    let mut reader: Option<ReadConnection> = None;
+    let mut backoff = Duration::from_millis(100);
+    let mut next_claim = Instant::now();
+    let mut claim_from = BTreeMap::new();
+    while !shutdown.is_cancelled() {
+        while jobs.try_join_next().is_some() {}
+        let Some(plan) = shared.slots.plan() else {
+            tokio::select! {
+                () = shared.slots.freed().notified() => {}
+                () = shutdown.cancelled() => break,
+            }
+            continue;
+        };
+        let Some(read) = reader.as_mut() else {
+            match connect(&shared).await {
+                Ok(c) => {
+                    if backoff > Duration::from_millis(100) {
+                        tracing::info!("connected to Redis again");
+                    }
+                    backoff = Duration::from_millis(100);
+                    reader = Some(c);
+                }
+                Err(e) => {
+                    metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+                    tracing::warn!("cannot reach Redis (retrying in {backoff:?}): {e}");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+            continue;
+        };
+        if Instant::now() >= next_claim {
+            next_claim =
+                Instant::now() + (shared.config.claim_idle / 2).max(Duration::from_secs(1));
+            claim(&shared, &plan, &mut claim_from, &mut jobs).await;
+            continue;
+        }
+
+        let result = read_once(&shared, read, &plan, &shutdown).await;
+        match result {
+            Ok(entries) => {
+                let entries: Vec<(Role, StreamId)> = entries
+                    .into_iter()
+                    .filter_map(|(stream, entry)| Some((shared.role_of(&stream)?, entry)))
+                    .collect();
+                for (role, entry, read) in prepare(&shared, entries).await {
+                    let slot = shared.slots.take(role);
+                    jobs.spawn(handle(shared.clone(), role, entry, slot, 1, Some(read)));
+                }
+            }
+            Err(e) if streams::is_no_group(&e) => {
+                tracing::warn!(
+                    "a stream or its group is gone (was Redis restarted?); making them again"
+                );
+                if let Err(e) = shared.ensure_groups().await {
+                    tracing::warn!("cannot make the consumer groups: {e}");
+                    reader = None;
+                }
+            }
+            Err(e) => {
+                metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+                tracing::warn!("reading from Redis failed: {e}");
+                reader = None;
+            }
+        }
+    }
+
+    let running = jobs.len();
+    if running > 0 {
+        tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
+    }
+    let drained = tokio::time::timeout(shared.config.drain_timeout, async {
+        while jobs.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "drain deadline passed: stopping the jobs still running; their entries stay pending for another worker"
+        );
+        shared.stop_jobs.cancel();
+        while jobs.join_next().await.is_some() {}
+    }
+}
+
+/// What the reader learned of an entry before it runs.
+struct Read {
+    /// The entry as a job, or why it is not one.
+    job: Result<JobMessage, message::Malformed>,
+    /// Its job's saved result (`Some(None)`: none); `None` when the lookup failed.
+    saved: Option<Option<WorkerResult>>,
+}
+
+/// Reads the jobs of `entries` (first deliveries) and looks up their saved results in
+/// one query. If the query fails, each job looks for itself.
+async fn prepare(shared: &Shared, entries: Vec<(Role, StreamId)>) -> Vec<(Role, StreamId, Read)> {
+    let jobs: Vec<Result<JobMessage, message::Malformed>> = entries
+        .iter()
+        .map(|(role, entry)| parse(*role, entry))
+        .collect();
+    let ids: Vec<&str> = jobs
+        .iter()
+        .filter_map(|job| Some(job.as_ref().ok()?.job_id.as_str()))
+        .collect();
+    let saved = match shared.store.worker_results(&ids).await {
+        Ok(saved) => Some(saved),
+        Err(e) => {
+            tracing::debug!("cannot look up saved results (each job will): {e}");
+            None
+        }
+    };
+    let by_job: Option<HashMap<&str, &WorkerResult>> = saved
+        .as_ref()
+        .map(|saved| saved.iter().map(|r| (r.saved.job_id.as_str(), r)).collect());
+    let known: Vec<Option<Option<WorkerResult>>> = jobs
+        .iter()
+        .map(|job| match (&by_job, job) {
+            (Some(by_job), Ok(job)) => Some(by_job.get(job.job_id.as_str()).map(|r| (*r).clone())),
+            _ => None,
+        })
+        .collect();
+    entries
+        .into_iter()
+        .zip(jobs)
+        .zip(known)
+        .map(|(((role, entry), job), known)| (role, entry, Read { job, saved: known }))
+        .collect()
+}
+
+/// An entry as a job of `role`, or why it is not one.
+fn parse(role: Role, entry: &StreamId) -> Result<JobMessage, message::Malformed> {
+    message::fields(&entry.map).and_then(|f| JobMessage::parse(role, &f))
+}
+
+/// One blocking read under `plan`, interrupted (as a timeout: nothing taken) when a
+/// slot frees up for a role it left out, or on shutdown.
+async fn read_once(
+    shared: &Shared,
+    read: &mut ReadConnection,
+    plan: &Plan,
+    shutdown: &CancellationToken,
+) -> redis::RedisResult<Vec<(String, StreamId)>> {
+    let id = read.id;
+    let names: Vec<&str> = plan.roles.iter().map(|r| shared.stream(*r)).collect();
+    let block_ms = u64::try_from(shared.config.block.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let request = streams::read(
+        &mut read.conn,
+        &shared.config.group,
+        &shared.config.consumer,
+        &names,
+        plan.count,
+        block_ms,
+    );
+    tokio::pin!(request);
+    let wake = async {
+        if plan.partial {
+            tokio::select! {
+                () = shared.slots.freed().notified() => {}
+                () = shutdown.cancelled() => {}
+            }
+        } else {
+            shutdown.cancelled().await;
+        }
+    };
+    tokio::select! {
+        result = &mut request => result,
+        () = wake => {
+            // Ends the blocked read as a timeout: nothing is taken.
+            let mut conn = shared.conn.clone();
+            let unblocked: redis::RedisResult<i64> = redis::cmd("CLIENT")
+                .arg("UNBLOCK")
+                .arg(id)
+                .arg("TIMEOUT")
+                .query_async(&mut conn)
+                .await;
+            if unblocked.is_err() {
+                // Without the unblock the read ends at its timeout anyway.
+                tracing::debug!("could not interrupt the blocked read");
+            }
+            request.await
+        }
+    }
+}
+
+/// Takes over entries idle too long on any consumer, as many as `plan` has room for,
+/// looking on from each stream's entry in `from` (and keeping where it stopped there).
+async fn claim(
+    shared: &Arc<Shared>,
+    plan: &Plan,
+    from: &mut BTreeMap<Role, String>,
+    jobs: &mut JoinSet<()>,
+) {
+    let mut conn = shared.conn.clone();
+    let idle_ms = u64::try_from(shared.config.claim_idle.as_millis()).unwrap_or(u64::MAX);
+    for role in &plan.roles {
+        let stream = shared.stream(*role);
+        let start = from.entry(*role).or_insert_with(|| "0-0".to_owned());
+        let claimed = streams::autoclaim(
+            &mut conn,
+            stream,
+            &shared.config.group,
+            &shared.config.consumer,
+            idle_ms,
+            start,
+            plan.count,
+        )
+        .await;
+        match claimed {
+            Ok(reply) => {
+                // "0-0" once the end was reached: the next look starts over.
+                start.clone_from(&reply.next_stream_id);
+                for id in &reply.deleted_ids {
+                    tracing::warn!(stream, entry = %id, "a pending entry was deleted from its stream before it was done");
+                }
+                for entry in reply.claimed {
+                    tracing::info!(stream, entry = %entry.id, "took over an entry pending too long");
+                    let attempts =
+                        streams::deliveries(&mut conn, stream, &shared.config.group, &entry.id)
+                            .await
+                            .unwrap_or(u64::from(shared.config.max_attempts));
+                    let slot = shared.slots.take(*role);
+                    jobs.spawn(handle(shared.clone(), *role, entry, slot, attempts, None));
+                }
+            }
+            Err(e) if streams::is_no_group(&e) => *start = "0-0".to_owned(),
+            Err(e) => {
+                metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+                tracing::warn!(stream, "cannot take over pending entries: {e}");
+            }
+        }
+    }
+}
+
+/// Counts a job's outcome.
+fn count(role: Role, outcome: &'static str) {
+    metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Keeps the entries this worker is running from being taken over (see the module's
+/// notes), every `claim_idle / 3`, until aborted: it goes on while jobs drain after
+/// shutdown.
+pub(crate) async fn keep_claimed(shared: Arc<Shared>) {
+    let period = (shared.config.claim_idle / 3).max(Duration::from_millis(50));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let running: Vec<(String, Vec<String>)> = shared
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(stream, ids)| (stream.clone(), ids.iter().cloned().collect()))
+            .collect();
+        let mut conn = shared.conn.clone();
+        for (stream, ids) in running {
+            let kept = streams::keep_claimed(
+                &mut conn,
+                &stream,
+                &shared.config.group,
+                &shared.config.consumer,
+                &ids,
+            )
+            .await;
+            match kept {
+                Ok(kept) if kept < ids.len() as u64 => tracing::debug!(
+                    stream,
+                    lost = ids.len() as u64 - kept,
+                    "entries being run here are no longer pending here (taken over, or Redis lost them)"
+                ),
+                Ok(_) => {}
+                // The reader notices a lost connection or group and deals with it.
+                Err(e) => tracing::debug!(stream, "cannot keep running entries claimed: {e}"),
+            }
+        }
+    }
+}
+
+/// Runs one entry to its end: result saved, notification sent, entry acknowledged.
+/// `read` is what the reader learned of it, if it did.
+async fn handle(
+    shared: Arc<Shared>,
+    role: Role,
+    entry: StreamId,
+    _slot: Slot,
+    attempts: u64,
+    read: Option<Read>,
+) {
+    let gauge = metrics::gauge!("bosun_worker_in_flight", "role" => role.name());
+    gauge.increment(1.0);
+    let running = shared.running(role, &entry.id);
+    let settled = settle(&shared, role, &entry, attempts, read).await;
+    drop(running);
+    if let Err(e) = settled {
+        // Left pending: it is taken over and tried again after `claim_idle`.
+        metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+        tracing::warn!(stream = shared.stream(role), entry = %entry.id, "could not finish an entry; it stays pending: {e}");
+    }
+    gauge.decrement(1.0);
+}
+
+/// A step of [`settle`] that failed and leaves the entry pending.
+#[derive(Debug, thiserror::Error)]
+enum Unsettled {
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("store: {0}")]
+    Store(#[from] bosun_store::StoreError),
+    /// A step done for several results at once failed, or the worker stopped first.
+    #[error("{0}")]
+    Batch(String),
+}
+
+async fn settle(
+    shared: &Shared,
+    role: Role,
+    entry: &StreamId,
+    attempts: u64,
+    read: Option<Read>,
+) -> Result<(), Unsettled> {
+    let stream = shared.stream(role);
+    let group = &shared.config.group;
+    let mut conn = shared.conn.clone();
+    let dead = |error: String| {
+        let mut conn = shared.conn.clone();
+        async move {
+            streams::dead_letter(
+                &mut conn,
+                &shared.config.dead_letter,
+                shared.config.keep,
+                streams::EntryRef {
+                    stream,
+                    group,
+                    id: &entry.id,
+                },
+                &entry.map,
+                &error,
+                attempts,
+            )
+            .await
+        }
+    };
+
+    let (job, known) = match read {
+        Some(read) => (read.job, read.saved),
+        None => (parse(role, entry), None),
+    };
+    let job = match job {
+        Ok(job) => job,
+        Err(malformed) => {
+            tracing::warn!(stream, entry = %entry.id, "a malformed entry goes to the dead-letter stream: {malformed}");
+            dead(format!("malformed entry: {malformed}")).await?;
+            count(role, "malformed");
+            return Ok(());
+        }
+    };
+
+    let known = match known {
+        Some(known) => known,
+        None => shared.store.worker_result(&job.job_id).await?,
+    };
+    if let Some(saved) = known {
+        if saved.notified_at.is_none() {
+            notify(shared, role, &job, &saved).await?;
+        }
+        streams::ack(&mut conn, stream, group, &entry.id).await?;
+        count(role, "duplicate");
+        return Ok(());
+    }
+
+    if attempts > u64::from(shared.config.max_attempts) {
+        let last = streams::last_error(&mut conn, stream, group, &entry.id)
+            .await?
+            .unwrap_or_else(|| {
+                "no error was recorded (a worker stopped while running it)".to_owned()
+            });
+        let error = format!("gave up after {} attempts: {last}", attempts - 1);
+        let saved = match save(shared, role, &job, &entry.id, attempts, Err(error.clone())).await? {
+            Saved::First(saved) => saved,
+            Saved::Before(saved) => return saved_before(shared, role, &entry.id, &saved).await,
+        };
+        notify(shared, role, &job, &saved).await?;
+        dead(error).await?;
+        count(role, "dead_letter");
+        return Ok(());
+    }
+
+    let outcome = runner::run(
+        &shared.config,
+        &shared.llm,
+        role,
+        &job,
+        &entry.id,
+        &shared.stop_jobs,
+    )
+    .await;
+    let outcome = match outcome {
+        Err(failed) if failed.transient => {
+            streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message).await?;
+            tracing::warn!(stream, entry = %entry.id, job = %job.job_id, attempts, "job failed, to be tried again: {}", failed.message);
+            count(role, "retry");
+            return Ok(());
+        }
+        Err(failed) => Err(failed.message),
+        Ok(reply) => Ok(reply),
+    };
+    // Saved, notified and acknowledged together with other jobs' results.
+    let (done, finished) = oneshot::channel();
+    let result = Finished {
+        role,
+        new: new_result(shared, role, &job, &entry.id, attempts, outcome),
+        job,
+        done,
+    };
+    if shared.finished.send(result).is_err() {
+        return Err(Unsettled::Batch("the worker stopped first".to_owned()));
+    }
+    finished.await.unwrap_or_else(|_| {
+        Err(Unsettled::Batch(
+            "the worker stopped before the result was saved".to_owned(),
+        ))
+    })
+}
+
+/// A job's result, for [`finish`].
+pub(crate) struct Finished {
+    role: Role,
+    job: JobMessage,
+    new: NewWorkerResult,
+    /// Told when the entry is settled, or why not.
+    done: oneshot::Sender<Result<(), Unsettled>>,
+}
+
+/// Saves, notifies and acknowledges the results jobs send, as many at once as have
+/// come in (up to [`FINISH_BATCH`]), in the order one job's would be: all saved (one
+/// transaction), then all notified (one MULTI) and the notifications recorded, then
+/// all acknowledged (one MULTI). Runs until aborted, after the jobs have ended.
+pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedReceiver<Finished>) {
+    let mut batch = Vec::with_capacity(FINISH_BATCH);
+    while results.recv_many(&mut batch, FINISH_BATCH).await > 0 {
+        finish_batch(&shared, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
+    let new: Vec<NewWorkerResult> = batch.iter().map(|f| f.new.clone()).collect();
+    let saved = match shared.store.save_worker_results(&new).await {
+        Ok(saved) => saved,
+        Err(e) => return fail(batch, &format!("store: {e}")),
+    };
+    let mut first = Vec::with_capacity(batch.len());
+    for (f, finished_at) in batch.into_iter().zip(saved) {
+        match finished_at {
+            Some(finished_at) => {
+                let saved = WorkerResult {
+                    saved: f.new.clone(),
+                    finished_at,
+                    notified_at: None,
+                };
+                first.push((f, saved));
+            }
+            // Another delivery of the job saved its result first (rare): as one.
+            None => {
+                let settled = async {
+                    let saved = shared
+                        .store
+                        .worker_result(&f.job.job_id)
+                        .await?
+                        .unwrap_or_else(|| WorkerResult {
+                            saved: f.new.clone(),
+                            finished_at: chrono::Utc::now(),
+                            notified_at: None,
+                        });
+                    saved_before(shared, f.role, &f.new.entry_id, &saved).await
+                }
+                .await;
+                let _ = f.done.send(settled);
+            }
+        }
+    }
+    if first.is_empty() {
+        return;
+    }
+    for (f, saved) in &first {
+        count(
+            f.role,
+            if saved.saved.succeeded {
+                "succeeded"
+            } else {
+                "failed"
+            },
+        );
+    }
+    let notifications: Vec<Vec<(&str, String)>> = first
+        .iter()
+        .map(|(f, saved)| notification(f.role, &f.job, saved))
+        .collect();
+    let mut conn = shared.conn.clone();
+    let notified = streams::notify_many(
+        &mut conn,
+        &shared.config.updates,
+        shared.config.keep,
+        &notifications,
+    )
+    .await;
+    let first: Vec<Finished> = first.into_iter().map(|(f, _)| f).collect();
+    if let Err(e) = notified {
+        return fail(first, &format!("Redis: {e}"));
+    }
+    let jobs: Vec<&str> = first.iter().map(|f| f.job.job_id.as_str()).collect();
+    if let Err(e) = shared.store.mark_worker_results_notified(&jobs).await {
+        return fail(first, &format!("store: {e}"));
+    }
+    let entries: Vec<(&str, &str)> = first
+        .iter()
+        .map(|f| (shared.stream(f.role), f.new.entry_id.as_str()))
+        .collect();
+    if let Err(e) = streams::ack_many(&mut conn, &shared.config.group, &entries).await {
+        return fail(first, &format!("Redis: {e}"));
+    }
+    for f in first {
+        let _ = f.done.send(Ok(()));
+    }
+}
+
+/// Tells every job of `batch` that its entry stays pending, and why.
+fn fail(batch: Vec<Finished>, why: &str) {
+    for f in batch {
+        let _ = f.done.send(Err(Unsettled::Batch(why.to_owned())));
+    }
+}
+
+/// What [`save`] did.
+enum Saved {
+    /// Saved this result: it is the job's.
+    First(WorkerResult),
+    /// Another delivery of the job saved its result first; this one was dropped.
+    Before(WorkerResult),
+}
+
+/// Another delivery of the job saved its result (`saved`) while this one ran, and its
+/// worker notifies. Once that is done this entry is acknowledged; until then it stays
+/// pending, so that if that worker died in between, the entry's next delivery notifies
+/// (see the start of [`settle`]). Either way the job is notified once.
+async fn saved_before(
+    shared: &Shared,
+    role: Role,
+    entry_id: &str,
+    saved: &WorkerResult,
+) -> Result<(), Unsettled> {
+    let stream = shared.stream(role);
+    let notified = saved.notified_at.is_some();
+    tracing::info!(stream, entry = %entry_id, job = %saved.saved.job_id, notified, "another delivery of this job saved its result first; this one's is dropped");
+    count(role, "duplicate");
+    if notified {
+        let mut conn = shared.conn.clone();
+        streams::ack(&mut conn, stream, &shared.config.group, entry_id).await?;
+    }
+    Ok(())
+}
+
+/// Saves a job's result, unless another delivery of the job saved one first.
+async fn save(
+    shared: &Shared,
+    role: Role,
+    job: &JobMessage,
+    entry_id: &str,
+    attempts: u64,
+    outcome: Result<String, String>,
+) -> Result<Saved, bosun_store::StoreError> {
+    let new = new_result(shared, role, job, entry_id, attempts, outcome);
+    let first = shared.store.save_worker_result(&new).await?;
+    let saved = shared
+        .store
+        .worker_result(&job.job_id)
+        .await?
+        .unwrap_or(WorkerResult {
+            saved: new,
+            finished_at: chrono::Utc::now(),
+            notified_at: None,
+        });
+    Ok(if first {
+        Saved::First(saved)
+    } else {
+        Saved::Before(saved)
+    })
+}
+
+/// The row that records a job's outcome.
+fn new_result(
+    shared: &Shared,
+    role: Role,
+    job: &JobMessage,
+    entry_id: &str,
+    attempts: u64,
+    outcome: Result<String, String>,
+) -> NewWorkerResult {
+    let (succeeded, output) = match outcome {
+        Ok(reply) => (true, reply),
+        Err(error) => (false, error),
+    };
+    NewWorkerResult {
+        job_id: job.job_id.clone(),
+        role: role.name().to_owned(),
+        stream: shared.stream(role).to_owned(),
+        entry_id: entry_id.to_owned(),
+        workflow_id: job.workflow_id.clone(),
+        user_id: job.user_id.clone(),
+        project_id: job.project_id.clone(),
+        connection_id: job.connection_id.clone(),
+        succeeded,
+        output,
+        consumer: shared.config.consumer.clone(),
+        attempts: i64::try_from(attempts).unwrap_or(i64::MAX),
+    }
+}
+
+/// Sends a saved result to the updates stream with seed 003's fields, then records it.
+async fn notify(
+    shared: &Shared,
+    role: Role,
+    job: &JobMessage,
+    saved: &WorkerResult,
+) -> Result<(), Unsettled> {
+    let fields = notification(role, job, saved);
+    let mut conn = shared.conn.clone();
+    streams::notify(
+        &mut conn,
+        &shared.config.updates,
+        shared.config.keep,
+        &fields,
+    )
+    .await?;
+    shared
+        .store
+        .mark_worker_result_notified(&job.job_id)
+        .await?;
+    Ok(())
+}
+
+/// A saved result's notification, with seed 003's fields.
+fn notification(role: Role, job: &JobMessage, saved: &WorkerResult) -> Vec<(&'static str, String)> {
+    let kind = match (role, saved.saved.succeeded) {
+        (Role::Chat, true) => "chat",
+        (_, true) => "result",
+        (_, false) => "error",
+    };
+    vec![
+        ("MessageId", uuid::Uuid::now_v7().to_string()),
+        ("NodeId", job.job_id.clone()),
+        ("ProjectId", job.project_id.clone()),
+        ("UserId", job.user_id.clone()),
+        ("Type", kind.to_owned()),
+        ("Payload", saved.saved.output.clone()),
+        ("Timestamp", saved.finished_at.to_rfc3339()),
+        ("JobId", job.job_id.clone()),
+        ("WorkflowId", job.workflow_id.clone()),
+        ("ConnectionId", job.connection_id.clone()),
+        ("Role", role.name().to_owned()),
+    ]
+}
+
+/// Samples stream lengths and pending counts for the metrics, every few seconds.
+pub(crate) async fn sample(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let mut conn = shared.conn.clone();
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| shared.config.role(*r).enabled)
+        {
+            let stream = shared.stream(role).to_owned();
+            let length: redis::RedisResult<u64> =
+                redis::cmd("XLEN").arg(&stream).query_async(&mut conn).await;
+            let pending: redis::RedisResult<(u64, redis::Value, redis::Value, redis::Value)> =
+                redis::cmd("XPENDING")
+                    .arg(&stream)
+                    .arg(&shared.config.group)
+                    .query_async(&mut conn)
+                    .await;
+            if let Ok(n) = length {
+                metrics::gauge!("bosun_worker_stream_length", "stream" => stream.clone())
+                    .set(n as f64);
+            }
+            if let Ok((n, ..)) = pending {
+                metrics::gauge!("bosun_worker_stream_pending", "stream" => stream).set(n as f64);
+            }
+        }
+    }
+}
+
+/// The fields of a notification, for tests and documentation: name → meaning.
+pub const NOTIFICATION_FIELDS: &[(&str, &str)] = &[
+    ("MessageId", "a new id per notification"),
+    ("NodeId", "the job's jobId"),
+    ("ProjectId", "projectId"),
+    ("UserId", "userId"),
+    ("Type", "result, error, or chat"),
+    ("Payload", "the reply (or the error)"),
+    ("Timestamp", "when the job ended, RFC 3339"),
+];
