@@ -121,7 +121,10 @@ impl Store {
         // (job definitions, tokens, a scheduler's transaction) are rare and keep to
         // the main pool. A SQLite file cannot drop a connection, so none is tested
         // before use: each test would be one more round trip to its worker thread.
-        let connect = |connections| {
+        // Each SQLite connection keeps its own page cache; the readers' is 1 MiB
+        // (SQLite's default is 2), as a listing that pages through a long history
+        // fills every reader's cache, and the server's memory with them.
+        let connect = |connections, cache_kib: u32| {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 .test_before_acquire(backend == Backend::Postgres)
@@ -132,6 +135,8 @@ impl Store {
                             // durable across a crash of bosun (not of the machine's power).
                             conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
                                 .await?;
+                            conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
+                                .await?;
                         }
                         Ok(())
                     })
@@ -140,11 +145,11 @@ impl Store {
         };
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let pool = connect(3).await.map_err(open_error)?;
-                (pool, connect(1).await.map_err(open_error)?)
+                let pool = connect(3, 1024).await.map_err(open_error)?;
+                (pool, connect(1, 2048).await.map_err(open_error)?)
             }
             Backend::Postgres => {
-                let pool = connect(10).await.map_err(open_error)?;
+                let pool = connect(10, 0).await.map_err(open_error)?;
                 (pool.clone(), pool)
             }
         };

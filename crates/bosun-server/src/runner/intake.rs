@@ -112,7 +112,7 @@ impl Intake {
         // Which to claim: in order, skipping those held back, and at most one of a
         // job that runs one at a time (the other would not see it running yet).
         let mut chosen = Vec::new();
-        let mut one_at_a_time = Vec::new();
+        let mut chosen_alone = Vec::new();
         let mut i = 0;
         while i < self.queue.len() && chosen.len() < most {
             let job_id = self.queue[i].job_id.clone();
@@ -120,16 +120,13 @@ impl Intake {
                 let tenant_id = self.queue[i].tenant_id.clone();
                 self.read_job(&tenant_id, &job_id).await?;
             }
-            let queued = matches!(
-                &self.jobs[&job_id].definition,
-                Ok(d) if d.duplicate_policy == DuplicatePolicy::Queue
-            );
-            if self.held_back(&job_id, running) || (queued && one_at_a_time.contains(&job_id)) {
+            let alone = self.one_at_a_time(&job_id);
+            if self.held_back(&job_id, running) || (alone && chosen_alone.contains(&job_id)) {
                 i += 1;
                 continue;
             }
-            if queued {
-                one_at_a_time.push(job_id);
+            if alone {
+                chosen_alone.push(job_id);
             }
             chosen.push(self.queue.remove(i).expect("i is within the queue"));
         }
@@ -146,6 +143,8 @@ impl Intake {
         let claims = self.store.write_all(&claims).await;
         let mut taken = Vec::with_capacity(chosen.len());
         let mut given_back = Vec::new();
+        // Jobs that run one at a time, and start in this batch.
+        let mut started_alone: Vec<String> = Vec::new();
         for (execution, claim) in chosen.into_iter().zip(claims) {
             let changed_at = match claim {
                 Ok(ExecutionWritten::Claimed(Some(changed_at))) => changed_at,
@@ -158,16 +157,23 @@ impl Intake {
             };
             let job_id = execution.job_id.clone();
             if self.jobs[&job_id].changed_at != changed_at {
-                // The job changed since it was read: decide by what it is now. What
+                // The job changed since it was read: decide by what it is now (it may
+                // run one at a time now, with another of it in this batch). What
                 // cannot be decided goes back to the queue.
                 let reread = self.read_job(&execution.tenant_id, &job_id).await;
-                if reread.is_err() || self.held_back(&job_id, running) {
+                let again = reread.is_ok()
+                    && !self.held_back(&job_id, running)
+                    && !(self.one_at_a_time(&job_id) && started_alone.contains(&job_id));
+                if !again {
                     if let Err(e) = self.store.release_claim(&execution.id, RUNNER_NAME).await {
                         tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {e}");
                     }
                     given_back.push(execution);
                     continue;
                 }
+            }
+            if self.one_at_a_time(&job_id) {
+                started_alone.push(job_id.clone());
             }
             taken.push(match &self.jobs[&job_id].definition {
                 Ok(definition) => Taken::Start(execution, Box::new(definition.clone())),
@@ -180,12 +186,17 @@ impl Intake {
         Ok(taken)
     }
 
-    /// True when the job's definition holds a new execution back while one runs.
-    fn held_back(&self, job_id: &str, running: &impl Fn(&str) -> bool) -> bool {
+    /// True when the job runs one execution at a time (`duplicatePolicy: queue`).
+    fn one_at_a_time(&self, job_id: &str) -> bool {
         matches!(
             &self.jobs[job_id].definition,
-            Ok(d) if d.duplicate_policy == DuplicatePolicy::Queue && running(job_id)
+            Ok(d) if d.duplicate_policy == DuplicatePolicy::Queue
         )
+    }
+
+    /// True when the job's definition holds a new execution back while one runs.
+    fn held_back(&self, job_id: &str, running: &impl Fn(&str) -> bool) -> bool {
+        self.one_at_a_time(job_id) && running(job_id)
     }
 
     async fn read_job(&mut self, tenant_id: &str, job_id: &str) -> Result<(), StoreError> {
