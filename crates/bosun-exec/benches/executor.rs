@@ -31,6 +31,7 @@ use bosun_core::JobSpec;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::{Installer, PythonEnvs, Requirements};
 use bosun_exec::{Outcome, RunOptions, RunReport, run};
+use bosun_test_utils::stats::{list, median, per_round, seconds};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -818,38 +819,6 @@ fn interleave(rounds: usize, contestants: &mut [Contestant<'_>]) -> Fallible<Vec
         }
     }
     Ok(figures)
-}
-
-/// `ratio(a, b)` round by round.
-fn per_round(a: &[f64], b: &[f64], ratio: impl Fn(f64, f64) -> f64) -> Vec<f64> {
-    a.iter().zip(b).map(|(&a, &b)| ratio(a, b)).collect()
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-fn list(values: &[f64], show: impl Fn(f64) -> String) -> String {
-    values
-        .iter()
-        .map(|&v| show(v))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Seconds as people read them: `2.41 s`, `38.2 ms`, `412 µs`.
-fn seconds(s: f64) -> String {
-    match s.abs() {
-        a if a >= 1.0 => format!("{s:.2} s"),
-        a if a >= 1e-3 => format!("{:.1} ms", s * 1e3),
-        _ => format!("{:.0} µs", s * 1e6),
-    }
 }
 
 // ------------------------------------------------------------------- table

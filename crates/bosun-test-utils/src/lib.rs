@@ -4,6 +4,7 @@
 
 pub mod fake_llm;
 pub mod redis_server;
+pub mod stats;
 
 use std::future::Future;
 use std::path::Path;

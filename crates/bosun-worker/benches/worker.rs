@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use bosun_test_utils::fake_llm::FakeLlm;
 use bosun_test_utils::redis_server::RedisServer;
+use bosun_test_utils::stats::{list, median, percentile, seconds};
 use bosun_worker::{LlmClient, Role, WorkerConfig};
 use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
@@ -277,7 +278,7 @@ impl Bench<'_> {
             median(&raw),
             if ratio >= 0.5 { "pass" } else { "FAIL" }
         );
-        for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
+        for (name, q) in [("p50", 50.0), ("p99", 99.0)] {
             let (w, r) = (percentile(&worker_lat, q), percentile(&raw_lat, q));
             println!(
                 "| enqueue → start, {name} (worker: XADD → LLM call received; raw: XADD → XREADGROUP returns) | {} | {} | {:.1} | — | — |",
@@ -305,16 +306,16 @@ impl Bench<'_> {
             "latency: {} samples a side, the first of each four rotating, each with its reader blocked; worker min {} max {}, raw min {} max {}",
             worker_lat.len(),
             seconds(percentile(&worker_lat, 0.0)),
-            seconds(percentile(&worker_lat, 1.0)),
+            seconds(percentile(&worker_lat, 100.0)),
             seconds(percentile(&raw_lat, 0.0)),
-            seconds(percentile(&raw_lat, 1.0)),
+            seconds(percentile(&raw_lat, 100.0)),
         ));
         self.notes.push(format!(
             "where the worker's start time goes (p50 / p99, the same samples rotating with the two above): an LLM call alone, from `LlmClient::chat` until the fake has it, {} / {}; looking up one job's saved result in the store alone (what the reader does before starting a read's jobs), {} / {}",
-            seconds(percentile(&call_lat, 0.5)),
-            seconds(percentile(&call_lat, 0.99)),
-            seconds(percentile(&lookup_lat, 0.5)),
-            seconds(percentile(&lookup_lat, 0.99)),
+            seconds(percentile(&call_lat, 50.0)),
+            seconds(percentile(&call_lat, 99.0)),
+            seconds(percentile(&lookup_lat, 50.0)),
+            seconds(percentile(&lookup_lat, 99.0)),
         ));
         self.notes
             .push(format!("run took {:.1} s", started.elapsed().as_secs_f64()));
@@ -620,41 +621,3 @@ async fn redis_version(conn: &mut MultiplexedConnection) -> Fallible<String> {
 }
 
 // ------------------------------------------------------------------ figures
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-/// The nearest-rank percentile `q` (0–1) of `values`.
-fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn list(values: &[f64], show: impl Fn(f64) -> String) -> String {
-    values
-        .iter()
-        .map(|&v| show(v))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Seconds as people read them: `2.41 s`, `38.2 ms`, `412 µs`.
-fn seconds(s: f64) -> String {
-    match s.abs() {
-        a if a >= 1.0 => format!("{s:.2} s"),
-        a if a >= 1e-3 => format!("{:.2} ms", s * 1e3),
-        _ => format!("{:.0} µs", s * 1e6),
-    }
-}

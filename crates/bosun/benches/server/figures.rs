@@ -1,48 +1,8 @@
 //! Statistics and the printed table: medians and percentiles, per-round ratios, goals.
-//! The same method as the executor bench (crates/bosun-exec/benches/executor.rs).
+//! The same method as the executor bench (crates/bosun-exec/benches/executor.rs);
+//! the statistics themselves are `bosun_test_utils::stats`.
 
-/// `ratio(a, b)` round by round.
-pub(crate) fn per_round(a: &[f64], b: &[f64], ratio: impl Fn(f64, f64) -> f64) -> Vec<f64> {
-    a.iter().zip(b).map(|(&a, &b)| ratio(a, b)).collect()
-}
-
-pub(crate) fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-/// The nearest-rank percentile `p` (0–100) of `values`.
-pub(crate) fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-pub(crate) fn list(values: &[f64], show: impl Fn(f64) -> String) -> String {
-    values
-        .iter()
-        .map(|&v| show(v))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Seconds as people read them: `2.41 s`, `38.2 ms`, `412 µs`.
-pub(crate) fn seconds(s: f64) -> String {
-    match s.abs() {
-        a if a >= 1.0 => format!("{s:.2} s"),
-        a if a >= 1e-3 => format!("{:.2} ms", s * 1e3),
-        _ => format!("{:.0} µs", s * 1e6),
-    }
-}
+pub(crate) use bosun_test_utils::stats::{list, median, per_round, percentile, seconds};
 
 /// Bytes in MiB: `23.4 MiB`.
 pub(crate) fn mib(bytes: f64) -> String {
