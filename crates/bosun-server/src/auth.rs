@@ -4,6 +4,11 @@
 //! `RequirePermission(resource, permission)`: resources `jobs`, `executions`,
 //! `schedules`, `triggers`, `tokens`, `monitor`; actions `view`, `create`, `update`,
 //! `delete`. `resource:*` grants every action on a resource, `*` everything.
+//!
+//! A token the store confirmed is believed for a few seconds without asking it again
+//! ([`cache`]).
+
+pub(crate) mod cache;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -82,11 +87,17 @@ impl FromRequestParts<AppState> for Caller {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized)?
             .trim();
+        let key = cache::key(secret);
+        let generation = match state.tokens.get(&key) {
+            Ok((token, tenant)) => return Ok(Self { token, tenant }),
+            Err(generation) => generation,
+        };
         let (token, tenant) = state
             .store
             .token_by_secret(secret)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        state.tokens.put(key, generation, &token, &tenant);
         Ok(Self { token, tenant })
     }
 }

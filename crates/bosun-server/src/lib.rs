@@ -14,6 +14,7 @@ mod config;
 mod definition;
 mod error;
 mod example;
+mod known_jobs;
 mod monitor;
 mod recovery;
 mod runner;
@@ -103,6 +104,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         schedules_changed: Arc::default(),
         triggers_changed: Arc::default(),
         trigger_health: watcher::Health::default(),
+        tokens: Arc::default(),
+        known_jobs: Arc::default(),
     };
     Ok(Server {
         url,

@@ -14,6 +14,13 @@
 //! writes what queued up together. On shutdown it takes no new work, gives
 //! claimed executions back to the queue, gives running jobs the drain deadline, then
 //! cancels the rest.
+//!
+//! An execution the API triggers while the runner has room skips the queue: the API
+//! reserves a claim ([`RunnerHandle::reserve`]), creates the execution already
+//! claimed by this runner, and hands it over with its definition
+//! ([`RunnerHandle::hand_over`]). Its start then costs no read of the queue and no
+//! claim, only the one write that creates it. What the API cannot hand over (no
+//! room, `duplicatePolicy: queue`, a stopping runner) waits in the queue as before.
 
 mod history;
 mod intake;
@@ -21,7 +28,7 @@ mod journal;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
@@ -29,7 +36,7 @@ use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
 use bosun_store::{Execution, ExecutionWrite, Finish, Store};
 use chrono::Utc;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +65,28 @@ struct Active {
 struct Shared {
     wake: Notify,
     active: Mutex<HashMap<String, Active>>,
+    /// The way around the queue, open once the runner runs.
+    direct: OnceLock<Direct>,
 }
+
+/// The runner's claims (running or waiting for a slot), and where executions
+/// created already claimed are handed over.
+struct Direct {
+    claims: Arc<Semaphore>,
+    handoffs: mpsc::UnboundedSender<Handoff>,
+}
+
+/// An execution created already claimed by this runner, ready to start.
+struct Handoff {
+    execution: Execution,
+    definition: Definition,
+    registered: Registered,
+    claim: OwnedSemaphorePermit,
+}
+
+/// Room for one execution in the runner, taken before the execution is created
+/// claimed; dropping it gives the room back.
+pub(crate) struct Reservation(OwnedSemaphorePermit);
 
 /// The API's handle on the runner: wake it, cancel a job, follow a log.
 #[derive(Clone, Default)]
@@ -70,6 +98,75 @@ impl RunnerHandle {
     /// Tells the runner there may be work.
     pub(crate) fn wake(&self) {
         self.shared.wake.notify_one();
+    }
+
+    /// Room for an execution to be created claimed by this runner
+    /// ([`RUNNER_NAME`]) and handed over with [`RunnerHandle::hand_over`]; `None`
+    /// when the runner is not running, is stopping, or has no room (the execution
+    /// then waits in the queue). The claims are a fair semaphore: while the runner
+    /// itself waits for room to take queued work, freed room goes to it first.
+    pub(crate) fn reserve(&self) -> Option<Reservation> {
+        let direct = self.shared.direct.get()?;
+        if direct.handoffs.is_closed() {
+            return None;
+        }
+        direct
+            .claims
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(Reservation)
+    }
+
+    /// Starts `execution`, created claimed by this runner under `room`, as if the
+    /// runner had claimed it from the queue. If the runner stopped meanwhile, the
+    /// claim stays in the store and the next start of the server gives it back to
+    /// the queue.
+    pub(crate) fn hand_over(
+        &self,
+        room: Reservation,
+        execution: Execution,
+        definition: Definition,
+    ) {
+        let Some(direct) = self.shared.direct.get() else {
+            return;
+        };
+        let id = execution.id.clone();
+        let handoff = Handoff {
+            registered: self.register(&execution),
+            execution,
+            definition,
+            claim: room.0,
+        };
+        if direct.handoffs.send(handoff).is_err() {
+            tracing::warn!(execution = %id, "the runner stopped before it could start a new execution: it waits in the queue for the next start");
+            self.deregister(&id);
+        }
+    }
+
+    /// Enters a claimed execution in the active map, where the API can cancel and
+    /// follow it.
+    fn register(&self, execution: &Execution) -> Registered {
+        let cancel = CancellationToken::new();
+        if execution.cancel_requested {
+            cancel.cancel();
+        }
+        let (stdout_tx, stdout_rx) = watch::channel(0u64);
+        let (stderr_tx, stderr_rx) = watch::channel(0u64);
+        self.shared.active.lock().expect("never poisoned").insert(
+            execution.id.clone(),
+            Active {
+                job_id: execution.job_id.clone(),
+                cancel: cancel.clone(),
+                stdout: stdout_rx,
+                stderr: stderr_rx,
+            },
+        );
+        Registered {
+            cancel,
+            stdout_tx,
+            stderr_tx,
+        }
     }
 
     /// Stops a running execution; false when it is not running here.
@@ -236,13 +333,38 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(most));
         let claims = Arc::new(Semaphore::new(most * 2));
         let mut intake = Intake::new(this.store.clone());
+        let (handoffs_tx, mut handoffs) = mpsc::unbounded_channel();
+        let direct = Direct {
+            claims: claims.clone(),
+            handoffs: handoffs_tx,
+        };
+        if this.handle.shared.direct.set(direct).is_err() {
+            tracing::warn!(
+                "a runner handle served two runners: the second takes work from the queue only"
+            );
+        }
         // A JoinSet, not detached tasks: if this future is dropped (the server is
         // aborted), every job's supervisor is dropped too, and its guard kills the job.
         let mut tasks = JoinSet::new();
+        let start = |tasks: &mut JoinSet<()>, handoff: Handoff| {
+            let task = Execute {
+                runner: this.clone(),
+                execution: handoff.execution,
+                definition: handoff.definition,
+                registered: handoff.registered,
+                slots: slots.clone(),
+                claim: handoff.claim,
+            };
+            tasks.spawn(task.until(stop.clone()));
+        };
         loop {
             while tasks.try_join_next().is_some() {}
             let claim = tokio::select! {
                 claim = claims.clone().acquire_owned() => claim.expect("the semaphore is never closed"),
+                Some(handoff) = handoffs.recv() => {
+                    start(&mut tasks, handoff);
+                    continue;
+                }
                 _ = stop.cancelled() => break,
             };
             // As many as there is room for, claimed in one batch.
@@ -261,7 +383,7 @@ impl Runner {
                                 // Registered before the task starts, so that the next
                                 // claim sees this job running (duplicatePolicy `queue`).
                                 let task = Execute {
-                                    registered: this.register(&execution),
+                                    registered: this.handle.register(&execution),
                                     runner: this.clone(),
                                     execution,
                                     definition: *definition,
@@ -284,6 +406,11 @@ impl Runner {
                     tokio::select! {
                         _ = this.handle.shared.wake.notified() => {}
                         _ = tokio::time::sleep(TICK) => {}
+                        // Handed over, not queued: the queue is as it was.
+                        Some(handoff) = handoffs.recv() => {
+                            start(&mut tasks, handoff);
+                            continue;
+                        }
                         _ = stop.cancelled() => break,
                     }
                     intake.woken();
@@ -298,6 +425,16 @@ impl Runner {
                     intake.woken();
                 }
             }
+        }
+        // Nothing more is handed over; what was, and did not start, goes back to the
+        // queue with the claimed executions.
+        handoffs.close();
+        while let Ok(handoff) = handoffs.try_recv() {
+            let id = &handoff.execution.id;
+            if let Err(e) = this.store.release_claim(id, RUNNER_NAME).await {
+                tracing::warn!(execution = %id, "could not give a claimed execution back to the queue: {e}");
+            }
+            this.handle.deregister(id);
         }
         let running = this.handle.count();
         if running > 0 {
@@ -334,36 +471,6 @@ impl Runner {
         let ended = self.journal.ended(id, job_id, finish.clone(), keep).await;
         if let Err(e) = ended {
             tracing::error!(execution = %id, "could not record the end: {e}");
-        }
-    }
-
-    /// Enters a claimed execution in the active map, where the API can cancel and
-    /// follow it.
-    fn register(&self, execution: &Execution) -> Registered {
-        let cancel = CancellationToken::new();
-        if execution.cancel_requested {
-            cancel.cancel();
-        }
-        let (stdout_tx, stdout_rx) = watch::channel(0u64);
-        let (stderr_tx, stderr_rx) = watch::channel(0u64);
-        self.handle
-            .shared
-            .active
-            .lock()
-            .expect("never poisoned")
-            .insert(
-                execution.id.clone(),
-                Active {
-                    job_id: execution.job_id.clone(),
-                    cancel: cancel.clone(),
-                    stdout: stdout_rx,
-                    stderr: stderr_rx,
-                },
-            );
-        Registered {
-            cancel,
-            stdout_tx,
-            stderr_tx,
         }
     }
 

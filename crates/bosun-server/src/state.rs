@@ -20,4 +20,8 @@ pub(crate) struct AppState {
     pub(crate) triggers_changed: Arc<Notify>,
     /// Whether each file trigger is being watched.
     pub(crate) trigger_health: crate::watcher::Health,
+    /// The jobs run requests found lately.
+    pub(crate) known_jobs: Arc<crate::known_jobs::KnownJobs>,
+    /// Tokens checked in the last few seconds.
+    pub(crate) tokens: Arc<crate::auth::cache::TokenCache>,
 }

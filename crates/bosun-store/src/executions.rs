@@ -42,6 +42,9 @@ pub struct NewExecution {
     pub trigger_detail: Option<String>,
     /// Extra arguments.
     pub arguments: Vec<String>,
+    /// The runner that takes it as it is created (claimed at once, so it never
+    /// waits in the queue); `None` queues it for any runner.
+    pub runner: Option<String>,
 }
 
 impl NewExecution {
@@ -59,7 +62,14 @@ impl NewExecution {
             trigger: trigger.to_owned(),
             trigger_detail: detail,
             arguments,
+            runner: None,
         }
+    }
+
+    /// The same execution, claimed by `runner` as it is created.
+    pub fn claimed_by(mut self, runner: &str) -> Self {
+        self.runner = Some(runner.to_owned());
+        self
     }
 }
 
@@ -213,15 +223,53 @@ async fn event(
 impl Store {
     /// Creates a Pending execution.
     pub async fn create_execution(&self, new: NewExecution) -> Result<Execution, StoreError> {
+        let created = self.create_execution_on(new, None).await?;
+        Ok(created.expect("an execution with no condition is always created"))
+    }
+
+    /// Creates a Pending execution of a job as it was read, in the same round trip
+    /// checking that it still is: `None` (and nothing written) when the job's
+    /// `updated_at` is no longer `job_updated_at`, because it was changed or deleted
+    /// since. So a caller may keep jobs it read, and learn at the creation whether
+    /// its copy was current.
+    pub async fn create_execution_if_current(
+        &self,
+        new: NewExecution,
+        job_updated_at: DateTime<Utc>,
+    ) -> Result<Option<Execution>, StoreError> {
+        self.create_execution_on(new, Some(to_ms(job_updated_at)))
+            .await
+    }
+
+    async fn create_execution_on(
+        &self,
+        new: NewExecution,
+        version: Option<i64>,
+    ) -> Result<Option<Execution>, StoreError> {
         if let Some(writer) = self.sqlite_writer() {
             let execution = pending(new);
-            writer.create(execution.clone()).await?;
-            return Ok(execution);
+            let created = writer.create(execution.clone(), version).await?;
+            return Ok(created.then_some(execution));
         }
         let mut tx = self.pool().begin().await.about("starting a transaction")?;
+        if let Some(version) = version {
+            let current = sqlx::query(
+                "SELECT 1 AS one FROM jobs WHERE id = $1 AND tenant_id = $2 AND updated_at = $3 \
+                 FOR SHARE",
+            )
+            .bind(&new.job_id)
+            .bind(&new.tenant_id)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await
+            .about("checking a job before creating its execution")?;
+            if current.is_none() {
+                return Ok(None);
+            }
+        }
         let created = self.insert_execution(&mut tx, new).await?;
         tx.commit().await.about("creating an execution")?;
-        Ok(created)
+        Ok(Some(created))
     }
 
     /// Creates a Pending execution inside `tx` (so a scheduler can record the fire
@@ -235,8 +283,8 @@ impl Store {
         let now = to_ms(execution.created_at);
         sqlx::query(
             "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
-             trigger_detail, arguments, created_at, last_update) \
-             VALUES ($1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $8)",
+             trigger_detail, arguments, runner, created_at, last_update) \
+             VALUES ($1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $9, $9)",
         )
         .bind(&execution.id)
         .bind(&execution.tenant_id)
@@ -245,6 +293,7 @@ impl Store {
         .bind(&execution.trigger)
         .bind(&execution.trigger_detail)
         .bind(serde_json::to_string(&execution.arguments).expect("a list of strings serializes"))
+        .bind(&execution.runner)
         .bind(now)
         .execute(&mut **tx)
         .await
@@ -776,7 +825,7 @@ fn pending(new: NewExecution) -> Execution {
         trigger: new.trigger,
         trigger_detail: new.trigger_detail,
         arguments: new.arguments,
-        runner: None,
+        runner: new.runner,
         pid: None,
         exit_code: None,
         message: None,

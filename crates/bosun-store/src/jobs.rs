@@ -94,6 +94,8 @@ impl Store {
     }
 
     /// Replaces a job's name and definition; `None` when the tenant has no such job.
+    /// Its `updated_at` always moves forward, by a millisecond if the clock has not,
+    /// so that a copy read before is never taken for the new one.
     pub async fn update_job(
         &self,
         tenant_id: &str,
@@ -102,7 +104,8 @@ impl Store {
         definition: &serde_json::Value,
     ) -> Result<Option<Job>, StoreError> {
         let update = sqlx::query(
-            "UPDATE jobs SET name = $3, definition = $4, updated_at = $5 \
+            "UPDATE jobs SET name = $3, definition = $4, \
+             updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END \
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)

@@ -66,6 +66,7 @@ pub(super) async fn delete_token(
 ) -> Result<StatusCode, ApiError> {
     caller.require("tokens", "delete")?;
     if state.store.delete_token(&caller.tenant.id, &id).await? {
+        state.tokens.clear();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))

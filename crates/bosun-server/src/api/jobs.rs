@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::admit;
 use crate::auth::Caller;
-use crate::definition::Definition;
+use crate::definition::{Definition, DuplicatePolicy};
 use crate::error::{ApiError, ApiJson};
+use crate::runner::RUNNER_NAME;
 use crate::state::AppState;
 
 /// A job as the API shows it: the stored row plus what kind of work it is.
@@ -83,6 +84,7 @@ pub(super) async fn update(
     caller.require("jobs", "update")?;
     let existing = found(&state, &caller, &job).await?;
     let definition = Definition::parse(&body).map_err(ApiError::BadRequest)?;
+    state.known_jobs.forget(&existing.id);
     let updated = state
         .store
         .update_job(&caller.tenant.id, &existing.id, &definition.name, &body)
@@ -98,6 +100,7 @@ pub(super) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require("jobs", "delete")?;
     let existing = found(&state, &caller, &job).await?;
+    state.known_jobs.forget(&existing.id);
     state
         .store
         .delete_job(&caller.tenant.id, &existing.id)
@@ -121,7 +124,7 @@ pub(super) async fn run(
 ) -> Result<(StatusCode, Json<Execution>), ApiError> {
     caller.require("executions", "create")?;
     let body = body?;
-    let job = found(&state, &caller, &job).await?;
+    let key = job;
     // The body is optional: none means no extra arguments.
     let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RunRequest::default()
@@ -130,7 +133,19 @@ pub(super) async fn run(
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
     };
     let arguments = request.arguments;
+    // The job as a run request last found it, if the store says it still is.
+    if let Some(known) = state.known_jobs.get(&caller.tenant.id, &key) {
+        let new = NewExecution::of(&known, "api", None, arguments.clone());
+        match admit_and_create(&state, &known, Some(known.updated_at), new).await {
+            Ok(Some(execution)) => return Ok((StatusCode::ACCEPTED, Json(execution))),
+            // Changed since, or refused by what it was: decided again on what it is.
+            Ok(None) | Err(ApiError::Conflict(_)) => state.known_jobs.forget(&known.id),
+            Err(e) => return Err(e),
+        }
+    }
+    let job = found(&state, &caller, &key).await?;
     let execution = enqueue(&state, &job, "api", None, arguments).await?;
+    state.known_jobs.put(&key, &job);
     Ok((StatusCode::ACCEPTED, Json(execution)))
 }
 
@@ -142,6 +157,19 @@ pub(crate) async fn enqueue(
     detail: Option<String>,
     arguments: Vec<String>,
 ) -> Result<Execution, ApiError> {
+    let new = NewExecution::of(job, trigger, detail, arguments);
+    let created = admit_and_create(state, job, None, new).await?;
+    Ok(created.expect("an execution with no condition is always created"))
+}
+
+/// Applies the duplicate policy and creates `new`, an execution of `job`; with a
+/// `version`, only if the job's `updated_at` is still that (`None` otherwise).
+async fn admit_and_create(
+    state: &AppState,
+    job: &Job,
+    version: Option<chrono::DateTime<chrono::Utc>>,
+    new: NewExecution,
+) -> Result<Option<Execution>, ApiError> {
     let definition = admit::definition(job).map_err(ApiError::Conflict)?;
     if !admit::admitted(&state.store, job, &definition).await? {
         return Err(ApiError::Conflict(format!(
@@ -149,10 +177,31 @@ pub(crate) async fn enqueue(
             job.name
         )));
     }
-    let execution = state
-        .store
-        .create_execution(NewExecution::of(job, trigger, detail, arguments))
-        .await?;
-    state.runner.wake();
-    Ok(execution)
+    // With room in the runner, the execution is created claimed and handed straight
+    // to it; a job that runs one at a time goes through the queue, which keeps order.
+    let room = match definition.duplicate_policy {
+        DuplicatePolicy::Queue => None,
+        DuplicatePolicy::Skip | DuplicatePolicy::Allow => state.runner.reserve(),
+    };
+    let new = match room {
+        Some(_) => new.claimed_by(RUNNER_NAME),
+        None => new,
+    };
+    let created = match version {
+        Some(version) => {
+            state
+                .store
+                .create_execution_if_current(new, version)
+                .await?
+        }
+        None => Some(state.store.create_execution(new).await?),
+    };
+    let Some(execution) = created else {
+        return Ok(None);
+    };
+    match room {
+        Some(room) => state.runner.hand_over(room, execution.clone(), definition),
+        None => state.runner.wake(),
+    }
+    Ok(Some(execution))
 }

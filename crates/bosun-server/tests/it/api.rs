@@ -56,6 +56,42 @@ async fn a_job_runs_with_its_status_lines_history_and_logs() {
 }
 
 #[tokio::test]
+async fn a_run_after_another_server_changed_the_job_runs_what_the_job_is_now() {
+    on_each_engine(|server| async move {
+        server.post("/api/jobs", sh_job("say", "echo first")).await;
+        let run = async |server: &TestServer| {
+            let (status, execution) = server.post("/api/jobs/say/run", json!({})).await;
+            assert_eq!(status, 202, "{execution}");
+            let id = execution["id"].as_str().unwrap().to_owned();
+            server.finished(&id).await;
+            server.text(&format!("/api/executions/{id}/logs")).await
+        };
+        assert_eq!(run(&server).await, "first\n");
+        // Another server on the same store changes it, then deletes it: this one
+        // hears of neither.
+        let other = Store::open(&server.database_url).await.unwrap();
+        let (_, job) = server.get("/api/jobs/say").await;
+        let (tenant, id) = (
+            job["tenantId"].as_str().unwrap(),
+            job["id"].as_str().unwrap(),
+        );
+        let changed = sh_job("say", "echo second");
+        other
+            .update_job(tenant, id, "say", &changed)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run(&server).await, "second\n");
+        assert!(other.delete_job(tenant, id).await.unwrap());
+        let (status, body) = server.post("/api/jobs/say/run", json!({})).await;
+        assert_eq!(status, 404, "a deleted job ran: {body}");
+        other.close().await;
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn every_route_needs_a_valid_token_and_the_right_permission() {
     on_each_engine(|server| async move {
         let none = server
@@ -81,6 +117,7 @@ async fn every_route_needs_a_valid_token_and_the_right_permission() {
             )
             .await;
         assert_eq!(status, 201, "{viewer}");
+        let viewer_id = viewer["id"].as_str().unwrap().to_owned();
         let viewer = viewer["token"].as_str().unwrap().to_owned();
         let (status, body) = server
             .send(server.http.post(server.url("/api/jobs/j/run")), &viewer)
@@ -111,6 +148,16 @@ async fn every_route_needs_a_valid_token_and_the_right_permission() {
             )
             .await;
         assert_eq!(status, 403);
+        // A deleted token is refused at once, though it was checked a moment ago.
+        let delete = server
+            .http
+            .delete(server.url(&format!("/api/tokens/{viewer_id}")));
+        let (status, _) = server.send(delete, &server.token).await;
+        assert_eq!(status, 204);
+        let (status, _) = server
+            .send(server.http.get(server.url("/api/executions")), &viewer)
+            .await;
+        assert_eq!(status, 401, "a deleted token still let a request in");
 
         let (status, body) = server.post("/api/jobs", json!({"name": "bad"})).await;
         assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
@@ -281,7 +328,7 @@ async fn after_a_crash_a_running_execution_whose_process_is_gone_is_failed_with_
         );
         server.crash().await;
         assert!(
-            bosun_test_utils::wait_for(Duration::from_secs(10), || !bosun_test_utils::exists(pid)),
+            bosun_test_utils::wait_for(Duration::from_secs(10), || !bosun_test_utils::alive(pid)),
             "the crashed server's job was stopped with it"
         );
 

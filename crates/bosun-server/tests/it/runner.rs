@@ -96,22 +96,34 @@ async fn a_queue_job_runs_one_execution_at_a_time() {
     .await;
 }
 
+/// A server with one slot and this drain deadline, its slot taken by an execution of
+/// `long` (`sleep 60`, `duplicatePolicy: allow`), which is returned.
+async fn one_slot_taken(
+    home: &std::path::Path,
+    url: String,
+    drain: Duration,
+) -> (TestServer, String) {
+    let mut config = ServerConfig::new(home);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = Some(url);
+    config.max_concurrent = 1;
+    config.drain_timeout = drain;
+    let server = TestServer::start_with(config, None).await;
+    let mut job = sh_job("long", "sleep 60");
+    job["duplicatePolicy"] = json!("allow");
+    assert_eq!(server.post("/api/jobs", job).await.0, 201);
+    let first = run(&server, "long").await;
+    server.running(&first).await;
+    (server, first)
+}
+
 #[tokio::test]
 async fn an_execution_cancelled_while_it_waits_for_a_slot_never_starts() {
     let dir = tempfile::tempdir().unwrap();
     for (engine, url) in database_urls(dir.path()) {
         eprintln!("engine: {engine}");
-        let mut config = ServerConfig::new(dir.path().join(engine));
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.database_url = Some(url);
-        config.max_concurrent = 1;
-        config.drain_timeout = Duration::from_secs(5);
-        let server = TestServer::start_with(config, None).await;
-        let mut job = sh_job("long", "sleep 60");
-        job["duplicatePolicy"] = json!("allow");
-        assert_eq!(server.post("/api/jobs", job).await.0, 201);
-        let first = run(&server, "long").await;
-        server.running(&first).await;
+        let (server, first) =
+            one_slot_taken(&dir.path().join(engine), url, Duration::from_secs(5)).await;
         let second = run(&server, "long").await;
         // Claimed ahead of a free slot, or still in the queue: either way it waits.
         let waiting = async || {
@@ -141,5 +153,39 @@ async fn an_execution_cancelled_while_it_waits_for_a_slot_never_starts() {
             .await;
         assert_eq!(server.finished(&first).await["status"], "Cancelled");
         server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_execution_waiting_for_a_slot_when_the_server_stops_runs_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    for (engine, url) in database_urls(dir.path()) {
+        eprintln!("engine: {engine}");
+        let drain = Duration::from_millis(500);
+        let (server, first) = one_slot_taken(&dir.path().join(engine), url.clone(), drain).await;
+        // Taken by the runner as it was created, behind the running one.
+        let second = run(&server, "long").await;
+        let (_, waiting) = server.get(&format!("/api/executions/{second}")).await;
+        assert_eq!(
+            (waiting["status"].as_str(), waiting["runner"].as_str()),
+            (Some("Pending"), Some("local")),
+            "{waiting}"
+        );
+        let (home, token) = (server.home.clone(), server.token.clone());
+        server.stop().await;
+
+        let again = TestServer::start_again(&home, &url, token).await;
+        let (_, first) = again.get(&format!("/api/executions/{first}")).await;
+        assert_eq!(
+            first["status"], "Cancelled",
+            "the drain deadline stops it: {first}"
+        );
+        let started = again.running(&second).await;
+        assert_eq!(started["status"], "Running", "{started}");
+        again
+            .post(&format!("/api/executions/{second}/cancel"), json!({}))
+            .await;
+        assert_eq!(again.finished(&second).await["status"], "Cancelled");
+        again.stop().await;
     }
 }

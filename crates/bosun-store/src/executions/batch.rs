@@ -13,7 +13,7 @@
 //! every time (a fifth of the writer's work). PostgreSQL keeps the transactions of the parent module: it takes
 //! no several statements as one prepared query, and its pool has many connections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
@@ -40,15 +40,22 @@ use crate::time::{opt, to_ms};
 const STATEMENTS: [&str; 5] = [
     // Creations.
     "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
-     trigger_detail, arguments, created_at, last_update) \
+     trigger_detail, arguments, runner, created_at, last_update) \
      SELECT json_extract(value, '$.id'), json_extract(value, '$.tenant'), \
      json_extract(value, '$.job'), json_extract(value, '$.name'), 'Pending', \
      json_extract(value, '$.trigger'), json_extract(value, '$.detail'), \
-     json_extract(value, '$.arguments'), json_extract(value, '$.at'), \
-     json_extract(value, '$.at') FROM json_each(?ARRAY); \
+     json_extract(value, '$.arguments'), json_extract(value, '$.runner'), \
+     json_extract(value, '$.at'), \
+     json_extract(value, '$.at') FROM json_each(?ARRAY) \
+     WHERE json_extract(value, '$.version') IS NULL OR EXISTS (SELECT 1 FROM jobs \
+     WHERE jobs.id = json_extract(value, '$.job') \
+     AND jobs.tenant_id = json_extract(value, '$.tenant') \
+     AND jobs.updated_at = json_extract(value, '$.version')) \
+     RETURNING 'create' AS kind, id, NULL AS job_changed_at; \
      INSERT INTO execution_events (execution_id, at, status, message) \
      SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), 'Pending', \
-     json_extract(value, '$.detail') FROM json_each(?ARRAY);",
+     json_extract(value, '$.detail') FROM json_each(?ARRAY) \
+     WHERE EXISTS (SELECT 1 FROM executions WHERE executions.id = json_extract(value, '$.id'));",
     // Claims.
     "UPDATE executions SET runner = v.runner \
      FROM (SELECT json_extract(value, '$.id') AS id, \
@@ -107,11 +114,14 @@ pub(super) struct Batch {
     /// The slot of each execution claimed, and of each ended.
     claimed: HashMap<String, usize>,
     ended: HashMap<String, usize>,
+    /// The executions created, once the batch has run.
+    created: HashSet<String>,
 }
 
 impl Batch {
-    /// Adds the creation of `execution` (Pending) with its first status event.
-    pub(super) fn create(&mut self, execution: &Execution) {
+    /// Adds the creation of `execution` (Pending) with its first status event; with
+    /// a `version`, only if its job's `updated_at` is still that (milliseconds).
+    pub(super) fn create(&mut self, execution: &Execution, version: Option<i64>) {
         let arguments = serde_json::to_string(&execution.arguments).expect("strings serialize");
         self.creates.push(json!({
             "id": execution.id,
@@ -121,7 +131,9 @@ impl Batch {
             "trigger": execution.trigger,
             "detail": execution.trigger_detail,
             "arguments": arguments,
+            "runner": execution.runner,
             "at": to_ms(execution.created_at),
+            "version": version,
         }));
     }
 
@@ -195,21 +207,21 @@ impl Batch {
     }
 
     /// Runs the batch on `connection` and puts each answer into `done`, the answers
-    /// of the writes by slot, as they are when nothing answers. When a statement
-    /// fails, the transaction is rolled back; the error then says whether the
-    /// connection is still fit for use.
+    /// of the writes by slot, as they are when nothing answers; returns the ids of
+    /// the executions it created. When a statement fails, the transaction is rolled
+    /// back; the error then says whether the connection is still fit for use.
     pub(super) async fn run(
-        self,
+        mut self,
         connection: &mut AnyConnection,
         done: &mut [ExecutionWritten],
-    ) -> Result<(), Failed> {
+    ) -> Result<HashSet<String>, Failed> {
         let about = "recording executions";
         let kinds = [
-            self.creates,
-            self.claims,
-            self.runnings,
-            self.reports,
-            self.ends,
+            std::mem::take(&mut self.creates),
+            std::mem::take(&mut self.claims),
+            std::mem::take(&mut self.runnings),
+            std::mem::take(&mut self.reports),
+            std::mem::take(&mut self.ends),
         ];
         let mut sql = String::from("BEGIN IMMEDIATE;");
         let mut arrays = Vec::new();
@@ -240,6 +252,10 @@ impl Batch {
                 let kind: String = row.try_get("kind").about(about)?;
                 let id: String = row.try_get("id").about(about)?;
                 let changed_at: Option<i64> = row.try_get("job_changed_at").about(about)?;
+                if kind == "create" {
+                    self.created.insert(id);
+                    continue;
+                }
                 let slot = match kind.as_str() {
                     "claim" => self.claimed.get(&id),
                     _ => self.ended.get(&id),
@@ -260,7 +276,8 @@ impl Batch {
         answer().map_err(|error| Failed {
             error,
             connection_lost: false,
-        })
+        })?;
+        Ok(self.created)
     }
 }
 

@@ -57,7 +57,10 @@ impl std::fmt::Debug for Writer {
 enum Request {
     Create {
         execution: Box<Execution>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        /// Its job's `updated_at` (milliseconds) that it is created on, if any.
+        version: Option<i64>,
+        /// Whether it was created.
+        reply: oneshot::Sender<Result<bool, StoreError>>,
     },
     Write {
         writes: Vec<ExecutionWrite>,
@@ -82,11 +85,21 @@ impl Writer {
         }
     }
 
-    /// Creates `execution` (Pending) with its first status event.
-    pub(crate) async fn create(&self, execution: Execution) -> Result<(), StoreError> {
+    /// Creates `execution` (Pending) with its first status event; with a `version`,
+    /// only if its job's `updated_at` is still that (milliseconds). Says whether it
+    /// did.
+    pub(crate) async fn create(
+        &self,
+        execution: Execution,
+        version: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
         let execution = Box::new(execution);
-        self.send(Request::Create { execution, reply })?;
+        self.send(Request::Create {
+            execution,
+            version,
+            reply,
+        })?;
         answer.await.unwrap_or_else(|_| Err(closed()))
     }
 
@@ -220,7 +233,7 @@ impl Checkpoints {
 
 /// The answers of a batch: one per request, in order.
 enum Answer {
-    Created,
+    Created(bool),
     Written(Vec<ExecutionWritten>),
 }
 
@@ -234,7 +247,9 @@ async fn together(
     let mut writes = Vec::new();
     for request in requests {
         match request {
-            Request::Create { execution, .. } => batch.create(execution),
+            Request::Create {
+                execution, version, ..
+            } => batch.create(execution, *version),
             Request::Write { writes: some, .. } => writes.extend(some),
             Request::Prune { .. } => unreachable!("a prune is written alone"),
         }
@@ -243,12 +258,12 @@ async fn together(
         batch.write(slot, write);
     }
     let mut done: Vec<ExecutionWritten> = writes.iter().map(|w| unanswered(w)).collect();
-    run_batch(pool, connection, batch, &mut done).await?;
+    let created = run_batch(pool, connection, batch, &mut done).await?;
     let mut done = done.into_iter();
     Ok(requests
         .iter()
         .map(|request| match request {
-            Request::Create { .. } => Answer::Created,
+            Request::Create { execution, .. } => Answer::Created(created.contains(&execution.id)),
             Request::Write { writes, .. } => {
                 Answer::Written(done.by_ref().take(writes.len()).collect())
             }
@@ -261,10 +276,15 @@ async fn together(
 /// is written one write at a time.
 async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, request: Request) {
     match request {
-        Request::Create { execution, reply } => {
+        Request::Create {
+            execution,
+            version,
+            reply,
+        } => {
             let mut batch = Batch::default();
-            batch.create(&execution);
-            let _ = reply.send(run_batch(pool, connection, batch, &mut []).await);
+            batch.create(&execution, version);
+            let created = run_batch(pool, connection, batch, &mut []).await;
+            let _ = reply.send(created.map(|created| created.contains(&execution.id)));
         }
         Request::Write { writes, reply } => {
             let mut done: Vec<ExecutionWritten> = writes.iter().map(unanswered).collect();
@@ -273,7 +293,7 @@ async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, req
                 batch.write(slot, write);
             }
             let answers = match run_batch(pool, connection, batch, &mut done).await {
-                Ok(()) => done.into_iter().map(Ok).collect(),
+                Ok(_) => done.into_iter().map(Ok).collect(),
                 Err(e) if writes.len() == 1 => vec![Err(e)],
                 Err(_) => {
                     let mut answers = Vec::with_capacity(writes.len());
@@ -282,7 +302,7 @@ async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, req
                         let mut batch = Batch::default();
                         batch.write(0, write);
                         let written = run_batch(pool, connection, batch, &mut one).await;
-                        answers.push(written.map(|()| one[0].clone()));
+                        answers.push(written.map(|_| one[0].clone()));
                     }
                     answers
                 }
@@ -312,8 +332,8 @@ async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, req
 fn reply(requests: Vec<Request>, answers: Vec<Answer>) {
     for (request, answer) in requests.into_iter().zip(answers) {
         match (request, answer) {
-            (Request::Create { reply, .. }, Answer::Created) => {
-                let _ = reply.send(Ok(()));
+            (Request::Create { reply, .. }, Answer::Created(created)) => {
+                let _ = reply.send(Ok(created));
             }
             (Request::Write { reply, .. }, Answer::Written(done)) => {
                 let _ = reply.send(done.into_iter().map(Ok).collect());
@@ -330,13 +350,13 @@ async fn run_batch(
     connection: &mut Option<PoolConnection<Any>>,
     batch: Batch,
     done: &mut [ExecutionWritten],
-) -> Result<(), StoreError> {
+) -> Result<std::collections::HashSet<String>, StoreError> {
     let held = match connection {
         Some(held) => held,
         None => connection.insert(acquire(pool).await?),
     };
     match batch.run(held, done).await {
-        Ok(()) => Ok(()),
+        Ok(created) => Ok(created),
         Err(Failed {
             error,
             connection_lost,

@@ -4,7 +4,7 @@
 use bosun_store::{ExecutionWrite, ExecutionWritten, Finish};
 use chrono::Utc;
 
-use super::{of, on_each_engine};
+use super::{acme_job, of, on_each_engine};
 
 fn ended(status: &str) -> Finish {
     Finish {
@@ -18,11 +18,7 @@ fn ended(status: &str) -> Finish {
 #[tokio::test]
 async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
     on_each_engine(|store| async move {
-        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let job = store
-            .create_job(&t.id, "j", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let (t, job) = acme_job(&store).await;
         let a = store.create_execution(of(&job)).await.unwrap();
         let b = store.create_execution(of(&job)).await.unwrap();
         let c = store.create_execution(of(&job)).await.unwrap();
@@ -114,11 +110,7 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
 #[tokio::test]
 async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
     on_each_engine(|store| async move {
-        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let job = store
-            .create_job(&t.id, "j", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let (t, job) = acme_job(&store).await;
         let waiting = store.create_execution(of(&job)).await.unwrap();
         assert!(store.claim(&waiting.id, "local").await.unwrap());
         assert!(store.pending(10).await.unwrap().is_empty());
@@ -146,6 +138,79 @@ async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
         assert_eq!(store.finished_count(&job.id).await.unwrap(), 1);
         let left = store.execution(&t.id, &waiting.id).await.unwrap();
         assert!(left.is_some(), "a waiting execution is not history");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_execution_created_claimed_skips_the_queue_until_its_claim_is_released() {
+    on_each_engine(|store| async move {
+        let (t, job) = acme_job(&store).await;
+        let claimed = store
+            .create_execution(of(&job).claimed_by("local"))
+            .await
+            .unwrap();
+        assert_eq!(claimed.runner.as_deref(), Some("local"));
+        let stored = store.execution(&t.id, &claimed.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status.as_str(), stored.runner.as_deref()),
+            ("Pending", Some("local"))
+        );
+        assert!(
+            store.pending(10).await.unwrap().is_empty(),
+            "no other runner may take it"
+        );
+        assert!(!store.claim(&claimed.id, "other").await.unwrap());
+        // Its runner stopped before starting it: the next start gives it back.
+        assert_eq!(store.release_claims("local").await.unwrap(), 1);
+        assert_eq!(store.pending(10).await.unwrap()[0].id, claimed.id);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_execution_of_a_job_as_read_is_created_only_while_the_job_is_unchanged() {
+    on_each_engine(|store| async move {
+        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let def = serde_json::json!({"v": 1});
+        let read = store.create_job(&t.id, "j", &def).await.unwrap();
+        let created = store
+            .create_execution_if_current(of(&read), read.updated_at)
+            .await
+            .unwrap();
+        let created = created.expect("the job is as it was read");
+        assert_eq!(store.events(&created.id).await.unwrap().len(), 1);
+        // Changed at once: its time moves on even within the same millisecond.
+        let changed = store
+            .update_job(&t.id, &read.id, "j", &serde_json::json!({"v": 2}))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(changed.updated_at > read.updated_at);
+        let refused = store
+            .create_execution_if_current(of(&read), read.updated_at)
+            .await
+            .unwrap();
+        assert!(refused.is_none(), "an execution of an old copy was created");
+        assert_eq!(
+            store.pending(10).await.unwrap().len(),
+            1,
+            "nothing was written"
+        );
+        // Side by side (one batch when they queue together): the stale one alone is refused.
+        let (fresh, stale) = tokio::join!(
+            store.create_execution_if_current(of(&changed), changed.updated_at),
+            store.create_execution_if_current(of(&read), read.updated_at),
+        );
+        assert!(fresh.unwrap().is_some());
+        assert!(stale.unwrap().is_none());
+        assert!(store.delete_job(&t.id, &read.id).await.unwrap());
+        let gone = store
+            .create_execution_if_current(of(&changed), changed.updated_at)
+            .await
+            .unwrap();
+        assert!(gone.is_none(), "an execution of a deleted job was created");
+        assert_eq!(store.pending(10).await.unwrap().len(), 2);
     })
     .await;
 }

@@ -17,6 +17,16 @@ fn of(job: &Job) -> NewExecution {
     }
 }
 
+/// The tenant `acme` with one job, `j`.
+async fn acme_job(store: &bosun_store::Store) -> (bosun_store::Tenant, Job) {
+    let t = store.ensure_tenant("acme", "Acme").await.unwrap();
+    let job = store
+        .create_job(&t.id, "j", &serde_json::json!({}))
+        .await
+        .unwrap();
+    (t, job)
+}
+
 /// Runs `check` on a fresh store of each engine.
 async fn on_each_engine<F, Fut>(check: F)
 where
@@ -120,11 +130,7 @@ async fn job_names_are_unique_per_tenant_and_objects_never_cross_tenants() {
 #[tokio::test]
 async fn an_execution_moves_through_its_states_once_with_its_history() {
     on_each_engine(|store| async move {
-        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let job = store
-            .create_job(&t.id, "j", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let (t, job) = acme_job(&store).await;
         let e = store.create_execution(of(&job)).await.unwrap();
         assert_eq!(store.pending(10).await.unwrap().len(), 1);
         assert!(store.claim(&e.id, "local").await.unwrap());
@@ -188,11 +194,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
 #[tokio::test]
 async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
     on_each_engine(|store| async move {
-        let t = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let job = store
-            .create_job(&t.id, "j", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let (t, job) = acme_job(&store).await;
         let mut ids = Vec::new();
         for _ in 0..7 {
             let e = store.create_execution(of(&job)).await.unwrap();
