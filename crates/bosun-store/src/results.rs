@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::Store;
 use crate::error::{QueryContext, StoreError};
 use crate::time::{from_ms, opt, to_ms};
+use crate::{Backend, Store};
 
 /// A worker's result to save.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -82,6 +82,35 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The columns a saved result is given, in this order, by [`Store::save_worker_results`].
+const SAVED: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
+     connection_id, succeeded, output, consumer, attempts, finished_at";
+
+/// Saving results from the JSON array bound as `$1`, all finished at `$2`, each engine
+/// its way: one statement whose text is the same however many there are, so it is
+/// prepared once, and one value bound instead of thirteen a result.
+fn save_many(backend: Backend) -> String {
+    let rows = match backend {
+        Backend::Sqlite => {
+            "SELECT json_extract(value, '$.job_id'), json_extract(value, '$.role'), \
+             json_extract(value, '$.stream'), json_extract(value, '$.entry_id'), \
+             json_extract(value, '$.workflow_id'), json_extract(value, '$.user_id'), \
+             json_extract(value, '$.project_id'), json_extract(value, '$.connection_id'), \
+             json_extract(value, '$.succeeded'), json_extract(value, '$.output'), \
+             json_extract(value, '$.consumer'), json_extract(value, '$.attempts'), $2 \
+             FROM json_each($1) WHERE true"
+        }
+        Backend::Postgres => {
+            "SELECT job_id, role, stream, entry_id, workflow_id, user_id, \
+             project_id, connection_id, succeeded, output, consumer, attempts, $2 \
+             FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, role text, stream text, \
+             entry_id text, workflow_id text, user_id text, project_id text, \
+             connection_id text, succeeded bigint, output text, consumer text, attempts bigint)"
+        }
+    };
+    format!("INSERT INTO worker_results ({SAVED}) {rows} ON CONFLICT DO NOTHING RETURNING job_id")
+}
+
 impl Store {
     /// Saves several jobs' results in one statement. For each, in order: when it was
     /// saved now, its `finished_at` (as stored, to the millisecond); `None` (and
@@ -91,47 +120,37 @@ impl Store {
         &self,
         new: &[NewWorkerResult],
     ) -> Result<Vec<Option<DateTime<Utc>>>, StoreError> {
-        const FIELDS: usize = 13;
         let finished_at = to_ms(Utc::now());
         // The first of each job id goes in; a later one is a duplicate at once.
         let mut seen = std::collections::HashSet::new();
         let firsts: Vec<bool> = new.iter().map(|n| seen.insert(&n.job_id)).collect();
-        let rows: Vec<&NewWorkerResult> = new
+        let rows: Vec<serde_json::Value> = new
             .iter()
             .zip(&firsts)
             .filter(|(_, first)| **first)
-            .map(|(n, _)| n)
+            .map(|(row, _)| {
+                serde_json::json!({
+                    "job_id": row.job_id,
+                    "role": row.role,
+                    "stream": row.stream,
+                    "entry_id": row.entry_id,
+                    "workflow_id": row.workflow_id,
+                    "user_id": row.user_id,
+                    "project_id": row.project_id,
+                    "connection_id": row.connection_id,
+                    "succeeded": i64::from(row.succeeded),
+                    "output": row.output,
+                    "consumer": row.consumer,
+                    "attempts": row.attempts,
+                })
+            })
             .collect();
         if rows.is_empty() {
             return Ok(vec![None; new.len()]);
         }
-        let values: Vec<String> = (0..rows.len())
-            .map(|i| format!("({})", placeholders(1 + i * FIELDS, FIELDS)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, user_id, \
-             project_id, connection_id, succeeded, output, consumer, attempts, finished_at) \
-             VALUES {} ON CONFLICT DO NOTHING RETURNING job_id",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for row in &rows {
-            query = query
-                .bind(&row.job_id)
-                .bind(&row.role)
-                .bind(&row.stream)
-                .bind(&row.entry_id)
-                .bind(&row.workflow_id)
-                .bind(&row.user_id)
-                .bind(&row.project_id)
-                .bind(&row.connection_id)
-                .bind(i64::from(row.succeeded))
-                .bind(&row.output)
-                .bind(&row.consumer)
-                .bind(row.attempts)
-                .bind(finished_at);
-        }
-        let inserted: std::collections::HashSet<String> = query
+        let inserted: std::collections::HashSet<String> = sqlx::query(&save_many(self.backend()))
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(finished_at)
             .fetch_all(self.pool())
             .await
             .about("saving worker results")?

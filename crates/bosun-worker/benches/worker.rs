@@ -1,27 +1,36 @@
 //! What `bosun worker`'s full path costs, against the raw Redis Streams ceiling of the
 //! same `redis-server` in the same run.
 //!
-//! - Throughput: N no-op `agent` jobs (the LLM is an in-bench fake that answers at
-//!   once) are XADDed to `jobs:agent` while an idle in-process worker
-//!   ([`bosun_worker::start`] + [`bosun_worker::Worker::run`], SQLite results store in
-//!   a temporary directory) reads them. The clock runs from the first XADD until all N
-//!   notifications are on `signalr:updates` and no entry is pending: every job was
-//!   read, run (one HTTP call to the fake), saved, notified and acknowledged. The
-//!   baseline XADDs the same N entries, from the same producer, to a stream of the same
-//!   server, where a plain loop reads them with `XREADGROUP COUNT 64` (the worker's
-//!   batch with no limits) and acknowledges each batch with one `XACK`: no store, no
-//!   LLM, no notification. Goal: worker ≥ 0.5 × raw.
-//! - Enqueue-to-start latency: with the worker idle (its read blocked), one job is
-//!   XADDed at a time, and the clock runs until the fake LLM has the call (the runner
-//!   started). The baseline is the time from XADD until a blocked `XREADGROUP COUNT 1`
-//!   returns.
+//! - Throughput: N no-op jobs are XADDed to `jobs:manager` while an idle in-process
+//!   worker ([`bosun_worker::start`] + [`bosun_worker::Worker::run`], SQLite results
+//!   store in a temporary directory) reads them. A no-op job is one whose runner has
+//!   nothing to do: the `manager` role's runner is replaced
+//!   ([`bosun_worker::Worker::with_runner`]) by one that answers at once. The clock
+//!   runs from the first XADD until all N notifications are on `signalr:updates` and no
+//!   entry is pending: every job was read, looked up, run, saved, notified and
+//!   acknowledged. The baseline XADDs the same N entries, from the same producer, to a
+//!   stream of the same server, where a plain loop reads them with `XREADGROUP COUNT
+//!   64` (the worker's batch with no limits) and acknowledges each batch with one
+//!   `XACK`: no store, no runner, no notification. Goal: worker ≥ 0.5 × raw.
+//! - The same N jobs done by hand: a plain loop that keeps the worker's promises with
+//!   none of its machinery (no tasks, slots, metrics, retries or runner): it reads
+//!   `COUNT 64`, looks the jobs' saved results up in one query, saves their results in
+//!   one statement, XADDs their notifications (the worker's fields) in one MULTI,
+//!   records them, and XACKs the batch. What the contract costs, beside what bosun
+//!   costs on top of it.
+//! - The same N jobs as `agent` jobs, whose runner is the built-in one: an HTTP call
+//!   to an in-bench fake OpenAI endpoint that answers at once; and, to say what that
+//!   call costs, the same number of calls through the worker's [`LlmClient`] alone
+//!   (64 at a time). Reported beside the goal, not against it.
+//! - Enqueue-to-start latency: with the worker idle (its read blocked), one no-op job
+//!   is XADDed at a time, and the clock runs until its runner is called. The baseline
+//!   is the time from XADD until a blocked `XREADGROUP COUNT 1` returns. The samples
+//!   also time one LLM call until the fake has it (what an `agent` job adds to its
+//!   start) and the worker's results lookup
+//!   ([`bosun_store::Store::worker_results`]) alone.
 //!
-//! To say where the worker's time goes, the throughput rounds also time the same number
-//! of calls to the fake through the worker's [`LlmClient`] alone (64 at a time), and the
-//! latency samples also time one such call until the fake has it, and the worker's
-//! results lookup ([`bosun_store::Store::worker_results`]) alone. The first contestant
-//! of each round (each group of samples) rotates; a ratio is the median of the
-//! per-round ratios.
+//! The first contestant of each round (each group of samples) rotates; a ratio is the
+//! median of the per-round ratios.
 //!
 //! `cargo bench -p bosun-worker --bench worker [-- --quick] [--jobs N]`; see [`USAGE`].
 //! docs/PERFORMANCE.md explains the figures and records a run.
@@ -29,10 +38,13 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc;
+
+use bosun_store::NewWorkerResult;
 use bosun_test_utils::fake_llm::FakeLlm;
 use bosun_test_utils::redis_server::RedisServer;
 use bosun_test_utils::stats::{list, median, percentile, seconds};
-use bosun_worker::{LlmClient, Role, WorkerConfig};
+use bosun_worker::{JobFuture, JobMessage, JobRunner, LlmClient, Role, WorkerConfig};
 use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -147,18 +159,42 @@ impl Settings {
 
 /// The streams of one run; on a server of the bench's own these are the default names.
 struct Names {
+    /// The no-op jobs' stream (the `manager` role's).
+    noop: String,
+    /// The LLM jobs' stream (the `agent` role's).
     jobs: String,
     updates: String,
     raw: String,
+    /// The by-hand loop's jobs and notifications.
+    hand: String,
+    hand_updates: String,
+}
+
+/// The no-op jobs' runner: answers at once. A job whose id starts with `lat` (a
+/// latency sample) also says when its run began.
+struct NoOp {
+    started: mpsc::UnboundedSender<Instant>,
+}
+
+impl JobRunner for NoOp {
+    fn run<'a>(&'a self, job: &'a JobMessage, _stop: &'a CancellationToken) -> JobFuture<'a> {
+        if job.job_id.starts_with("lat") {
+            let _ = self.started.send(Instant::now());
+        }
+        Box::pin(std::future::ready(Ok(String::new())))
+    }
 }
 
 async fn run(settings: &Settings) -> Fallible<()> {
     let redis = RedisServer::start();
     let ns = redis.namespace().to_owned();
     let names = Names {
+        noop: format!("{ns}{}", Role::Manager.default_stream()),
         jobs: format!("{ns}{}", Role::Agent.default_stream()),
         updates: format!("{ns}signalr:updates"),
         raw: format!("{ns}bench:raw"),
+        hand: format!("{ns}bench:hand"),
+        hand_updates: format!("{ns}bench:hand-updates"),
     };
     let llm = FakeLlm::start().await;
     let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -168,9 +204,10 @@ async fn run(settings: &Settings) -> Fallible<()> {
 
     let mut config = WorkerConfig::new(redis.url(), &database_url, dir.path());
     for role in Role::ALL {
-        config.role_mut(role).enabled = role == Role::Agent;
+        config.role_mut(role).enabled = matches!(role, Role::Agent | Role::Manager);
     }
     config.role_mut(Role::Agent).stream = names.jobs.clone();
+    config.role_mut(Role::Manager).stream = names.noop.clone();
     config.updates = names.updates.clone();
     config.dead_letter = format!("{ns}jobs:dead");
     config.group = format!("{ns}{GROUP}");
@@ -182,17 +219,23 @@ async fn run(settings: &Settings) -> Fallible<()> {
     let client = redis::Client::open(redis.url())?;
     let mut producer = client.get_multiplexed_async_connection().await?;
     let shutdown = CancellationToken::new();
-    let worker = bosun_worker::start(config, &shutdown).await?;
+    let (started, noop_started) = mpsc::unbounded_channel();
+    let worker = bosun_worker::start(config, &shutdown)
+        .await?
+        .with_runner(Role::Manager, NoOp { started });
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
     wait_for_blocked(&mut producer, 1).await?;
-    let _: redis::RedisResult<()> = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(&names.raw)
-        .arg(&group)
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(&mut producer)
-        .await;
+    for stream in [&names.raw, &names.hand] {
+        let _: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(&group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut producer)
+            .await;
+    }
+    let hand_url = format!("sqlite://{}", dir.path().join("by-hand.db").display());
     let raw_conn = client.get_multiplexed_async_connection().await?;
 
     let mut bench = Bench {
@@ -205,11 +248,13 @@ async fn run(settings: &Settings) -> Fallible<()> {
         client: &client,
         llm_client,
         store: bosun_store::Store::open(&database_url).await?,
+        hand_store: bosun_store::Store::open(&hand_url).await?,
+        noop_started,
         notes: Vec::new(),
     };
     bench.notes.push(format!(
-        "redis-server: {} ({}); worker: `agent` role only, limits 0 (reads COUNT {RAW_COUNT}), \
-         SQLite results store {}",
+        "redis-server: {} ({}); worker: `manager` (no-op runner) and `agent` (fake LLM) roles, \
+         limits 0 (reads COUNT {RAW_COUNT} a stream), SQLite results store {}",
         redis.url(),
         redis_version(&mut bench.producer).await?,
         dir.path().join("results.db").display()
@@ -234,7 +279,18 @@ struct Bench<'a> {
     llm_client: LlmClient,
     /// The worker's results store, opened a second time, for the lookups alone.
     store: bosun_store::Store,
+    /// The by-hand loop's results, a file of its own.
+    hand_store: bosun_store::Store,
+    /// When the no-op runner began each latency sample's job.
+    noop_started: mpsc::UnboundedReceiver<Instant>,
     notes: Vec<String>,
+}
+
+/// Which jobs a worker round sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NoOp,
+    Llm,
 }
 
 impl Bench<'_> {
@@ -243,28 +299,34 @@ impl Bench<'_> {
         let (jobs, rounds) = (self.settings.jobs, self.settings.rounds);
         // One untimed round of each first: connections, the fake's HTTP pool, the
         // SQLite file and Redis's allocations warm up.
-        self.worker_round("warm", jobs.min(500)).await?;
+        self.worker_round(Kind::NoOp, "warm", jobs.min(500)).await?;
+        self.worker_round(Kind::Llm, "warm", jobs.min(500)).await?;
         self.raw_round("warm", jobs.min(500)).await?;
-
+        self.hand_round("warm", jobs.min(500)).await?;
         self.llm_alone(jobs.min(500)).await?;
 
-        // Three contestants; the first of each round rotates.
-        let mut figures = [Vec::new(), Vec::new(), Vec::new()];
+        // Five contestants; the first of each round rotates.
+        let mut figures: [Vec<f64>; 5] = Default::default();
         for round in 0..rounds {
             let tag = format!("r{round}");
-            for step in 0..3 {
-                let which = (round + step) % 3;
+            for step in 0..5 {
+                let which = (round + step) % 5;
                 let seconds = match which {
-                    0 => self.worker_round(&tag, jobs).await?,
+                    0 => self.worker_round(Kind::NoOp, &tag, jobs).await?,
                     1 => self.raw_round(&tag, jobs).await?,
+                    2 => self.hand_round(&tag, jobs).await?,
+                    3 => self.worker_round(Kind::Llm, &tag, jobs).await?,
                     _ => self.llm_alone(jobs).await?,
                 };
                 figures[which].push(jobs as f64 / seconds);
             }
         }
-        let [worker, raw, alone] = figures;
+        let [worker, raw, hand, llm_jobs, alone] = figures;
         let ratios: Vec<f64> = worker.iter().zip(&raw).map(|(w, r)| w / r).collect();
-        let worker_share: Vec<f64> = worker.iter().zip(&alone).map(|(w, a)| w / a).collect();
+        let hand_ratios: Vec<f64> = hand.iter().zip(&raw).map(|(h, r)| h / r).collect();
+        let over_hand: Vec<f64> = worker.iter().zip(&hand).map(|(w, h)| w / h).collect();
+        let llm_ratios: Vec<f64> = llm_jobs.iter().zip(&raw).map(|(w, r)| w / r).collect();
+        let worker_share: Vec<f64> = llm_jobs.iter().zip(&alone).map(|(w, a)| w / a).collect();
 
         let [worker_lat, raw_lat, call_lat, lookup_lat] =
             self.latency(self.settings.samples).await?;
@@ -273,15 +335,33 @@ impl Bench<'_> {
         println!("|---|---:|---:|---:|---|---|");
         let ratio = median(&ratios);
         println!(
-            "| no-op `agent` jobs/s, full path ÷ raw XADD/XREADGROUP/XACK | {:.0} jobs/s | {:.0} jobs/s | {ratio:.3} | ≥ 0.5 | {} |",
+            "| no-op jobs/s, full path ÷ raw XADD/XREADGROUP/XACK | {:.0} jobs/s | {:.0} jobs/s | {ratio:.3} | ≥ 0.5 | {} |",
             median(&worker),
             median(&raw),
             if ratio >= 0.5 { "pass" } else { "FAIL" }
         );
+        println!(
+            "| the same no-op jobs done by hand (read, look up, save, notify, record, ack; no tasks) ÷ raw | {:.0} jobs/s | {:.0} jobs/s | {:.3} | — | — |",
+            median(&hand),
+            median(&raw),
+            median(&hand_ratios),
+        );
+        println!(
+            "| no-op jobs/s, full path ÷ done by hand | {:.0} jobs/s | {:.0} jobs/s (by hand) | {:.3} | — | — |",
+            median(&worker),
+            median(&hand),
+            median(&over_hand),
+        );
+        println!(
+            "| `agent` jobs/s with the fake LLM, full path ÷ raw | {:.0} jobs/s | {:.0} jobs/s | {:.3} | — | — |",
+            median(&llm_jobs),
+            median(&raw),
+            median(&llm_ratios),
+        );
         for (name, q) in [("p50", 50.0), ("p99", 99.0)] {
             let (w, r) = (percentile(&worker_lat, q), percentile(&raw_lat, q));
             println!(
-                "| enqueue → start, {name} (worker: XADD → LLM call received; raw: XADD → XREADGROUP returns) | {} | {} | {:.1} | — | — |",
+                "| enqueue → start, {name} (worker: XADD → no-op runner called; raw: XADD → XREADGROUP returns) | {} | {} | {:.1} | — | — |",
                 seconds(w),
                 seconds(r),
                 w / r
@@ -289,16 +369,25 @@ impl Bench<'_> {
         }
         println!();
         self.notes.push(format!(
-            "throughput: {rounds} rounds of {jobs} jobs a side, the first contestant rotating; per-round worker {} jobs/s, raw {} jobs/s, ratios {}",
+            "throughput: {rounds} rounds of {jobs} jobs a contestant, the first contestant rotating; per-round no-op worker {} jobs/s, raw {} jobs/s, ratios {}",
             list(&worker, |v| format!("{v:.0}")),
             list(&raw, |v| format!("{v:.0}")),
             list(&ratios, |v| format!("{v:.3}")),
         ));
         self.notes.push(format!(
-            "where the worker's time goes: the same {jobs} calls to the fake LLM through the worker's `LlmClient` alone, {RAW_COUNT} at a time, with no Redis and no store: {:.0} calls/s (per round {}), i.e. {} a call against {} a job through the worker; worker ÷ calls alone {:.3} (median of per-round ratios)",
+            "by hand: per round {} jobs/s, ratios to raw {}; the worker's no-op jobs ÷ by hand, per round {}",
+            list(&hand, |v| format!("{v:.0}")),
+            list(&hand_ratios, |v| format!("{v:.3}")),
+            list(&over_hand, |v| format!("{v:.3}")),
+        ));
+        self.notes.push(format!(
+            "`agent` jobs with the fake LLM: per round {} jobs/s, ratios to raw {}; the same {jobs} calls to the fake through the worker's `LlmClient` alone, {RAW_COUNT} at a time, with no Redis and no store: {:.0} calls/s (per round {}), i.e. {} a call against {} an `agent` job and {} a no-op job through the worker; `agent` jobs ÷ calls alone {:.3}",
+            list(&llm_jobs, |v| format!("{v:.0}")),
+            list(&llm_ratios, |v| format!("{v:.3}")),
             median(&alone),
             list(&alone, |v| format!("{v:.0}")),
             seconds(1.0 / median(&alone)),
+            seconds(1.0 / median(&llm_jobs)),
             seconds(1.0 / median(&worker)),
             median(&worker_share),
         ));
@@ -325,13 +414,21 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// XADDs `n` jobs to the worker's stream and returns the seconds until all are
-    /// notified and acknowledged.
-    async fn worker_round(&mut self, tag: &str, n: usize) -> Fallible<f64> {
+    /// XADDs `n` jobs of `kind` to the worker's stream for them and returns the
+    /// seconds until all are notified and acknowledged.
+    async fn worker_round(&mut self, kind: Kind, tag: &str, n: usize) -> Fallible<f64> {
         let calls_before = self.llm.call_count();
-        let stream = self.names.jobs.clone();
+        let stream = match kind {
+            Kind::NoOp => self.names.noop.clone(),
+            Kind::Llm => self.names.jobs.clone(),
+        };
+        // Results are kept by jobId: each kind's rounds have ids of their own.
+        let tag = match kind {
+            Kind::NoOp => format!("noop-{tag}"),
+            Kind::Llm => format!("llm-{tag}"),
+        };
         let start = Instant::now();
-        enqueue(&mut self.producer, &stream, tag, n).await?;
+        enqueue(&mut self.producer, &stream, &tag, n).await?;
         let deadline = start + LIMIT;
         loop {
             let (notified, pending) = self.progress(&stream).await?;
@@ -349,7 +446,8 @@ impl Bench<'_> {
         let elapsed = start.elapsed().as_secs_f64();
         let (notified, _) = self.progress(&stream).await?;
         let calls = self.llm.call_count() - calls_before;
-        if notified != n as u64 || calls != n {
+        let expected = if kind == Kind::Llm { n } else { 0 };
+        if notified != n as u64 || calls != expected {
             return Err(
                 format!("{n} jobs gave {notified} notifications and {calls} LLM calls").into(),
             );
@@ -410,40 +508,125 @@ impl Bench<'_> {
         let consumer = tokio::spawn(async move {
             let mut acked = 0;
             while acked < n {
-                let entries = bosun_worker::streams::read(
-                    &mut conn,
-                    &group,
-                    RAW_CONSUMER,
-                    &[stream.as_str()],
-                    RAW_COUNT,
-                    LIMIT.as_millis() as u64,
-                )
-                .await?;
-                if entries.is_empty() {
-                    return Err(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "the raw loop read nothing for too long",
-                    )));
-                }
+                let entries = read_batch(&mut conn, &group, &stream).await?;
                 let ids: Vec<&str> = entries.iter().map(|(_, e)| e.id.as_str()).collect();
-                let _: u64 = redis::cmd("XACK")
-                    .arg(&stream)
-                    .arg(&group)
-                    .arg(&ids)
-                    .query_async(&mut conn)
-                    .await?;
-                acked += ids.len();
+                acked += xack(&mut conn, &stream, &group, &ids).await?;
             }
             Ok(Instant::now())
         });
-        // Let the loop block in its first read, as the worker's reader is.
-        tokio::time::sleep(Duration::from_millis(20)).await;
         let stream = self.names.raw.clone();
+        self.time_loop(consumer, &stream, tag, n, &[]).await
+    }
+
+    /// XADDs `n` jobs to the by-hand stream and returns the seconds until the by-hand
+    /// loop (see the module's notes) has acknowledged them all.
+    async fn hand_round(&mut self, tag: &str, n: usize) -> Fallible<f64> {
+        let mut conn = self.raw_conn.clone();
+        let store = self.hand_store.clone();
+        let (stream, group) = (self.names.hand.clone(), self.group.to_owned());
+        let updates = self.names.hand_updates.clone();
+        let consumer = tokio::spawn(async move {
+            let mut acked = 0;
+            while acked < n {
+                let entries = read_batch(&mut conn, &group, &stream).await?;
+                let mut jobs = Vec::with_capacity(entries.len());
+                for (_, entry) in &entries {
+                    let fields = bosun_worker::message::fields(&entry.map)?;
+                    jobs.push((
+                        JobMessage::parse(Role::Manager, &fields)?,
+                        entry.id.as_str(),
+                    ));
+                }
+                let ids: Vec<&str> = jobs.iter().map(|(j, _)| j.job_id.as_str()).collect();
+                if !store.worker_results(&ids).await?.is_empty() {
+                    return Err("a job of the by-hand loop was done before".into());
+                }
+                let rows: Vec<NewWorkerResult> = jobs
+                    .iter()
+                    .map(|(job, entry_id)| NewWorkerResult {
+                        job_id: job.job_id.clone(),
+                        role: "manager".to_owned(),
+                        stream: stream.clone(),
+                        entry_id: (*entry_id).to_owned(),
+                        workflow_id: job.workflow_id.clone(),
+                        user_id: job.user_id.clone(),
+                        project_id: job.project_id.clone(),
+                        connection_id: job.connection_id.clone(),
+                        succeeded: true,
+                        output: String::new(),
+                        consumer: RAW_CONSUMER.to_owned(),
+                        attempts: 1,
+                    })
+                    .collect();
+                let saved = store.save_worker_results(&rows).await?;
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for ((job, _), at) in jobs.iter().zip(&saved) {
+                    let at = at.ok_or("a by-hand result was not saved")?;
+                    pipe.cmd("XADD")
+                        .arg(&updates)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(10_000)
+                        .arg("*")
+                        .arg("MessageId")
+                        .arg(uuid::Uuid::now_v7().to_string())
+                        .arg("NodeId")
+                        .arg(&job.job_id)
+                        .arg("ProjectId")
+                        .arg(&job.project_id)
+                        .arg("UserId")
+                        .arg(&job.user_id)
+                        .arg("Type")
+                        .arg("result")
+                        .arg("Payload")
+                        .arg("")
+                        .arg("Timestamp")
+                        .arg(at.to_rfc3339())
+                        .arg("JobId")
+                        .arg(&job.job_id)
+                        .arg("WorkflowId")
+                        .arg(&job.workflow_id)
+                        .arg("ConnectionId")
+                        .arg(&job.connection_id)
+                        .arg("Role")
+                        .arg("manager")
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await?;
+                store.mark_worker_results_notified(&ids).await?;
+                let entry_ids: Vec<&str> = jobs.iter().map(|(_, id)| *id).collect();
+                acked += xack(&mut conn, &stream, &group, &entry_ids).await?;
+            }
+            Ok(Instant::now())
+        });
+        let (stream, updates) = (self.names.hand.clone(), self.names.hand_updates.clone());
+        // Results are kept by jobId: the by-hand rounds have ids of their own.
+        let tag = format!("hand-{tag}");
+        self.time_loop(consumer, &stream, &tag, n, &[&updates])
+            .await
+    }
+
+    /// Lets `consumer`, a loop reading `stream`, block in its first read (as the
+    /// worker's reader is), XADDs `n` jobs tagged `tag` to `stream`, and returns the
+    /// seconds until the loop has acknowledged them all; then empties `stream` and
+    /// `also`.
+    async fn time_loop(
+        &mut self,
+        consumer: tokio::task::JoinHandle<Fallible<Instant>>,
+        stream: &str,
+        tag: &str,
+        n: usize,
+        also: &[&str],
+    ) -> Fallible<f64> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
         let start = Instant::now();
-        enqueue(&mut self.producer, &stream, tag, n).await?;
+        enqueue(&mut self.producer, stream, tag, n).await?;
         let end = consumer.await??;
         let elapsed = end.duration_since(start).as_secs_f64();
-        self.trim(&[&stream]).await?;
+        let mut emptied = vec![stream];
+        emptied.extend_from_slice(also);
+        self.trim(&emptied).await?;
         Ok(elapsed)
     }
 
@@ -460,9 +643,9 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// `samples` enqueue-to-start latencies of each side, with two parts of the
-    /// worker's alone: an LLM call until the fake has it, and the results lookup. The
-    /// first of each four samples rotates.
+    /// `samples` enqueue-to-start latencies of each side (the worker's for a no-op
+    /// job), with an LLM call until the fake has it and the worker's results lookup
+    /// alone. The first of each four samples rotates.
     async fn latency(&mut self, samples: usize) -> Fallible<[Vec<f64>; 4]> {
         // The raw side: a reader blocked in XREADGROUP COUNT 1 that says when each
         // read returned, then acknowledges.
@@ -490,7 +673,7 @@ impl Bench<'_> {
             }
         });
         let mut figures: [Vec<f64>; 4] = Default::default();
-        let jobs = self.names.jobs.clone();
+        let jobs = self.names.noop.clone();
         let raw_stream = self.names.raw.clone();
         for i in 0..samples * 4 {
             // Both readers are blocked again after the last sample.
@@ -498,10 +681,11 @@ impl Bench<'_> {
             let which = (i / 4 + i % 4) % 4;
             let seconds = match which {
                 0 => {
-                    let before = self.llm.call_count();
                     let start = Instant::now();
                     enqueue(&mut self.producer, &jobs, &format!("lat{i}"), 1).await?;
-                    let received = self.received(before).await?;
+                    let received = tokio::time::timeout(LIMIT, self.noop_started.recv())
+                        .await?
+                        .ok_or("the worker stopped")?;
                     // Idle again: notified and acknowledged.
                     let deadline = Instant::now() + LIMIT;
                     while self.progress(&jobs).await? != (1, 0) {
@@ -588,6 +772,39 @@ async fn enqueue(
         pipe.query_async::<()>(conn).await?;
     }
     Ok(())
+}
+
+/// One blocking `XREADGROUP COUNT 64` of `stream` as the baselines' consumer; an
+/// error if nothing came for [`LIMIT`].
+async fn read_batch(
+    conn: &mut MultiplexedConnection,
+    group: &str,
+    stream: &str,
+) -> Fallible<Vec<(String, redis::streams::StreamId)>> {
+    let block_ms = LIMIT.as_millis() as u64;
+    let entries =
+        bosun_worker::streams::read(conn, group, RAW_CONSUMER, &[stream], RAW_COUNT, block_ms)
+            .await?;
+    if entries.is_empty() {
+        return Err(format!("nothing came on {stream} for {LIMIT:?}").into());
+    }
+    Ok(entries)
+}
+
+/// Acknowledges `ids` of `stream` in one `XACK`; how many.
+async fn xack(
+    conn: &mut MultiplexedConnection,
+    stream: &str,
+    group: &str,
+    ids: &[&str],
+) -> Fallible<usize> {
+    let acked: u64 = redis::cmd("XACK")
+        .arg(stream)
+        .arg(group)
+        .arg(ids)
+        .query_async(conn)
+        .await?;
+    Ok(usize::try_from(acked)?)
 }
 
 /// Waits until `blocked` clients of the server wait in a blocking command: the worker

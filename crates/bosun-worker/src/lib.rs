@@ -29,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Role, RoleConfig, WorkerConfig, redis_url};
 pub use error::WorkerError;
 pub use llm::{LlmClient, LlmConfig, LlmError};
+pub use message::JobMessage;
+pub use runner::{JobFailed, JobFuture, JobRunner};
 pub use worker::NOTIFICATION_FIELDS;
 
 /// A started worker: its store is open and its metrics endpoint (if any) listens.
@@ -79,6 +81,7 @@ pub async fn start(
         stop_jobs: CancellationToken::new(),
         running: Default::default(),
         finished: finished_tx,
+        runners: Vec::new(),
     });
     Ok(Worker {
         shared,
@@ -88,6 +91,17 @@ pub async fn start(
 }
 
 impl Worker {
+    /// Runs `role`'s jobs with `runner` instead of the built-in one (the LLM call, or
+    /// for `process` the supervised process). The role must be enabled in the
+    /// configuration for its stream to be read.
+    pub fn with_runner(mut self, role: Role, runner: impl JobRunner) -> Self {
+        let shared = Arc::get_mut(&mut self.shared)
+            .expect("a worker that has not run holds the only reference to its state");
+        shared.runners.retain(|(r, _)| *r != role);
+        shared.runners.push((role, Box::new(runner)));
+        self
+    }
+
     /// Reads and runs jobs until `shutdown`, then drains (see [`WorkerConfig::drain_timeout`]).
     pub async fn run(self, shutdown: CancellationToken) {
         let sampler = tokio::spawn(worker::sample(self.shared.clone(), shutdown.clone()));

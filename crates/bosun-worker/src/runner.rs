@@ -1,6 +1,10 @@
 //! What each role does with a job: the LLM roles send it to their model (the inspector
 //! as `{"code": payload, "task": task}`, as in seed 003); `process` runs the process job
-//! in the payload here, under the executor's supervision.
+//! in the payload here, under the executor's supervision. A program that embeds the
+//! worker can give a role a [`JobRunner`] of its own instead.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use bosun_core::JobSpec;
 use bosun_exec::RunOptions;
@@ -13,23 +17,74 @@ use crate::message::JobMessage;
 
 /// How a job ended, when it did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JobFailed {
+pub struct JobFailed {
     /// What went wrong (for a process job, its result object as JSON).
-    pub(crate) message: String,
-    /// True when trying again later may succeed: the entry stays pending.
-    pub(crate) transient: bool,
+    pub message: String,
+    /// True when trying again later may succeed: the entry stays pending, and is
+    /// taken over and run again after `claim_idle`, up to `max_attempts`.
+    pub transient: bool,
 }
 
 impl JobFailed {
-    fn permanent(message: impl Into<String>) -> Self {
+    /// A failure that running again would not mend: its error is saved and notified.
+    pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             transient: false,
         }
     }
+
+    /// A failure worth another attempt later (a service that was down, say).
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: true,
+        }
+    }
 }
 
-/// Runs `job` as `role`; its result text.
+/// The future a [`JobRunner`] returns.
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<String, JobFailed>> + Send + 'a>>;
+
+/// Runs one role's jobs in place of its built-in runner, in a program that embeds the
+/// worker ([`crate::Worker::with_runner`]). Everything else stays the worker's: reading
+/// within the limits, the saved-result check, retries and dead letters, saving,
+/// notifying and acknowledging.
+///
+/// ```
+/// use bosun_worker::{JobFailed, JobFuture, JobMessage, JobRunner, Role, WorkerConfig};
+/// use tokio_util::sync::CancellationToken;
+///
+/// /// Answers every manager job with its task in capitals.
+/// struct Shout;
+///
+/// impl JobRunner for Shout {
+///     fn run<'a>(&'a self, job: &'a JobMessage, _stop: &'a CancellationToken) -> JobFuture<'a> {
+///         Box::pin(async move {
+///             if job.task.is_empty() {
+///                 return Err(JobFailed::permanent("nothing to shout")); // saved as the error
+///             }
+///             Ok(job.task.to_uppercase()) // saved, then notified as the result
+///         })
+///     }
+/// }
+///
+/// async fn serve(config: WorkerConfig, shutdown: CancellationToken) -> Result<(), bosun_worker::WorkerError> {
+///     let worker = bosun_worker::start(config, &shutdown).await?;
+///     worker.with_runner(Role::Manager, Shout).run(shutdown).await;
+///     Ok(())
+/// }
+/// ```
+///
+/// (docs/WORKER.md, "A runner of your own", shows the same.)
+pub trait JobRunner: Send + Sync + 'static {
+    /// Runs `job`; its result text, or why it failed. `stop` fires when the worker
+    /// stops waiting (its drain deadline passed): return soon after, with a transient
+    /// failure, and the entry stays pending for another worker.
+    fn run<'a>(&'a self, job: &'a JobMessage, stop: &'a CancellationToken) -> JobFuture<'a>;
+}
+
+/// Runs `job` as `role` with its built-in runner; its result text.
 pub(crate) async fn run(
     config: &WorkerConfig,
     llm: &LlmClient,

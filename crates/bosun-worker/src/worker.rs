@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Role, WorkerConfig};
 use crate::llm::LlmClient;
 use crate::message::{self, JobMessage};
-use crate::runner;
+use crate::runner::{self, JobRunner};
 use crate::slots::{Plan, Slot, Slots};
 use crate::streams;
 
@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) running: Mutex<BTreeMap<String, BTreeSet<String>>>,
     /// Where jobs send their results to [`finish`].
     pub(crate) finished: mpsc::UnboundedSender<Finished>,
+    /// Roles whose jobs a runner of the embedding program runs.
+    pub(crate) runners: Vec<(Role, Box<dyn JobRunner>)>,
 }
 
 /// An entry being run, in [`Shared::running`] until dropped.
@@ -550,15 +552,21 @@ async fn settle(
         return Ok(());
     }
 
-    let outcome = runner::run(
-        &shared.config,
-        &shared.llm,
-        role,
-        &job,
-        &entry.id,
-        &shared.stop_jobs,
-    )
-    .await;
+    let outcome = match shared.runners.iter().find(|(r, _)| *r == role) {
+        Some((_, custom)) => custom.run(&job, &shared.stop_jobs).await,
+        None => {
+            let config = &shared.config;
+            runner::run(
+                config,
+                &shared.llm,
+                role,
+                &job,
+                &entry.id,
+                &shared.stop_jobs,
+            )
+            .await
+        }
+    };
     let outcome = match outcome {
         Err(failed) if failed.transient => {
             streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message).await?;

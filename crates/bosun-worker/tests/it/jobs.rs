@@ -1,12 +1,15 @@
 //! Jobs that go well: what each role sends and saves, several workers sharing the
 //! streams, process jobs, redelivery of a job already done, and the metrics.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bosun_store::NewWorkerResult;
-use bosun_worker::{NOTIFICATION_FIELDS, Role};
+use bosun_worker::{JobFailed, JobFuture, JobMessage, JobRunner, NOTIFICATION_FIELDS, Role};
 use redis::AsyncCommands;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use crate::support::{Bench, LIMIT, echoed, ids, wait_until};
 
@@ -414,4 +417,66 @@ fn counter(text: &str, role: &str, outcome: &str) -> f64 {
         .filter(|l| l.contains(&format!("outcome=\"{outcome}\"")))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// A runner of the test's own: answers a job with its task in capitals, fails `bad`
+/// for good and `flaky` once in a way worth retrying.
+#[derive(Default)]
+struct Shout {
+    attempts: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl JobRunner for Shout {
+    fn run<'a>(&'a self, job: &'a JobMessage, _stop: &'a CancellationToken) -> JobFuture<'a> {
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            let n = attempts.entry(job.job_id.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        Box::pin(async move {
+            match job.task.as_str() {
+                "bad" => Err(JobFailed::permanent("bad is never done")),
+                "flaky" if attempt == 1 => Err(JobFailed::transient("not yet")),
+                task => Ok(task.to_uppercase()),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_role_given_a_runner_of_its_own_runs_its_jobs_with_the_workers_guarantees() {
+    let bench = Bench::new().await;
+    let shout = Shout::default();
+    let attempts = shout.attempts.clone();
+    let worker = bench
+        .worker_with(bench.config("custom"), |w| {
+            w.with_runner(Role::Manager, shout)
+        })
+        .await;
+    bench.job(Role::Manager, "fine", "hello").await;
+    bench.job(Role::Manager, "bad", "bad").await;
+    bench.job(Role::Manager, "flaky", "flaky").await;
+    bench.job(Role::Agent, "llm", "still the LLM's").await;
+    let jobs = ["fine", "bad", "flaky", "llm"].map(String::from);
+    assert!(bench.all_done(&jobs).await, "not every job was done");
+    bench.assert_once_each(&jobs).await;
+
+    let fine = bench.result("fine").await.unwrap();
+    assert!(fine.saved.succeeded);
+    assert_eq!(fine.saved.output, "HELLO");
+    assert_eq!(bench.notifications_of("fine").await[0]["Payload"], "HELLO");
+    let bad = bench.result("bad").await.unwrap();
+    assert!(!bad.saved.succeeded);
+    assert_eq!(bad.saved.output, "bad is never done");
+    assert_eq!(bench.notifications_of("bad").await[0]["Type"], "error");
+    let flaky = bench.result("flaky").await.unwrap();
+    assert_eq!(
+        (flaky.saved.output.as_str(), flaky.saved.attempts),
+        ("FLAKY", 2)
+    );
+    // The other roles keep their built-in runners: one LLM call, for the agent job.
+    assert_eq!(bench.llm.call_count(), 1);
+    assert_eq!(attempts.lock().unwrap().values().sum::<u32>(), 4);
+    assert!(worker.stop().await);
 }

@@ -97,10 +97,21 @@ impl Bench {
 
     /// Starts a worker with `config` and runs it in a task.
     pub(crate) async fn worker(&self, config: WorkerConfig) -> RunningWorker {
+        self.worker_with(config, |worker| worker).await
+    }
+
+    /// Starts a worker with `config`, lets `adjust` change it (give a role a runner),
+    /// and runs it in a task.
+    pub(crate) async fn worker_with(
+        &self,
+        config: WorkerConfig,
+        adjust: impl FnOnce(bosun_worker::Worker) -> bosun_worker::Worker,
+    ) -> RunningWorker {
         let shutdown = CancellationToken::new();
         let worker = bosun_worker::start(config, &shutdown)
             .await
             .expect("the worker starts");
+        let worker = adjust(worker);
         let metrics_addr = worker.metrics_addr;
         let task = tokio::spawn(worker.run(shutdown.clone()));
         RunningWorker {
