@@ -728,7 +728,8 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) server: Option<String>,
 
-    /// The API token [default: $BOSUN_TOKEN, else the token in <home>/client.json].
+    /// The API token [default: $BOSUN_TOKEN, else the token in <home>/client.json if the
+    /// server is the one saved there].
     /// `bosun up` prints one on its first start.
     #[arg(long, value_name = "TOKEN")]
     pub(crate) token: Option<String>,

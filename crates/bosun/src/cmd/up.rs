@@ -2,7 +2,8 @@
 //!
 //! On the very first start the server makes a tenant and an admin token; this prints
 //! the token once, with how to use it, and saves it with the URL in
-//! `<home>/client.json` (mode 0600) for the client commands. Later starts never show it.
+//! `<home>/client.json` (mode 0600) for the client commands. Later starts never show it;
+//! one on another address points client.json at it, keeping the token.
 
 use std::path::Path;
 
@@ -53,6 +54,18 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
         // Client commands look in the default data directory unless told otherwise.
         let usual = bosun_exec::Home::from_env().is_some_and(|usual| usual == home);
         println!("{}", welcome(first, &server.url, home.root(), usual));
+    } else {
+        // The client commands show client.json's token only to the URL saved with it.
+        let path = ClientFile::path(home.root());
+        match ClientFile::repoint(&path, &server.url) {
+            Ok(true) => println!("bosun: {} now names {}", path.display(), server.url),
+            Ok(false) => {}
+            Err(e) => eprintln!(
+                "bosun: could not point {} at {} ({e}): client commands need --server and --token",
+                path.display(),
+                server.url
+            ),
+        }
     }
 
     tokio::select! {

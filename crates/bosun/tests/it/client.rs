@@ -167,16 +167,22 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
     );
     assert!(printed.contains("Authorization: Bearer"), "{printed}");
 
-    // …and never on a later one, which leaves client.json alone.
+    // …and never on a later one, which keeps client.json's token and points it at the
+    // new address, so that the token goes on being shown only to its own server.
     let again = Up::start(&home);
     let printed = again.stop();
     assert!(!printed.contains(&token), "{printed}");
-    assert!(
-        printed.contains("bosun: serving http://127.0.0.1:"),
-        "{printed}"
-    );
+    let url = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("bosun: serving "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no URL in {printed}"));
     let saved_again: Value =
         serde_json::from_str(&std::fs::read_to_string(home.path().join("client.json")).unwrap())
             .unwrap();
-    assert_eq!(saved_again, saved);
+    assert_eq!(saved_again["token"], saved["token"]);
+    assert_eq!(saved_again["url"], url, "{printed}");
+    if saved["url"] != url {
+        assert!(printed.contains("client.json now names"), "{printed}");
+    }
 }

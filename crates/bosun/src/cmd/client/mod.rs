@@ -81,6 +81,35 @@ impl ClientFile {
         })
     }
 
+    /// Points the file at `path` to `url`, keeping its token, when it names another
+    /// URL (its server was started on another address since); `Ok(true)` when it did.
+    /// It is replaced whole (a new file, mode 0600, renamed over it), never half
+    /// written; a file that cannot be read as client.json is left alone.
+    pub(crate) fn repoint(path: &Path, url: &str) -> std::io::Result<bool> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(Some(mut saved)) = Self::read(path) else {
+            return Ok(false);
+        };
+        if saved.url.as_deref().map(|u| u.trim_end_matches('/')) == Some(url.trim_end_matches('/'))
+        {
+            return Ok(false);
+        }
+        saved.url = Some(url.to_owned());
+        let fresh = path.with_extension("json.new");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&fresh)?;
+        let mut text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&fresh, path)?;
+        Ok(true)
+    }
+
     /// Writes it with mode 0600, only if no such file exists: `Ok(false)` leaves an
     /// existing one untouched.
     pub(crate) fn create_new(&self, path: &Path) -> std::io::Result<bool> {
@@ -117,7 +146,8 @@ pub(crate) struct ClientConfig {
 impl ClientConfig {
     /// Each of URL and token from the first source that has it: the flag, the
     /// environment (`BOSUN_SERVER`, `BOSUN_TOKEN`; empty counts as unset), client.json;
-    /// the URL falls back to [`DEFAULT_URL`].
+    /// the URL falls back to [`DEFAULT_URL`]. client.json's token is only ever shown
+    /// to the server it was saved with: for another URL it is not used.
     pub(crate) fn resolve(
         args: &ClientArgs,
         env: impl Fn(&str) -> Option<String>,
@@ -130,11 +160,18 @@ impl ClientConfig {
             .or_else(|| env("BOSUN_SERVER"))
             .or_else(|| file.and_then(|f| f.url.clone()))
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        let same_server = |f: &ClientFile| {
+            let saved = f.url.as_deref().unwrap_or(DEFAULT_URL);
+            saved.trim_end_matches('/') == url.trim_end_matches('/')
+        };
         let token = args
             .token
             .clone()
             .or_else(|| env("BOSUN_TOKEN"))
-            .or_else(|| file.and_then(|f| f.token.clone()));
+            .or_else(|| {
+                file.filter(|f| same_server(f))
+                    .and_then(|f| f.token.clone())
+            });
         Self {
             url,
             token,
@@ -487,6 +524,61 @@ mod tests {
         let from_file = ClientConfig::resolve(&args(None, None), env(&[]), Some(&file));
         assert_eq!(from_file.url, "http://file:2");
         assert_eq!(from_file.token.as_deref(), Some("file-token"));
+    }
+
+    #[test]
+    fn client_json_s_token_goes_only_to_the_server_it_was_saved_with() {
+        let file = file("http://127.0.0.1:8420", "file-token");
+        let other = ClientConfig::resolve(
+            &args(Some("http://elsewhere:1"), None),
+            env(&[]),
+            Some(&file),
+        );
+        assert_eq!(other.url, "http://elsewhere:1");
+        assert_eq!(
+            other.token, None,
+            "the saved token was offered to another server"
+        );
+        let vars = [("BOSUN_SERVER", "http://elsewhere:1")];
+        let other = ClientConfig::resolve(&args(None, None), env(&vars), Some(&file));
+        assert_eq!(other.token, None);
+        let same = ClientConfig::resolve(
+            &args(Some("http://127.0.0.1:8420/"), None),
+            env(&[]),
+            Some(&file),
+        );
+        assert_eq!(
+            same.token.as_deref(),
+            Some("file-token"),
+            "a trailing slash is the same server"
+        );
+    }
+
+    #[test]
+    fn a_later_start_on_another_address_repoints_client_json_and_keeps_its_token() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = ClientFile::path(dir.path());
+        assert!(
+            !ClientFile::repoint(&path, "http://a:1").unwrap(),
+            "no file, nothing to do"
+        );
+        assert!(file("http://a:1", "secret").create_new(&path).unwrap());
+        assert!(!ClientFile::repoint(&path, "http://a:1/").unwrap());
+        assert!(ClientFile::repoint(&path, "http://a:2").unwrap());
+        assert_eq!(
+            ClientFile::read(&path).unwrap().unwrap(),
+            file("http://a:2", "secret")
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(&path, "not json").unwrap();
+        assert!(!ClientFile::repoint(&path, "http://a:3").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "not json",
+            "a bad file is left alone"
+        );
     }
 
     #[test]
