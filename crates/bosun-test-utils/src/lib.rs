@@ -89,7 +89,8 @@ pub fn database_urls(dir: &Path) -> Vec<(&'static str, String)> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     if server != "off" {
         let unique = format!(
-            "bosun_test_{}_{}",
+            "bosun_test_{}_{}_{}",
+            host_tag(),
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -102,6 +103,63 @@ pub fn database_urls(dir: &Path) -> Vec<(&'static str, String)> {
         ));
     }
     urls
+}
+
+/// This machine's name as it goes into a test database's name: up to 12 letters and
+/// digits, so that a sweep of stale databases keeps to its own machine's.
+fn host_tag() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let tag: String = host
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(12)
+        .collect();
+    if tag.is_empty() {
+        "host".to_owned()
+    } else {
+        tag
+    }
+}
+
+/// Drops the PostgreSQL database of `url`, one [`database_urls`] named, once its test
+/// is done, and those left by test processes that are gone (a run that failed or was
+/// killed before it dropped its own), so that test runs do not fill the server: each
+/// database is several megabytes. Open connections to it are ended (`WITH (FORCE)`). A
+/// SQLite URL, or a server that cannot be reached, is left alone: the test said what
+/// it needed already.
+pub async fn drop_test_database(url: &str) {
+    use sqlx::{Connection, Executor};
+    let Some((server, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if !url.starts_with("postgres") || !name.starts_with("bosun_test_") {
+        return;
+    }
+    let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{server}/postgres")).await else {
+        return;
+    };
+    let mut gone = vec![name.to_owned()];
+    let listed: Result<Vec<(String,)>, _> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'bosun\\_test\\_%'")
+            .fetch_all(&mut conn)
+            .await;
+    // Only this machine's: a pid says nothing of a process elsewhere.
+    let mine = format!("bosun_test_{}_", host_tag());
+    for (other,) in listed.unwrap_or_default() {
+        let pid = other
+            .strip_prefix(&mine)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !exists(pid)) {
+            gone.push(other);
+        }
+    }
+    for name in gone {
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = conn.execute(drop.as_str()).await;
+    }
+    let _ = conn.close().await;
 }
 
 /// The message for a PostgreSQL test that could not reach its server.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bosun_server::ServerConfig;
-use bosun_test_utils::database_urls;
+use bosun_test_utils::{database_urls, drop_test_database};
 use serde_json::{Value, json};
 
 use crate::support::{TestServer, on_each_engine, sh_job};
@@ -122,8 +122,12 @@ async fn an_execution_cancelled_while_it_waits_for_a_slot_never_starts() {
     let dir = tempfile::tempdir().unwrap();
     for (engine, url) in database_urls(dir.path()) {
         eprintln!("engine: {engine}");
-        let (server, first) =
-            one_slot_taken(&dir.path().join(engine), url, Duration::from_secs(5)).await;
+        let (server, first) = one_slot_taken(
+            &dir.path().join(engine),
+            url.clone(),
+            Duration::from_secs(5),
+        )
+        .await;
         let second = run(&server, "long").await;
         // Claimed ahead of a free slot, or still in the queue: either way it waits.
         let waiting = async || {
@@ -153,6 +157,7 @@ async fn an_execution_cancelled_while_it_waits_for_a_slot_never_starts() {
             .await;
         assert_eq!(server.finished(&first).await["status"], "Cancelled");
         server.stop().await;
+        drop_test_database(&url).await;
     }
 }
 
@@ -187,5 +192,6 @@ async fn an_execution_waiting_for_a_slot_when_the_server_stops_runs_after_the_re
             .await;
         assert_eq!(again.finished(&second).await["status"], "Cancelled");
         again.stop().await;
+        drop_test_database(&url).await;
     }
 }

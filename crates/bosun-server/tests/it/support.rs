@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bosun_server::{ServerConfig, start};
-use bosun_test_utils::{POSTGRES_HELP, database_urls};
+use bosun_test_utils::{POSTGRES_HELP, database_urls, drop_test_database};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -175,6 +175,7 @@ where
         let home = dir.path().join(engine);
         let server = TestServer::start(&home, &url).await;
         check(server).await;
+        drop_test_database(&url).await;
     }
 }
 

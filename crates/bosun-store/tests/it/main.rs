@@ -3,7 +3,7 @@
 mod batched;
 
 use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError};
-use bosun_test_utils::{POSTGRES_HELP, database_urls};
+use bosun_test_utils::{POSTGRES_HELP, database_urls, drop_test_database};
 use chrono::Utc;
 
 /// An execution of `job` triggered through the API.
@@ -43,6 +43,7 @@ where
         eprintln!("engine: {engine}");
         check(store.clone()).await;
         store.close().await;
+        drop_test_database(&url).await;
     }
 }
 
@@ -56,6 +57,7 @@ async fn opening_twice_keeps_the_data_and_migrates_once() {
         let again = Store::open(&url).await.unwrap();
         assert_eq!(again.ensure_tenant("acme", "other").await.unwrap(), tenant);
         again.close().await;
+        drop_test_database(&url).await;
     }
 }
 
