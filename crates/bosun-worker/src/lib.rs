@@ -49,11 +49,7 @@ pub async fn start(
 ) -> Result<Worker, WorkerError> {
     metrics::install();
     let store = open_store(&config.database_url).await?;
-    let client =
-        redis::Client::open(config.redis_url.as_str()).map_err(|source| WorkerError::RedisUrl {
-            url: config.redis_url.clone(),
-            source,
-        })?;
+    let client = redis_client(&config.redis_url)?;
     let manager = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(10)))
@@ -114,6 +110,40 @@ impl Worker {
         sampler.abort();
         self.shared.store.close().await;
     }
+}
+
+/// How long a Redis connection may be quiet before the kernel probes it, and between
+/// probes: a Redis that vanished without closing the connection (its machine died,
+/// the network split) is noticed within about a minute, and the worker reconnects,
+/// instead of waiting on a blocked read forever.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_PROBES: u32 = 3;
+
+/// The client every Redis connection of the worker comes from: no Nagle delay, TCP
+/// keepalive, and on Linux a limit on how long sent data may go unacknowledged.
+fn redis_client(url: &str) -> Result<redis::Client, WorkerError> {
+    use redis::IntoConnectionInfo;
+    use redis::io::tcp::{TcpSettings, socket2::TcpKeepalive};
+    let invalid = |source| WorkerError::RedisUrl {
+        url: url.to_owned(),
+        source,
+    };
+    let keepalive = TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(target_os = "linux")]
+    let keepalive = keepalive.with_retries(KEEPALIVE_PROBES);
+    let tcp = TcpSettings::default()
+        .set_nodelay(true)
+        .set_keepalive(keepalive);
+    #[cfg(target_os = "linux")]
+    let tcp = tcp.set_user_timeout(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES);
+    let info = url
+        .into_connection_info()
+        .map_err(invalid)?
+        .set_tcp_settings(tcp);
+    redis::Client::open(info).map_err(invalid)
 }
 
 /// Opens the results store. Workers started together on a new SQLite file race to make
