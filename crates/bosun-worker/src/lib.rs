@@ -99,16 +99,32 @@ impl Worker {
     }
 
     /// Reads and runs jobs until `shutdown`, then drains (see [`WorkerConfig::drain_timeout`]).
+    ///
+    /// Dropping the future stops the worker at once, as a crash would (nothing more is
+    /// saved, notified or acknowledged): its jobs and its helper tasks go with it, and
+    /// its connections close.
     pub async fn run(self, shutdown: CancellationToken) {
-        let sampler = tokio::spawn(worker::sample(self.shared.clone(), shutdown.clone()));
-        let keeper = tokio::spawn(worker::keep_claimed(self.shared.clone()));
-        let finisher = tokio::spawn(worker::finish(self.shared.clone(), self.finished));
+        let helpers = Helpers(vec![
+            tokio::spawn(worker::sample(self.shared.clone(), shutdown.clone())),
+            tokio::spawn(worker::keep_claimed(self.shared.clone())),
+            tokio::spawn(worker::finish(self.shared.clone(), self.finished)),
+        ]);
         worker::run(self.shared.clone(), shutdown).await;
         // Every job has ended, so none waits on the finisher.
-        finisher.abort();
-        keeper.abort();
-        sampler.abort();
+        drop(helpers);
         self.shared.store.close().await;
+    }
+}
+
+/// The worker's helper tasks (sampler, keeper, finisher), aborted when dropped: when
+/// [`Worker::run`] returns, or when its future is dropped mid-run.
+struct Helpers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for helper in &self.0 {
+            helper.abort();
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bosun_worker::Role;
 
-use crate::support::{Bench, LIMIT, Step, wait_for_async};
+use crate::support::{Bench, LIMIT, Step, wait_for_async, wait_until};
 
 #[tokio::test]
 async fn on_shutdown_a_running_job_finishes_and_nothing_more_is_read() {
@@ -142,4 +142,42 @@ async fn past_the_drain_deadline_a_process_job_is_stopped_and_stays_pending() {
     let saved = bench.result("sleeper").await.expect("done").saved;
     assert!(saved.succeeded, "{}", saved.output);
     assert_eq!((saved.consumer.as_str(), saved.attempts), ("w2", 2));
+}
+
+/// How many clients the test's Redis has connected.
+async fn clients(bench: &Bench) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("clients")
+        .query_async(&mut bench.redis().await)
+        .await
+        .expect("INFO works");
+    info.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("INFO clients says how many are connected")
+}
+
+#[tokio::test]
+async fn a_worker_whose_run_is_dropped_lets_go_of_redis() {
+    let bench = Bench::new().await;
+    if !bench.redis.is_own() {
+        eprintln!("skipped: on a shared server (REDIS_URL) other clients come and go");
+        return;
+    }
+    // Each count is taken on a connection of its own, which it counts too.
+    let before = clients(&bench).await;
+    let worker = bench.worker(bench.config("dropped")).await;
+    bench.job(Role::Agent, "before-the-drop", "hello").await;
+    assert!(bench.all_done(&["before-the-drop".to_owned()]).await);
+    assert!(
+        clients(&bench).await >= before + 2,
+        "the worker is connected"
+    );
+    worker.crash();
+    let gone = wait_until(LIMIT, || async { clients(&bench).await == before }).await;
+    assert!(
+        gone,
+        "{} clients left of {before}: the worker's tasks outlived it",
+        clients(&bench).await
+    );
 }
