@@ -702,45 +702,6 @@ impl Store {
             .about("reading status history")
     }
 
-    /// Deletes a job's finished executions beyond the newest `keep`, with their
-    /// history, and returns the log paths of those deleted so their files can go too.
-    pub async fn prune_history(&self, job_id: &str, keep: i64) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin().await?;
-        // LIMIT with the largest count: SQLite needs a LIMIT before OFFSET, and
-        // PostgreSQL does not take SQLite's `LIMIT -1`.
-        let rows = sqlx::query(
-            "SELECT id, output_log, error_log FROM executions WHERE job_id = $1 \
-             AND status NOT IN ('Pending', 'Running') ORDER BY created_at DESC, id DESC \
-             LIMIT $3 OFFSET $2",
-        )
-        .bind(job_id)
-        .bind(keep.max(0))
-        .bind(i64::MAX)
-        .fetch_all(&mut *tx)
-        .await
-        .about("finding old history")?;
-        let mut logs = Vec::new();
-        for row in &rows {
-            let id: String = row.try_get("id").about("finding old history")?;
-            for column in ["output_log", "error_log"] {
-                if let Some(path) = row
-                    .try_get::<Option<String>, _>(column)
-                    .about("finding old history")?
-                {
-                    logs.push(path);
-                }
-            }
-            // Its status history goes with it (ON DELETE CASCADE).
-            sqlx::query("DELETE FROM executions WHERE id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .about("deleting old history")?;
-        }
-        tx.commit().await.about("deleting old history")?;
-        Ok(logs)
-    }
-
     /// How many of a job's executions have ended: the history
     /// [`Store::prune_oldest`] trims.
     pub async fn finished_count(&self, job_id: &str) -> Result<i64, StoreError> {
@@ -759,8 +720,8 @@ impl Store {
     /// Returns how many were deleted and the log paths of those, so their files can
     /// go too.
     ///
-    /// Unlike [`Store::prune_history`], which skips the newest rows it keeps, this
-    /// reads only the rows it deletes, so it costs the same however long the history.
+    /// It reads only the rows it deletes, so it costs the same however long the
+    /// history (a query that skipped the newest rows to keep read all of them).
     pub async fn prune_oldest(
         &self,
         job_id: &str,

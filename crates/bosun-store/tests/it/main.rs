@@ -244,7 +244,8 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
 
         let oldest = ids[0].clone();
         assert!(!store.events(&oldest).await.unwrap().is_empty());
-        store.prune_history(&job.id, 2).await.unwrap();
+        let beyond_two = i64::try_from(ids.len()).unwrap() - 2;
+        store.prune_oldest(&job.id, beyond_two).await.unwrap();
         assert!(
             store.events(&oldest).await.unwrap().is_empty(),
             "a pruned execution's history goes with it"
