@@ -185,7 +185,10 @@ impl Follow {
                 self.path = log_path(&execution, self.stream);
             }
             if let Some(text) = self.read(CHUNK).await {
-                return Some(Event::default().event("log").data(text));
+                // As a JSON string: SSE data cannot hold a `\r`, which a receiver
+                // would take for a line end (progress bars and CRLF output).
+                let quoted = serde_json::Value::String(text).to_string();
+                return Some(Event::default().event("log").data(quoted));
             }
             // At the end of what is written: wait for more, or end with the job.
             match &mut self.written {

@@ -255,6 +255,53 @@ async fn seed_000_routes_trigger_and_report_with_its_field_names() {
 }
 
 #[tokio::test]
+async fn a_followed_log_arrives_as_written_carriage_returns_and_all() {
+    on_each_engine(|server| async move {
+        let written = "10%\r50%\r100%\r\nwindows line\r\nlast\n";
+        let script = format!(
+            "printf '{}'",
+            written
+                .replace('%', "%%")
+                .replace('\r', "\\r")
+                .replace('\n', "\\n")
+        );
+        server.post("/api/jobs", sh_job("bars", &script)).await;
+        let (_, execution) = server.post("/api/jobs/bars/run", json!({})).await;
+        let id = execution["id"].as_str().unwrap().to_owned();
+        server.finished(&id).await;
+        let body = server
+            .http
+            .get(server.url(&format!("/api/executions/{id}/logs/follow")))
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // Each `log` event's data is one line: a JSON string.
+        let mut followed = String::new();
+        let mut event = "";
+        for line in body.lines() {
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name;
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && event == "log"
+            {
+                followed.push_str(&serde_json::from_str::<String>(data).unwrap());
+            }
+        }
+        assert_eq!(followed, written, "{body}");
+        assert!(
+            body.contains("event: end\ndata: CompletedSuccessfully"),
+            "{body}"
+        );
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_running_job_is_followed_live_and_cancelled() {
     on_each_engine(|server| async move {
         server

@@ -94,11 +94,14 @@ pub(crate) async fn follow(
         parser.feed(&chunk, &mut events);
         for event in events.drain(..) {
             match event.name.as_str() {
-                // The text as the job wrote it: the server sends one `data:` line per
-                // line, so a chunk ending in a newline ends in an empty `data:` line,
-                // and joining the lines with `\n` gives back the bytes exactly.
+                // The text as the job wrote it, `\r`s and all, as a JSON string.
                 "log" => {
-                    out.write_all(event.data.as_bytes())?;
+                    let text: String = serde_json::from_str(&event.data).map_err(|e| {
+                        std::io::Error::other(format!(
+                            "the server sent a log event that is not a JSON string: {e}"
+                        ))
+                    })?;
+                    out.write_all(text.as_bytes())?;
                     out.flush()?;
                 }
                 "end" => return Ok(Some(event.data.trim().to_owned())),
