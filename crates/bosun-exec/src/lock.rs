@@ -257,7 +257,18 @@ mod tests {
         live.kill().unwrap();
         live.wait().unwrap();
         assert!(err.contains("remove the lock file"), "{err}");
-        acquire(dir.path(), "t3").unwrap();
+        // Once the process is gone the lock is an orphan. The first attempt's file
+        // was closed, but a process another test forks in that moment holds a copy of
+        // its descriptor, and so the flock, until it execs (close-on-exec): give that
+        // a moment, as a second executor would find the lock taken and be told so.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut taken = acquire(dir.path(), "t3");
+        while taken.is_err() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            taken = acquire(dir.path(), "t3");
+        }
+        let lock = taken.unwrap();
+        assert!(lock.reclaimed.as_deref().unwrap().contains("orphaned"));
     }
 
     fn dead_pid() -> u32 {
