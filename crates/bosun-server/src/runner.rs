@@ -67,6 +67,9 @@ struct Shared {
     active: Mutex<HashMap<String, Active>>,
     /// The way around the queue, open once the runner runs.
     direct: OnceLock<Direct>,
+    /// Set when the drain deadline passed and the jobs still running are cancelled,
+    /// so that their end says why.
+    past_drain: std::sync::atomic::AtomicBool,
 }
 
 /// The runner's claims (running or waiting for a slot), and where executions
@@ -450,6 +453,10 @@ impl Runner {
         .await;
         if drained.is_err() {
             tracing::warn!("drain deadline passed: cancelling the jobs still running");
+            this.handle
+                .shared
+                .past_drain
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             this.handle.cancel_all();
             while tasks.join_next().await.is_some() {}
         }
@@ -557,10 +564,24 @@ impl Runner {
         let _ = reporter.await;
 
         let status = report.outcome.status();
+        let past_drain = self
+            .handle
+            .shared
+            .past_drain
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let message = if past_drain && matches!(report.outcome, Outcome::Cancelled) {
+            format!(
+                "cancelled: the server shut down and its drain deadline ({}) passed; the \
+                 process group was stopped",
+                humantime::format_duration(self.config.drain_timeout)
+            )
+        } else {
+            report.message()
+        };
         let finish = Finish {
             status: status.as_str().to_owned(),
             exit_code: report.outcome.exit_code().map(i64::from),
-            message: report.message(),
+            message,
             end_time: report.end_time,
         };
         let keep = definition

@@ -338,7 +338,9 @@ fn sigterm_cancels_a_job_still_running_at_the_drain_deadline_and_saves_that() {
     let after = up.execution(&home, &id);
     assert_eq!(after["status"], "Cancelled", "{after}");
     assert_eq!(
-        after["message"], "cancelled; the process group was stopped",
+        after["message"],
+        "cancelled: the server shut down and its drain deadline (1s) passed; the process \
+         group was stopped",
         "{after}"
     );
     up.stop();
