@@ -246,17 +246,25 @@ impl Bench {
             .expect("the store can be read")
     }
 
-    /// Waits until each of `job_ids` has a result and a notification; false if that
-    /// did not happen within [`LIMIT`].
+    /// Waits until each of `job_ids` is done: its result saved, its notification sent,
+    /// and the entry that result came from acknowledged (the last step, so a check of
+    /// what is pending right after sees it settled); false if that did not happen
+    /// within [`LIMIT`].
     pub(crate) async fn all_done(&self, job_ids: &[String]) -> bool {
         wait_until(LIMIT, || async {
             let notified = self.notifications().await;
+            let mut pending = Vec::new();
+            for role in Role::ALL {
+                pending.extend(self.pending(role).await.into_iter().map(|(id, ..)| id));
+            }
             for id in job_ids {
-                if self.result(id).await.is_none()
-                    || !notified
-                        .iter()
-                        .any(|n| n.get("JobId").map(String::as_str) == Some(id.as_str()))
-                {
+                let Some(result) = self.result(id).await else {
+                    return false;
+                };
+                let is_notified = notified
+                    .iter()
+                    .any(|n| n.get("JobId").map(String::as_str) == Some(id.as_str()));
+                if !is_notified || pending.contains(&result.saved.entry_id) {
                     return false;
                 }
             }
