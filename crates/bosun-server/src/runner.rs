@@ -28,6 +28,7 @@ mod journal;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -69,7 +70,7 @@ struct Shared {
     direct: OnceLock<Direct>,
     /// Set when the drain deadline passed and the jobs still running are cancelled,
     /// so that their end says why.
-    past_drain: std::sync::atomic::AtomicBool,
+    past_drain: AtomicBool,
 }
 
 /// The runner's claims (running or waiting for a slot), and where executions
@@ -79,7 +80,8 @@ struct Direct {
     handoffs: mpsc::UnboundedSender<Handoff>,
 }
 
-/// An execution created already claimed by this runner, ready to start.
+/// A claimed, registered execution, ready to start: taken from the queue, or created
+/// claimed by the API and handed over.
 struct Handoff {
     execution: Execution,
     definition: Definition,
@@ -88,8 +90,11 @@ struct Handoff {
 }
 
 /// Room for one execution in the runner, taken before the execution is created
-/// claimed; dropping it gives the room back.
-pub(crate) struct Reservation(OwnedSemaphorePermit);
+/// claimed, and the way to hand it over; dropping it gives the room back.
+pub(crate) struct Reservation {
+    claim: OwnedSemaphorePermit,
+    handoffs: mpsc::UnboundedSender<Handoff>,
+}
 
 /// The API's handle on the runner: wake it, cancel a job, follow a log.
 #[derive(Clone, Default)]
@@ -113,12 +118,11 @@ impl RunnerHandle {
         if direct.handoffs.is_closed() {
             return None;
         }
-        direct
-            .claims
-            .clone()
-            .try_acquire_owned()
-            .ok()
-            .map(Reservation)
+        let claim = direct.claims.clone().try_acquire_owned().ok()?;
+        Some(Reservation {
+            claim,
+            handoffs: direct.handoffs.clone(),
+        })
     }
 
     /// Starts `execution`, created claimed by this runner under `room`, as if the
@@ -131,17 +135,14 @@ impl RunnerHandle {
         execution: Execution,
         definition: Definition,
     ) {
-        let Some(direct) = self.shared.direct.get() else {
-            return;
-        };
         let id = execution.id.clone();
         let handoff = Handoff {
             registered: self.register(&execution),
             execution,
             definition,
-            claim: room.0,
+            claim: room.claim,
         };
-        if direct.handoffs.send(handoff).is_err() {
+        if room.handoffs.send(handoff).is_err() {
             tracing::warn!(execution = %id, "the runner stopped before it could start a new execution: it waits in the queue for the next start");
             self.deregister(&id);
         }
@@ -349,6 +350,8 @@ impl Runner {
         // A JoinSet, not detached tasks: if this future is dropped (the server is
         // aborted), every job's supervisor is dropped too, and its guard kills the job.
         let mut tasks = JoinSet::new();
+        // Starts a claimed, registered execution: one taken from the queue, or one the
+        // API created claimed and handed over.
         let start = |tasks: &mut JoinSet<()>, handoff: Handoff| {
             let task = Execute {
                 runner: this.clone(),
@@ -385,15 +388,13 @@ impl Runner {
                             Taken::Start(execution, definition) => {
                                 // Registered before the task starts, so that the next
                                 // claim sees this job running (duplicatePolicy `queue`).
-                                let task = Execute {
+                                let handoff = Handoff {
                                     registered: this.handle.register(&execution),
-                                    runner: this.clone(),
                                     execution,
                                     definition: *definition,
-                                    slots: slots.clone(),
                                     claim,
                                 };
-                                tasks.spawn(task.until(stop.clone()));
+                                start(&mut tasks, handoff);
                             }
                             Taken::Unstartable(execution, why) => {
                                 drop(claim);
@@ -453,10 +454,7 @@ impl Runner {
         .await;
         if drained.is_err() {
             tracing::warn!("drain deadline passed: cancelling the jobs still running");
-            this.handle
-                .shared
-                .past_drain
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            this.handle.shared.past_drain.store(true, Ordering::SeqCst);
             this.handle.cancel_all();
             while tasks.join_next().await.is_some() {}
         }
@@ -564,11 +562,7 @@ impl Runner {
         let _ = reporter.await;
 
         let status = report.outcome.status();
-        let past_drain = self
-            .handle
-            .shared
-            .past_drain
-            .load(std::sync::atomic::Ordering::SeqCst);
+        let past_drain = self.handle.shared.past_drain.load(Ordering::SeqCst);
         let message = if past_drain && matches!(report.outcome, Outcome::Cancelled) {
             format!(
                 "cancelled: the server shut down and its drain deadline ({}) passed; the \

@@ -105,7 +105,7 @@ pub(crate) async fn run(
     let reply = tokio::select! {
         reply = llm.chat(&settings.model, &content, settings.max_tokens) => reply,
         () = cancel.cancelled() => {
-            return Err(JobFailed { message: "the worker shut down during the LLM call".to_owned(), transient: true });
+            return Err(JobFailed::transient("the worker shut down during the LLM call"));
         }
     };
     reply.map_err(|e| JobFailed {
@@ -132,10 +132,9 @@ async fn run_process(
     let options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
     let report = bosun_exec::run(&spec, &options, cancel).await;
     if cancel.is_cancelled() {
-        return Err(JobFailed {
-            message: "the worker shut down while the process ran".to_owned(),
-            transient: true,
-        });
+        return Err(JobFailed::transient(
+            "the worker shut down while the process ran",
+        ));
     }
     let result = report.to_result(&spec.name);
     let text = serde_json::to_string(&result).expect("a run result serializes");

@@ -114,8 +114,6 @@ pub(super) struct Batch {
     /// The slot of each execution claimed, and of each ended.
     claimed: HashMap<String, usize>,
     ended: HashMap<String, usize>,
-    /// The executions created, once the batch has run.
-    created: HashSet<String>,
 }
 
 impl Batch {
@@ -211,17 +209,17 @@ impl Batch {
     /// the executions it created. When a statement fails, the transaction is rolled
     /// back; the error then says whether the connection is still fit for use.
     pub(super) async fn run(
-        mut self,
+        self,
         connection: &mut AnyConnection,
         done: &mut [ExecutionWritten],
     ) -> Result<HashSet<String>, Failed> {
         let about = "recording executions";
         let kinds = [
-            std::mem::take(&mut self.creates),
-            std::mem::take(&mut self.claims),
-            std::mem::take(&mut self.runnings),
-            std::mem::take(&mut self.reports),
-            std::mem::take(&mut self.ends),
+            self.creates,
+            self.claims,
+            self.runnings,
+            self.reports,
+            self.ends,
         ];
         let mut sql = String::from("BEGIN IMMEDIATE;");
         let mut arrays = Vec::new();
@@ -247,13 +245,14 @@ impl Batch {
                 });
             }
         };
+        let mut created = HashSet::new();
         let mut answer = || -> Result<(), StoreError> {
             for row in &rows {
                 let kind: String = row.try_get("kind").about(about)?;
                 let id: String = row.try_get("id").about(about)?;
                 let changed_at: Option<i64> = row.try_get("job_changed_at").about(about)?;
                 if kind == "create" {
-                    self.created.insert(id);
+                    created.insert(id);
                     continue;
                 }
                 let slot = match kind.as_str() {
@@ -277,7 +276,7 @@ impl Batch {
             error,
             connection_lost: false,
         })?;
-        Ok(self.created)
+        Ok(created)
     }
 }
 

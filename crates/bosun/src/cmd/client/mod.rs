@@ -90,31 +90,42 @@ impl ClientFile {
         let Ok(Some(mut saved)) = Self::read(path) else {
             return Ok(false);
         };
-        if saved.url.as_deref().map(|u| u.trim_end_matches('/')) == Some(url.trim_end_matches('/'))
-        {
+        if saved.is_for(url) {
             return Ok(false);
         }
         saved.url = Some(url.to_owned());
         let fresh = path.with_extension("json.new");
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
             .open(&fresh)?;
-        let mut text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
-        text.push('\n');
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
+        saved.write_to(file)?;
         std::fs::rename(&fresh, path)?;
         Ok(true)
+    }
+
+    /// True when it was saved for the server at `url` (its own URL, or
+    /// [`DEFAULT_URL`] when it names none); a trailing `/` makes no difference.
+    fn is_for(&self, url: &str) -> bool {
+        let saved = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        saved.trim_end_matches('/') == url.trim_end_matches('/')
+    }
+
+    /// Writes it as pretty JSON into `file`, and syncs it.
+    fn write_to(&self, mut file: std::fs::File) -> std::io::Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
     }
 
     /// Writes it with mode 0600, only if no such file exists: `Ok(false)` leaves an
     /// existing one untouched.
     pub(crate) fn create_new(&self, path: &Path) -> std::io::Result<bool> {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut file = match std::fs::OpenOptions::new()
+        let file = match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
@@ -124,10 +135,7 @@ impl ClientFile {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
             Err(e) => return Err(e),
         };
-        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        text.push('\n');
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
+        self.write_to(file)?;
         Ok(true)
     }
 }
@@ -160,16 +168,12 @@ impl ClientConfig {
             .or_else(|| env("BOSUN_SERVER"))
             .or_else(|| file.and_then(|f| f.url.clone()))
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
-        let same_server = |f: &ClientFile| {
-            let saved = f.url.as_deref().unwrap_or(DEFAULT_URL);
-            saved.trim_end_matches('/') == url.trim_end_matches('/')
-        };
         let token = args
             .token
             .clone()
             .or_else(|| env("BOSUN_TOKEN"))
             .or_else(|| {
-                file.filter(|f| same_server(f))
+                file.filter(|f| f.is_for(&url))
                     .and_then(|f| f.token.clone())
             });
         Self {
