@@ -25,6 +25,19 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A statement on the worker results' own SQLite connection failed.
+    #[error("database error while {about}: {source}")]
+    Sqlite {
+        /// What the store was doing.
+        about: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The worker results' thread could not be started, or has stopped (the store
+    /// was closed).
+    #[error("the worker results' SQLite thread {0}")]
+    ResultsThread(String),
     /// A unique name is taken.
     #[error("{what} {name:?} already exists")]
     Conflict {

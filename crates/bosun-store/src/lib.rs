@@ -56,7 +56,18 @@ pub struct Store {
     /// For SQLite, the task that holds `writer`'s connection and writes the
     /// executions' writes in batches.
     sqlite_writer: Option<Arc<executions::Writer>>,
+    /// For a SQLite file, the worker results' own connection, opened on first use.
+    results_file: Option<Arc<LazyResults>>,
     backend: Backend,
+}
+
+/// The worker results' connection to a SQLite file, until it is first needed.
+#[derive(Debug)]
+struct LazyResults {
+    path: std::path::PathBuf,
+    /// `None` before the first use and after [`Store::close`].
+    file: std::sync::Mutex<Option<Arc<results::ResultsFile>>>,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// The schema, applied in order. Written in SQLite's dialect; [`dialect`] turns it
@@ -72,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "worker results",
         include_str!("../migrations/0003_worker_results.sql"),
+    ),
+    (
+        4,
+        "worker results without notified_at",
+        include_str!("../migrations/0004_worker_results_notified.sql"),
     ),
 ];
 
@@ -155,10 +171,21 @@ impl Store {
         };
         let sqlite_writer = (backend == Backend::Sqlite)
             .then(|| Arc::new(executions::Writer::start(writer.clone(), pool.clone())));
+        let results_file = match backend {
+            Backend::Sqlite => results::file_of(&url).map(|path| {
+                Arc::new(LazyResults {
+                    path,
+                    file: std::sync::Mutex::new(None),
+                    closed: std::sync::atomic::AtomicBool::new(false),
+                })
+            }),
+            Backend::Postgres => None,
+        };
         let store = Self {
             pool,
             writer,
             sqlite_writer,
+            results_file,
             backend,
         };
         store.migrate().await?;
@@ -173,6 +200,12 @@ impl Store {
     /// Closes the pools, waiting for connections in use to be returned (and for
     /// the executions' writes queued on SQLite to be written).
     pub async fn close(&self) {
+        if let Some(lazy) = &self.results_file {
+            lazy.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+            // The thread ends (and closes its connection) once requests under way
+            // have their answers.
+            drop(lock(&lazy.file).take());
+        }
         if let Some(writer) = &self.sqlite_writer {
             writer.close().await;
         }
@@ -205,10 +238,36 @@ impl Store {
         &self.pool
     }
 
+    /// For a SQLite file, the worker results' own connection (opened now if this is
+    /// its first use); `None` for PostgreSQL and in-memory SQLite.
+    pub(crate) fn results_file(&self) -> Result<Option<Arc<results::ResultsFile>>, StoreError> {
+        let Some(lazy) = &self.results_file else {
+            return Ok(None);
+        };
+        let mut file = lock(&lazy.file);
+        if lazy.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::ResultsThread(
+                "has stopped: the store is closed".to_owned(),
+            ));
+        }
+        if file.is_none() {
+            *file = Some(Arc::new(results::ResultsFile::open(&lazy.path)?));
+        }
+        Ok(file.clone())
+    }
+
     /// On SQLite, the task that writes the executions' writes in batches.
     pub(crate) fn sqlite_writer(&self) -> Option<&executions::Writer> {
         self.sqlite_writer.as_deref()
     }
+}
+
+/// Locks `mutex`, whose holders never panic while holding it (a poisoned lock's value
+/// is as good as before).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `url` without its password, for messages.

@@ -1,13 +1,18 @@
-//! Results of the jobs `bosun worker` runs from Redis: saved once per job id, with when
-//! their notification went out, so a redelivered job is never run twice.
+//! Results of the jobs `bosun worker` runs from Redis: saved once per job id, so a
+//! redelivered job is never run twice. On a SQLite file they go through a connection
+//! and thread of their own ([`sqlite`]); on PostgreSQL through the pool.
+
+mod sqlite;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::{QueryContext, StoreError};
-use crate::time::{from_ms, opt, to_ms};
+use crate::time::{from_ms, to_ms};
 use crate::{Backend, Store};
+
+pub(crate) use sqlite::{ResultsFile, file_of};
 
 /// A worker's result to save.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -45,8 +50,6 @@ pub struct WorkerResult {
     pub saved: NewWorkerResult,
     /// When.
     pub finished_at: DateTime<Utc>,
-    /// When its notification was sent, if it was.
-    pub notified_at: Option<DateTime<Utc>>,
 }
 
 fn result(row: &AnyRow) -> Result<WorkerResult, sqlx::Error> {
@@ -66,13 +69,12 @@ fn result(row: &AnyRow) -> Result<WorkerResult, sqlx::Error> {
             attempts: row.try_get("attempts")?,
         },
         finished_at: from_ms(row.try_get("finished_at")?),
-        notified_at: opt(row.try_get("notified_at")?),
     })
 }
 
-/// The columns of a result row, in the order of [`result`]'s reads.
+/// The columns of a result row: those it is saved with, in [`result`]'s order.
 const COLUMNS: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
-     connection_id, succeeded, output, consumer, attempts, finished_at, notified_at";
+     connection_id, succeeded, output, consumer, attempts, finished_at";
 
 /// `$from, $from+1, …`: `n` placeholders.
 fn placeholders(from: usize, n: usize) -> String {
@@ -82,45 +84,59 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The columns a saved result is given, in this order, by [`Store::save_worker_results`].
-const SAVED: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
-     connection_id, succeeded, output, consumer, attempts, finished_at";
-
-/// Saving results from the JSON array bound as `$1`, all finished at `$2`, each engine
-/// its way: one statement whose text is the same however many there are, so it is
+/// Saving results on PostgreSQL from the JSON array bound as `$1`, all finished at
+/// `$2`: one statement whose text is the same however many there are, so it is
 /// prepared once, and one value bound instead of thirteen a result.
-fn save_many(backend: Backend) -> String {
-    let rows = match backend {
-        Backend::Sqlite => {
-            "SELECT json_extract(value, '$.job_id'), json_extract(value, '$.role'), \
-             json_extract(value, '$.stream'), json_extract(value, '$.entry_id'), \
-             json_extract(value, '$.workflow_id'), json_extract(value, '$.user_id'), \
-             json_extract(value, '$.project_id'), json_extract(value, '$.connection_id'), \
-             json_extract(value, '$.succeeded'), json_extract(value, '$.output'), \
-             json_extract(value, '$.consumer'), json_extract(value, '$.attempts'), $2 \
-             FROM json_each($1) WHERE true"
-        }
-        Backend::Postgres => {
-            "SELECT job_id, role, stream, entry_id, workflow_id, user_id, \
-             project_id, connection_id, succeeded, output, consumer, attempts, $2 \
-             FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, role text, stream text, \
-             entry_id text, workflow_id text, user_id text, project_id text, \
-             connection_id text, succeeded bigint, output text, consumer text, attempts bigint)"
-        }
-    };
-    format!("INSERT INTO worker_results ({SAVED}) {rows} ON CONFLICT DO NOTHING RETURNING job_id")
+const SAVE_MANY_POSTGRES: &str = "INSERT INTO worker_results (job_id, role, stream, entry_id, \
+     workflow_id, user_id, project_id, connection_id, succeeded, output, consumer, attempts, \
+     finished_at) \
+     SELECT job_id, role, stream, entry_id, workflow_id, user_id, \
+     project_id, connection_id, succeeded, output, consumer, attempts, $2 \
+     FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, role text, stream text, \
+     entry_id text, workflow_id text, user_id text, project_id text, \
+     connection_id text, succeeded bigint, output text, consumer text, attempts bigint) \
+     ON CONFLICT DO NOTHING RETURNING job_id";
+
+/// Worker results on SQLite need a file: the results' own connection cannot share an
+/// in-memory database.
+fn in_memory() -> StoreError {
+    StoreError::ResultsThread(
+        "needs a SQLite file: worker results cannot be kept in an in-memory database".to_owned(),
+    )
 }
 
 impl Store {
-    /// Saves several jobs' results in one statement. For each, in order: when it was
-    /// saved now, its `finished_at` (as stored, to the millisecond); `None` (and
-    /// nothing changed) when a result of that job was saved before, or comes earlier
-    /// in `new`.
+    /// Saves several jobs' results together (one transaction). For each, in order:
+    /// when it was saved now, its `finished_at` (as stored, to the millisecond); `None`
+    /// (and nothing changed) when a result of that job was saved before, or comes
+    /// earlier in `new`.
     pub async fn save_worker_results(
         &self,
-        new: &[NewWorkerResult],
+        new: Vec<NewWorkerResult>,
     ) -> Result<Vec<Option<DateTime<Utc>>>, StoreError> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
         let finished_at = to_ms(Utc::now());
+        let saved = match (self.results_file()?, self.backend()) {
+            (Some(file), _) => file.save(new, finished_at).await?,
+            (None, Backend::Postgres) => {
+                self.save_worker_results_postgres(&new, finished_at).await?
+            }
+            (None, Backend::Sqlite) => return Err(in_memory()),
+        };
+        Ok(saved
+            .into_iter()
+            .map(|now| now.then(|| from_ms(finished_at)))
+            .collect())
+    }
+
+    /// [`Store::save_worker_results`] on PostgreSQL: whether each was saved now.
+    async fn save_worker_results_postgres(
+        &self,
+        new: &[NewWorkerResult],
+        finished_at: i64,
+    ) -> Result<Vec<bool>, StoreError> {
         // The first of each job id goes in; a later one is a duplicate at once.
         let mut seen = std::collections::HashSet::new();
         let firsts: Vec<bool> = new.iter().map(|n| seen.insert(&n.job_id)).collect();
@@ -145,10 +161,7 @@ impl Store {
                 })
             })
             .collect();
-        if rows.is_empty() {
-            return Ok(vec![None; new.len()]);
-        }
-        let inserted: std::collections::HashSet<String> = sqlx::query(&save_many(self.backend()))
+        let inserted: std::collections::HashSet<String> = sqlx::query(SAVE_MANY_POSTGRES)
             .bind(serde_json::Value::Array(rows).to_string())
             .bind(finished_at)
             .fetch_all(self.pool())
@@ -161,14 +174,22 @@ impl Store {
         Ok(new
             .iter()
             .zip(firsts)
-            .map(|(n, first)| (first && inserted.contains(&n.job_id)).then(|| from_ms(finished_at)))
+            .map(|(n, first)| first && inserted.contains(&n.job_id))
             .collect())
     }
 
-    /// The saved results of those of `job_ids` that have one, in one query.
+    /// The saved results of those of `job_ids` that have one, in one request.
     pub async fn worker_results(&self, job_ids: &[&str]) -> Result<Vec<WorkerResult>, StoreError> {
         if job_ids.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(file) = self.results_file()? {
+            return file
+                .lookup(job_ids.iter().map(|id| (*id).to_owned()).collect())
+                .await;
+        }
+        if self.backend() == Backend::Sqlite {
+            return Err(in_memory());
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM worker_results WHERE job_id IN ({})",
@@ -188,76 +209,14 @@ impl Store {
             .about("reading worker results")
     }
 
-    /// Records that the notifications of `job_ids` went out, in one statement.
-    pub async fn mark_worker_results_notified(&self, job_ids: &[&str]) -> Result<(), StoreError> {
-        if job_ids.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "UPDATE worker_results SET notified_at = $1 WHERE job_id IN ({})",
-            placeholders(2, job_ids.len())
-        );
-        let mut query = sqlx::query(&sql).bind(to_ms(Utc::now()));
-        for id in job_ids {
-            query = query.bind(*id);
-        }
-        query
-            .execute(self.pool())
-            .await
-            .about("recording notifications")?;
-        Ok(())
-    }
-
     /// Saves a job's result; false (and nothing changed) when one was saved before.
     pub async fn save_worker_result(&self, new: &NewWorkerResult) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, user_id, \
-             project_id, connection_id, succeeded, output, consumer, attempts, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&new.job_id)
-        .bind(&new.role)
-        .bind(&new.stream)
-        .bind(&new.entry_id)
-        .bind(&new.workflow_id)
-        .bind(&new.user_id)
-        .bind(&new.project_id)
-        .bind(&new.connection_id)
-        .bind(i64::from(new.succeeded))
-        .bind(&new.output)
-        .bind(&new.consumer)
-        .bind(new.attempts)
-        .bind(to_ms(Utc::now()))
-        .execute(self.pool())
-        .await
-        .about("saving a worker result")?;
-        Ok(done.rows_affected() == 1)
+        let saved = self.save_worker_results(vec![new.clone()]).await?;
+        Ok(saved.first().is_some_and(Option::is_some))
     }
 
     /// The saved result of a job, if any.
     pub async fn worker_result(&self, job_id: &str) -> Result<Option<WorkerResult>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM worker_results WHERE job_id = $1"
-        ))
-        .bind(job_id)
-        .fetch_optional(self.pool())
-        .await
-        .about("reading a worker result")?
-        .as_ref()
-        .map(result)
-        .transpose()
-        .about("reading a worker result")
-    }
-
-    /// Records that a job's notification went out.
-    pub async fn mark_worker_result_notified(&self, job_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE worker_results SET notified_at = $2 WHERE job_id = $1")
-            .bind(job_id)
-            .bind(to_ms(Utc::now()))
-            .execute(self.pool())
-            .await
-            .about("recording a notification")?;
-        Ok(())
+        Ok(self.worker_results(&[job_id]).await?.pop())
     }
 }

@@ -14,9 +14,9 @@
 //!   `XACK`: no store, no runner, no notification. Goal: worker ≥ 0.5 × raw.
 //! - The same N jobs done by hand: a plain loop that keeps the worker's promises with
 //!   none of its machinery (no tasks, slots, metrics, retries or runner): it reads
-//!   `COUNT 64`, looks the jobs' saved results up in one query, saves their results in
-//!   one statement, XADDs their notifications (the worker's fields) in one MULTI,
-//!   records them, and XACKs the batch. What the contract costs, beside what bosun
+//!   `COUNT 64`, looks the jobs' saved results up in one request, saves their results
+//!   together, and XADDs their notifications (the worker's fields) and XACKs the batch
+//!   in one MULTI ([`bosun_worker::streams::settle`]). What the contract costs, beside what bosun
 //!   costs on top of it.
 //! - The same N jobs as `agent` jobs, whose runner is the built-in one: an HTTP call
 //!   to an in-bench fake OpenAI endpoint that answers at once; and, to say what that
@@ -44,7 +44,7 @@ use bosun_store::NewWorkerResult;
 use bosun_test_utils::fake_llm::FakeLlm;
 use bosun_test_utils::redis_server::RedisServer;
 use bosun_test_utils::stats::{list, median, percentile, seconds};
-use bosun_worker::{JobFuture, JobMessage, JobRunner, LlmClient, Role, WorkerConfig};
+use bosun_worker::{JobFuture, JobMessage, JobRunner, LlmClient, Role, WorkerConfig, streams};
 use redis::aio::MultiplexedConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -341,7 +341,7 @@ impl Bench<'_> {
             if ratio >= 0.5 { "pass" } else { "FAIL" }
         );
         println!(
-            "| the same no-op jobs done by hand (read, look up, save, notify, record, ack; no tasks) ÷ raw | {:.0} jobs/s | {:.0} jobs/s | {:.3} | — | — |",
+            "| the same no-op jobs done by hand (read, look up, save, notify + ack; no tasks) ÷ raw | {:.0} jobs/s | {:.0} jobs/s | {:.3} | — | — |",
             median(&hand),
             median(&raw),
             median(&hand_ratios),
@@ -525,6 +525,7 @@ impl Bench<'_> {
         let store = self.hand_store.clone();
         let (stream, group) = (self.names.hand.clone(), self.group.to_owned());
         let updates = self.names.hand_updates.clone();
+        let dead = format!("{stream}:dead");
         let consumer = tokio::spawn(async move {
             let mut acked = 0;
             while acked < n {
@@ -558,45 +559,37 @@ impl Bench<'_> {
                         attempts: 1,
                     })
                     .collect();
-                let saved = store.save_worker_results(&rows).await?;
-                let mut pipe = redis::pipe();
-                pipe.atomic();
+                let saved = store.save_worker_results(rows).await?;
+                let mut notifications = Vec::with_capacity(jobs.len());
                 for ((job, _), at) in jobs.iter().zip(&saved) {
                     let at = at.ok_or("a by-hand result was not saved")?;
-                    pipe.cmd("XADD")
-                        .arg(&updates)
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(10_000)
-                        .arg("*")
-                        .arg("MessageId")
-                        .arg(uuid::Uuid::now_v7().to_string())
-                        .arg("NodeId")
-                        .arg(&job.job_id)
-                        .arg("ProjectId")
-                        .arg(&job.project_id)
-                        .arg("UserId")
-                        .arg(&job.user_id)
-                        .arg("Type")
-                        .arg("result")
-                        .arg("Payload")
-                        .arg("")
-                        .arg("Timestamp")
-                        .arg(at.to_rfc3339())
-                        .arg("JobId")
-                        .arg(&job.job_id)
-                        .arg("WorkflowId")
-                        .arg(&job.workflow_id)
-                        .arg("ConnectionId")
-                        .arg(&job.connection_id)
-                        .arg("Role")
-                        .arg("manager")
-                        .ignore();
+                    notifications.push(vec![
+                        ("MessageId", uuid::Uuid::now_v7().to_string()),
+                        ("NodeId", job.job_id.clone()),
+                        ("ProjectId", job.project_id.clone()),
+                        ("UserId", job.user_id.clone()),
+                        ("Type", "result".to_owned()),
+                        ("Payload", String::new()),
+                        ("Timestamp", at.to_rfc3339()),
+                        ("JobId", job.job_id.clone()),
+                        ("WorkflowId", job.workflow_id.clone()),
+                        ("ConnectionId", job.connection_id.clone()),
+                        ("Role", "manager".to_owned()),
+                    ]);
                 }
-                pipe.query_async::<()>(&mut conn).await?;
-                store.mark_worker_results_notified(&ids).await?;
-                let entry_ids: Vec<&str> = jobs.iter().map(|(_, id)| *id).collect();
-                acked += xack(&mut conn, &stream, &group, &entry_ids).await?;
+                let entries: Vec<streams::Settle<'_>> = jobs
+                    .iter()
+                    .zip(&notifications)
+                    .map(|((_, id), notification)| streams::Settle {
+                        stream: &stream,
+                        id,
+                        notification: Some(notification),
+                        dead: None,
+                        retried: false,
+                    })
+                    .collect();
+                streams::settle(&mut conn, &group, &updates, &dead, 10_000, &entries).await?;
+                acked += entries.len();
             }
             Ok(Instant::now())
         });

@@ -52,12 +52,12 @@ pub fn fields(map: &HashMap<String, Value>) -> Result<HashMap<String, String>, M
 }
 
 /// Looks a field up by its name in any case (`jobId`, `JobId`, `jobid`).
-fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    fields.get(name).map(String::as_str).or_else(|| {
+fn field<'a, V>(fields: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
+    fields.get(name).or_else(|| {
         fields
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     })
 }
 
@@ -68,7 +68,37 @@ impl JobMessage {
     /// Reads a job from an entry's fields. A chat entry may name its id `messageId`
     /// and its text `message`.
     pub fn parse(role: Role, fields: &HashMap<String, String>) -> Result<Self, Malformed> {
-        let text = |name| field(fields, name).unwrap_or_default().to_owned();
+        Self::parse_by(role, |name| field(fields, name).map(String::as_str))
+    }
+
+    /// Reads a job from an entry as read: [`fields`] and [`JobMessage::parse`] in one,
+    /// without copying the fields it does not keep.
+    pub fn from_entry(role: Role, map: &HashMap<String, Value>) -> Result<Self, Malformed> {
+        let mut numbers = false;
+        for (name, value) in map {
+            match value {
+                Value::BulkString(bytes) => {
+                    std::str::from_utf8(bytes)
+                        .map_err(|_| Malformed(format!("field {name:?} is not UTF-8")))?;
+                }
+                Value::SimpleString(_) => {}
+                Value::Int(_) => numbers = true,
+                other => return Err(Malformed(format!("field {name:?} is {other:?}, not text"))),
+            }
+        }
+        if numbers {
+            return Self::parse(role, &fields(map)?);
+        }
+        Self::parse_by(role, |name| match field(map, name)? {
+            Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
+            Value::SimpleString(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// Reads a job from the fields `get` finds by name.
+    fn parse_by<'a>(role: Role, get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, Malformed> {
+        let text = |name| get(name).unwrap_or_default().to_owned();
         let either = |first, second| {
             let value = text(first);
             if value.trim().is_empty() && role == Role::Chat {
@@ -147,6 +177,31 @@ mod tests {
         let control =
             JobMessage::parse(Role::Agent, &of(&[("jobId", "a\nb"), ("task", "x")])).unwrap_err();
         assert!(control.0.contains("control"), "{control}");
+    }
+
+    #[test]
+    fn an_entry_as_read_reads_as_its_fields_do() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let entry: HashMap<String, Value> = [
+            ("JobId", bulk("j1")),
+            ("task", Value::SimpleString("plan".to_owned())),
+            ("userId", Value::Int(7)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let job = JobMessage::from_entry(Role::Agent, &entry).unwrap();
+        assert_eq!(
+            job,
+            JobMessage::parse(Role::Agent, &fields(&entry).unwrap()).unwrap()
+        );
+        assert_eq!((job.job_id.as_str(), job.user_id.as_str()), ("j1", "7"));
+        let mut bad = entry.clone();
+        bad.insert("payload".to_owned(), Value::BulkString(vec![0xff]));
+        let e = JobMessage::from_entry(Role::Agent, &bad).unwrap_err();
+        assert!(e.0.contains("not UTF-8"), "{e}");
+        bad.insert("payload".to_owned(), Value::Nil);
+        assert!(JobMessage::from_entry(Role::Agent, &bad).is_err());
     }
 
     #[test]

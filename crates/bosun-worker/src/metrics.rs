@@ -14,9 +14,11 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
+use metrics::{Counter, Gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Role;
 use crate::error::WorkerError;
 
 /// The LLM latency buckets, in seconds.
@@ -39,6 +41,59 @@ fn handle() -> &'static PrometheusHandle {
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
+}
+
+/// The outcomes `bosun_worker_jobs_total` counts.
+const OUTCOMES: [&str; 6] = [
+    "succeeded",
+    "failed",
+    "retry",
+    "dead_letter",
+    "malformed",
+    "duplicate",
+];
+
+/// Counts a job's `outcome` (one of [`OUTCOMES`]) in `bosun_worker_jobs_total`. The
+/// counters are registered once (after [`install`]) and kept: registering looks the
+/// metric up by its name and labels, which costs more than the count, every job.
+pub(crate) fn count_job(role: Role, outcome: &'static str) {
+    static COUNTERS: OnceLock<Vec<(Role, &'static str, Counter)>> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        Role::ALL
+            .into_iter()
+            .flat_map(|role| {
+                OUTCOMES.into_iter().map(move |outcome| {
+                    let counter = metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome);
+                    (role, outcome, counter)
+                })
+            })
+            .collect()
+    });
+    match counters.iter().find(|(r, o, _)| *r == role && *o == outcome) {
+        Some((_, _, counter)) => counter.increment(1),
+        None => metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome).increment(1),
+    }
+}
+
+/// `bosun_worker_in_flight` of `role`, registered once (see [`count_job`]).
+pub(crate) fn in_flight(role: Role) -> &'static Gauge {
+    static GAUGES: OnceLock<Vec<(Role, Gauge)>> = OnceLock::new();
+    let gauges = GAUGES.get_or_init(|| {
+        Role::ALL
+            .into_iter()
+            .map(|role| {
+                (
+                    role,
+                    metrics::gauge!("bosun_worker_in_flight", "role" => role.name()),
+                )
+            })
+            .collect()
+    });
+    let (_, gauge) = gauges
+        .iter()
+        .find(|(r, _)| *r == role)
+        .expect("every role has its gauge");
+    gauge
 }
 
 /// Installs the recorder, so metrics are kept from the start.

@@ -1,11 +1,12 @@
 //! The Redis side: consumer groups, reads, acknowledgements, notifications and the
 //! dead-letter stream. Commands that belong together go in one MULTI, so an entry is
-//! never dead-lettered without being acknowledged, or acknowledged without its record.
+//! never acknowledged without its notification or its dead-letter record, nor those
+//! sent without the acknowledgement.
 
 use std::collections::HashMap;
 
 use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId};
 use redis::{AsyncCommands, RedisResult, Value};
 
 /// Creates `group` on `stream` (and the stream) unless it exists. A new group starts at
@@ -51,18 +52,92 @@ pub async fn read(
     for _ in streams {
         cmd.arg(">");
     }
-    let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
-    Ok(reply
-        .map(|r| {
-            r.keys
-                .into_iter()
-                .flat_map(|k| {
-                    let key = k.key;
-                    k.ids.into_iter().map(move |id| (key.clone(), id))
-                })
-                .collect()
-        })
-        .unwrap_or_default())
+    let reply: Value = cmd.query_async(conn).await?;
+    entries_of(reply)
+}
+
+/// The entries of an `XREADGROUP` reply, with their stream's name: `[[stream, [[id,
+/// [field, value, …]], …]], …]` (a map of streams in RESP3), or nil when the read
+/// timed out. Taken apart by hand, moving each value out, where the `redis` crate's
+/// `StreamReadReply` copies the whole reply first and goes through nested maps: a
+/// read of 64 entries is worth it.
+fn entries_of(reply: Value) -> RedisResult<Vec<(String, StreamId)>> {
+    let invalid = |what: &str| {
+        redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "XREADGROUP's reply is not as expected",
+            what.to_owned(),
+        ))
+    };
+    let text = |value: Value, what: &str| -> RedisResult<String> {
+        match value {
+            Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|_| invalid(what)),
+            Value::SimpleString(s) => Ok(s),
+            _ => Err(invalid(what)),
+        }
+    };
+    let streams: Vec<(Value, Value)> = match reply {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Array(streams) => streams
+            .into_iter()
+            .map(|stream| match stream {
+                Value::Array(pair) if pair.len() == 2 => {
+                    let mut pair = pair.into_iter();
+                    Ok((
+                        pair.next().unwrap_or(Value::Nil),
+                        pair.next().unwrap_or(Value::Nil),
+                    ))
+                }
+                _ => Err(invalid("a stream is not [name, entries]")),
+            })
+            .collect::<RedisResult<_>>()?,
+        Value::Map(streams) => streams,
+        _ => return Err(invalid("not a list of streams")),
+    };
+    let mut read = Vec::new();
+    for (name, entries) in streams {
+        let name = text(name, "a stream's name is not text")?;
+        let Value::Array(entries) = entries else {
+            return Err(invalid("a stream's entries are not a list"));
+        };
+        read.reserve(entries.len());
+        for entry in entries {
+            let Value::Array(entry) = entry else {
+                return Err(invalid("an entry is not [id, fields]"));
+            };
+            let mut entry = entry.into_iter();
+            let id = text(
+                entry.next().unwrap_or(Value::Nil),
+                "an entry's id is not text",
+            )?;
+            let map = match entry.next() {
+                // An entry deleted since it was delivered (a read of pending entries).
+                None | Some(Value::Nil) => HashMap::new(),
+                Some(Value::Array(fields)) => {
+                    let mut map = HashMap::with_capacity(fields.len() / 2);
+                    let mut fields = fields.into_iter();
+                    while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
+                        map.insert(text(field, "a field's name is not text")?, value);
+                    }
+                    map
+                }
+                Some(Value::Map(fields)) => fields
+                    .into_iter()
+                    .map(|(field, value)| Ok((text(field, "a field's name is not text")?, value)))
+                    .collect::<RedisResult<_>>()?,
+                Some(_) => return Err(invalid("an entry's fields are not a list")),
+            };
+            read.push((
+                name.clone(),
+                StreamId {
+                    id,
+                    map,
+                    ..StreamId::default()
+                },
+            ));
+        }
+    }
+    Ok(read)
 }
 
 /// Takes over up to `count` entries of `stream` pending longer than `min_idle_ms` on
@@ -189,30 +264,95 @@ pub async fn last_error(
     conn.hget(errors_key(group), format!("{stream} {id}")).await
 }
 
-/// An entry of a role stream, as the commands about it name it.
+/// What settling an entry sends before it is acknowledged.
 #[derive(Debug, Clone, Copy)]
-pub struct EntryRef<'a> {
-    /// Its stream.
+pub struct Settle<'a> {
+    /// The entry's stream.
     pub stream: &'a str,
-    /// The consumer group.
-    pub group: &'a str,
     /// Its id.
     pub id: &'a str,
+    /// The job's notification (seed 003's fields), for the updates stream.
+    pub notification: Option<&'a [(&'a str, String)]>,
+    /// Its record for the dead-letter stream ([`dead_record`]).
+    pub dead: Option<&'a [(String, Vec<u8>)]>,
+    /// Whether an earlier attempt may have left an error to forget ([`remember_error`]):
+    /// true for any delivery after the first.
+    pub retried: bool,
 }
 
-/// Moves an entry (with its `fields`) to the dead-letter stream `dead`, trimmed to about
-/// `keep` entries, with why, and acknowledges it, together.
-pub async fn dead_letter(
-    conn: &mut ConnectionManager,
+/// Settles entries of any role streams in one MULTI: each one's notification appended
+/// to `updates` and its record to `dead` (each trimmed to about `keep` entries), then
+/// all acknowledged (one `XACK` a stream) and their last errors forgotten. Atomic: an
+/// entry is never acknowledged without what it sends, nor sends it without being
+/// acknowledged, so a job whose entry is still pending has not been notified.
+pub async fn settle(
+    conn: &mut impl redis::aio::ConnectionLike,
+    group: &str,
+    updates: &str,
     dead: &str,
     keep: usize,
-    entry_ref: EntryRef<'_>,
+    entries: &[Settle<'_>],
+) -> RedisResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for entry in entries {
+        if let Some(fields) = entry.notification {
+            pipe.cmd("XADD")
+                .arg(updates)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(keep)
+                .arg("*")
+                .arg(fields)
+                .ignore();
+        }
+        if let Some(record) = entry.dead {
+            pipe.cmd("XADD")
+                .arg(dead)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(keep)
+                .arg("*")
+                .arg(record)
+                .ignore();
+        }
+    }
+    let mut streams: Vec<&str> = entries.iter().map(|e| e.stream).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    for stream in streams {
+        let ids: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.stream == stream)
+            .map(|e| e.id)
+            .collect();
+        pipe.xack(stream, group, &ids).ignore();
+    }
+    let errors: Vec<String> = entries
+        .iter()
+        .filter(|e| e.retried)
+        .map(|e| format!("{} {}", e.stream, e.id))
+        .collect();
+    if !errors.is_empty() {
+        pipe.hdel(errors_key(group), errors).ignore();
+    }
+    pipe.query_async(conn).await
+}
+
+/// An entry's record for the dead-letter stream: where it was, why it failed, how many
+/// times it was tried and when it was given up, then its own `fields` under their own
+/// names (unless they clash with these).
+pub fn dead_record(
+    stream: &str,
+    id: &str,
     fields: &HashMap<String, Value>,
     error: &str,
     attempts: u64,
-) -> RedisResult<()> {
-    let EntryRef { stream, group, id } = entry_ref;
-    let mut entry: Vec<(String, Vec<u8>)> = vec![
+) -> Vec<(String, Vec<u8>)> {
+    let mut record: Vec<(String, Vec<u8>)> = vec![
         ("stream".to_owned(), stream.as_bytes().to_vec()),
         ("entryId".to_owned(), id.as_bytes().to_vec()),
         ("error".to_owned(), error.as_bytes().to_vec()),
@@ -229,96 +369,73 @@ pub async fn dead_letter(
             Value::Int(n) => n.to_string().into_bytes(),
             other => format!("{other:?}").into_bytes(),
         };
-        // The original fields under their own names, unless they clash with ours.
-        if !entry.iter().any(|(n, _)| n == name) {
-            entry.push((name.clone(), bytes));
+        if !record.iter().any(|(n, _)| n == name) {
+            record.push((name.clone(), bytes));
         }
     }
-    redis::pipe()
-        .atomic()
-        .cmd("XADD")
-        .arg(dead)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(keep)
-        .arg("*")
-        .arg(&entry)
-        .ignore()
-        .xack(stream, group, &[id])
-        .ignore()
-        .hdel(errors_key(group), format!("{stream} {id}"))
-        .ignore()
-        .query_async(conn)
-        .await
+    record
 }
 
-/// Acknowledges entries (`(stream, id)`, of any streams) and forgets their last errors,
-/// in one MULTI.
-pub async fn ack_many(
-    conn: &mut ConnectionManager,
-    group: &str,
-    entries: &[(&str, &str)],
-) -> RedisResult<()> {
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    let mut streams: Vec<&str> = entries.iter().map(|(stream, _)| *stream).collect();
-    streams.sort_unstable();
-    streams.dedup();
-    for stream in streams {
-        let ids: Vec<&str> = entries
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::entries_of;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_read_reply_gives_each_entry_with_its_stream_and_fields() {
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                bulk("jobs:agent"),
+                Value::Array(vec![
+                    Value::Array(vec![
+                        bulk("1-0"),
+                        Value::Array(vec![bulk("jobId"), bulk("a"), bulk("task"), bulk("t")]),
+                    ]),
+                    Value::Array(vec![bulk("1-1"), Value::Nil]),
+                ]),
+            ]),
+            Value::Array(vec![
+                bulk("jobs:manager"),
+                Value::Array(vec![Value::Array(vec![
+                    bulk("2-0"),
+                    Value::Map(vec![(bulk("jobId"), bulk("b"))]),
+                ])]),
+            ]),
+        ]);
+        let read = entries_of(reply).unwrap();
+        let got: Vec<(&str, &str, usize)> = read
             .iter()
-            .filter(|(s, _)| *s == stream)
-            .map(|(_, id)| *id)
+            .map(|(stream, entry)| (stream.as_str(), entry.id.as_str(), entry.map.len()))
             .collect();
-        pipe.xack(stream, group, &ids).ignore();
+        assert_eq!(
+            got,
+            [
+                ("jobs:agent", "1-0", 2),
+                ("jobs:agent", "1-1", 0),
+                ("jobs:manager", "2-0", 1)
+            ]
+        );
+        assert_eq!(read[0].1.map["task"], bulk("t"));
+        assert_eq!(read[2].1.map["jobId"], bulk("b"));
     }
-    let fields: Vec<String> = entries
-        .iter()
-        .map(|(stream, id)| format!("{stream} {id}"))
-        .collect();
-    if !fields.is_empty() {
-        pipe.hdel(errors_key(group), fields).ignore();
-    }
-    pipe.query_async(conn).await
-}
 
-/// Appends several notifications to the updates stream, trimmed to about `keep`
-/// entries, in one MULTI.
-pub async fn notify_many(
-    conn: &mut ConnectionManager,
-    updates: &str,
-    keep: usize,
-    notifications: &[Vec<(&str, String)>],
-) -> RedisResult<()> {
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    for fields in notifications {
-        pipe.cmd("XADD")
-            .arg(updates)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(keep)
-            .arg("*")
-            .arg(fields)
-            .ignore();
+    #[test]
+    fn a_timed_out_read_is_empty_and_a_strange_reply_an_error() {
+        assert!(entries_of(Value::Nil).unwrap().is_empty());
+        let map_of_streams = Value::Map(vec![(bulk("s"), Value::Array(vec![]))]);
+        assert!(entries_of(map_of_streams).unwrap().is_empty());
+        for strange in [
+            Value::Int(1),
+            Value::Array(vec![bulk("no entries")]),
+            Value::Array(vec![Value::Array(vec![bulk("s"), Value::Int(2)])]),
+        ] {
+            let e = entries_of(strange).unwrap_err();
+            assert!(e.to_string().contains("XREADGROUP"), "{e}");
+        }
     }
-    pipe.query_async(conn).await
-}
-
-/// Appends a notification to the updates stream, trimmed to about `keep` entries.
-pub async fn notify(
-    conn: &mut ConnectionManager,
-    updates: &str,
-    keep: usize,
-    fields: &[(&str, String)],
-) -> RedisResult<()> {
-    redis::cmd("XADD")
-        .arg(updates)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(keep)
-        .arg("*")
-        .arg(fields)
-        .query_async(conn)
-        .await
 }

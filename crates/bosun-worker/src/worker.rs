@@ -16,14 +16,19 @@
 //!   idle time of the entries it is running ([`keep_claimed`]): a job longer than
 //!   `claim_idle` is not taken over while it runs.
 //! - Jobs that end at about the same time are finished together by one task
-//!   ([`finish`]): their results saved in one transaction, then notified in one MULTI,
-//!   then acknowledged in one MULTI, so each job's order (saved, notified,
-//!   acknowledged) holds and a batch costs a few round trips instead of a few per job.
-//!   The jobs of one read have their saved results looked up in one query.
-//! - A job whose result is saved is not run again: a redelivered one is notified (if
-//!   that had not happened) and acknowledged. If two deliveries of one job did run
-//!   (the job was sent twice), the result saved first is the job's, and only its
-//!   notification goes out.
+//!   ([`finish`]): their results saved in one transaction, then notified and
+//!   acknowledged in one atomic step on Redis ([`streams::settle`]), so each job's
+//!   order (saved, then notified and acknowledged) holds and a batch costs two round
+//!   trips instead of a few per job. The jobs of one read have their saved results
+//!   looked up in one request.
+//! - Notifying and acknowledging are one atomic step: a job whose entry is still pending
+//!   has not been notified, so nothing else records whether it was. (Two deliveries of
+//!   one entry that both finish notify twice: that takes a worker stalled for longer
+//!   than `claim_idle`, whose entries were taken over while it was alive.)
+//! - A job whose result is saved is not run again. A redelivered entry whose delivery
+//!   saved it is notified and acknowledged. If two entries of one job ran (the job was
+//!   sent twice), the result saved first is the job's, and only its entry notifies;
+//!   the other is acknowledged.
 //! - A lost connection is retried with backoff; streams and groups that Redis lost
 //!   (a restart without persistence) are made again.
 //! - On shutdown it stops reading; running jobs get the drain deadline, then are
@@ -293,7 +298,7 @@ async fn prepare(shared: &Shared, entries: Vec<(Role, StreamId)>) -> Vec<(Role, 
 
 /// An entry as a job of `role`, or why it is not one.
 fn parse(role: Role, entry: &StreamId) -> Result<JobMessage, message::Malformed> {
-    message::fields(&entry.map).and_then(|f| JobMessage::parse(role, &f))
+    JobMessage::from_entry(role, &entry.map)
 }
 
 /// One blocking read under `plan`, interrupted (as a timeout: nothing taken) when a
@@ -399,8 +404,7 @@ async fn claim(
 
 /// Counts a job's outcome.
 fn count(role: Role, outcome: &'static str) {
-    metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome)
-        .increment(1);
+    crate::metrics::count_job(role, outcome);
 }
 
 /// Keeps the entries this worker is running from being taken over (see the module's
@@ -453,7 +457,7 @@ async fn handle(
     attempts: u64,
     read: Option<Read>,
 ) {
-    let gauge = metrics::gauge!("bosun_worker_in_flight", "role" => role.name());
+    let gauge = crate::metrics::in_flight(role);
     gauge.increment(1.0);
     let running = shared.running(role, &entry.id);
     let settled = settle(&shared, role, &entry, attempts, read).await;
@@ -486,28 +490,6 @@ async fn settle(
     read: Option<Read>,
 ) -> Result<(), Unsettled> {
     let stream = shared.stream(role);
-    let group = &shared.config.group;
-    let mut conn = shared.conn.clone();
-    let dead = |error: String| {
-        let mut conn = shared.conn.clone();
-        async move {
-            streams::dead_letter(
-                &mut conn,
-                &shared.config.dead_letter,
-                shared.config.keep,
-                streams::EntryRef {
-                    stream,
-                    group,
-                    id: &entry.id,
-                },
-                &entry.map,
-                &error,
-                attempts,
-            )
-            .await
-        }
-    };
-
     let (job, known) = match read {
         Some(read) => (read.job, read.saved),
         None => (parse(role, entry), None),
@@ -516,60 +498,62 @@ async fn settle(
         Ok(job) => job,
         Err(malformed) => {
             tracing::warn!(stream, entry = %entry.id, "a malformed entry goes to the dead-letter stream: {malformed}");
-            dead(format!("malformed entry: {malformed}")).await?;
+            let error = format!("malformed entry: {malformed}");
+            let record = streams::dead_record(stream, &entry.id, &entry.map, &error, attempts);
+            Box::pin(settle_one(
+                shared,
+                role,
+                &entry.id,
+                attempts,
+                None,
+                Some(&record),
+            ))
+            .await?;
             count(role, "malformed");
             return Ok(());
         }
     };
 
+    // The rare ways (a lookup of its own, a job done before, a job given up) are boxed,
+    // so that every job's task does not carry the room their futures need.
     let known = match known {
         Some(known) => known,
-        None => shared.store.worker_result(&job.job_id).await?,
+        None => Box::pin(shared.store.worker_result(&job.job_id)).await?,
     };
     if let Some(saved) = known {
-        if saved.notified_at.is_none() {
-            notify(shared, role, &job, &saved).await?;
-        }
-        streams::ack(&mut conn, stream, group, &entry.id).await?;
-        count(role, "duplicate");
-        return Ok(());
+        return Box::pin(settle_saved(
+            shared, role, &job, &entry.id, attempts, &saved,
+        ))
+        .await;
     }
-
     if attempts > u64::from(shared.config.max_attempts) {
-        let last = streams::last_error(&mut conn, stream, group, &entry.id)
-            .await?
-            .unwrap_or_else(|| {
-                "no error was recorded (a worker stopped while running it)".to_owned()
-            });
-        let error = format!("gave up after {} attempts: {last}", attempts - 1);
-        let saved = match save(shared, role, &job, &entry.id, attempts, Err(error.clone())).await? {
-            Saved::First(saved) => saved,
-            Saved::Before(saved) => return saved_before(shared, role, &entry.id, &saved).await,
-        };
-        notify(shared, role, &job, &saved).await?;
-        dead(error).await?;
-        count(role, "dead_letter");
-        return Ok(());
+        return Box::pin(give_up(shared, role, entry, attempts, &job)).await;
     }
 
     let outcome = match shared.runners.iter().find(|(r, _)| *r == role) {
         Some((_, custom)) => custom.run(&job, &shared.stop_jobs).await,
+        // Boxed: the built-in runners' futures are large, and every job's task would
+        // carry their room (and have it copied about) whichever runner it uses.
         None => {
             let config = &shared.config;
-            runner::run(
+            Box::pin(runner::run(
                 config,
                 &shared.llm,
                 role,
                 &job,
                 &entry.id,
                 &shared.stop_jobs,
-            )
+            ))
             .await
         }
     };
     let outcome = match outcome {
         Err(failed) if failed.transient => {
-            streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message).await?;
+            let mut conn = shared.conn.clone();
+            let group = &shared.config.group;
+            let remember =
+                streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message);
+            Box::pin(remember).await?;
             tracing::warn!(stream, entry = %entry.id, job = %job.job_id, attempts, "job failed, to be tried again: {}", failed.message);
             count(role, "retry");
             return Ok(());
@@ -595,6 +579,115 @@ async fn settle(
     })
 }
 
+/// Gives up an entry delivered more than `max_attempts` times: its job's result is
+/// saved as failed with the last error, and the entry goes to the dead-letter stream
+/// with its notification sent.
+async fn give_up(
+    shared: &Shared,
+    role: Role,
+    entry: &StreamId,
+    attempts: u64,
+    job: &JobMessage,
+) -> Result<(), Unsettled> {
+    let stream = shared.stream(role);
+    let mut conn = shared.conn.clone();
+    let last = streams::last_error(&mut conn, stream, &shared.config.group, &entry.id)
+        .await?
+        .unwrap_or_else(|| "no error was recorded (a worker stopped while running it)".to_owned());
+    let error = format!("gave up after {} attempts: {last}", attempts - 1);
+    let new = new_result(shared, role, job, &entry.id, attempts, Err(error.clone()));
+    let Some(finished_at) = shared.store.save_worker_results(vec![new]).await?[0] else {
+        return settle_saved_since(shared, role, job, &entry.id, attempts).await;
+    };
+    let record = streams::dead_record(stream, &entry.id, &entry.map, &error, attempts);
+    let id = uuid::Uuid::now_v7().to_string();
+    let notification = notification(id, role, job, false, &error, finished_at);
+    let (notification, record) = (Some(&notification[..]), Some(&record[..]));
+    settle_one(shared, role, &entry.id, attempts, notification, record).await?;
+    count(role, "dead_letter");
+    Ok(())
+}
+
+/// Settles one entry, delivered for the `attempts`th time (see [`streams::settle`]).
+async fn settle_one(
+    shared: &Shared,
+    role: Role,
+    id: &str,
+    attempts: u64,
+    notification: Option<&[(&str, String)]>,
+    dead: Option<&[(String, Vec<u8>)]>,
+) -> redis::RedisResult<()> {
+    let entry = streams::Settle {
+        stream: shared.stream(role),
+        id,
+        notification,
+        dead,
+        retried: attempts > 1,
+    };
+    let config = &shared.config;
+    let mut conn = shared.conn.clone();
+    streams::settle(
+        &mut conn,
+        &config.group,
+        &config.updates,
+        &config.dead_letter,
+        config.keep,
+        &[entry],
+    )
+    .await
+}
+
+/// Settles an entry whose job has a saved result, without running it. If this entry's
+/// delivery saved it (the worker stopped before the notification), the notification
+/// goes out with the acknowledgement. If another entry's did (the job was sent twice),
+/// the result and its notification are that entry's, which stays pending until they
+/// are sent: this one is only acknowledged.
+async fn settle_saved(
+    shared: &Shared,
+    role: Role,
+    job: &JobMessage,
+    entry_id: &str,
+    attempts: u64,
+    saved: &WorkerResult,
+) -> Result<(), Unsettled> {
+    let stream = shared.stream(role);
+    let this_entry = saved.saved.stream == stream && saved.saved.entry_id == entry_id;
+    count(role, "duplicate");
+    if this_entry {
+        let notification = notification(
+            uuid::Uuid::now_v7().to_string(),
+            role,
+            job,
+            saved.saved.succeeded,
+            &saved.saved.output,
+            saved.finished_at,
+        );
+        settle_one(shared, role, entry_id, attempts, Some(&notification), None).await?;
+    } else {
+        tracing::info!(stream, entry = %entry_id, job = %job.job_id, first = %saved.saved.entry_id, "this job's result was saved by another entry of it; this one is acknowledged");
+        let mut conn = shared.conn.clone();
+        streams::ack(&mut conn, stream, &shared.config.group, entry_id).await?;
+    }
+    Ok(())
+}
+
+/// [`settle_saved`] for a job whose result another delivery saved while this one ran.
+async fn settle_saved_since(
+    shared: &Shared,
+    role: Role,
+    job: &JobMessage,
+    entry_id: &str,
+    attempts: u64,
+) -> Result<(), Unsettled> {
+    match shared.store.worker_result(&job.job_id).await? {
+        Some(saved) => settle_saved(shared, role, job, entry_id, attempts, &saved).await,
+        None => Err(Unsettled::Batch(format!(
+            "the result of job {} was saved, then was gone",
+            job.job_id
+        ))),
+    }
+}
+
 /// A job's result, for [`finish`].
 pub(crate) struct Finished {
     role: Role,
@@ -604,10 +697,10 @@ pub(crate) struct Finished {
     done: oneshot::Sender<Result<(), Unsettled>>,
 }
 
-/// Saves, notifies and acknowledges the results jobs send, as many at once as have
-/// come in (up to [`FINISH_BATCH`]), in the order one job's would be: all saved (one
-/// transaction), then all notified (one MULTI) and the notifications recorded, then
-/// all acknowledged (one MULTI). Runs until aborted, after the jobs have ended.
+/// Saves and settles the results jobs send, as many at once as have come in (up to
+/// [`FINISH_BATCH`]), in the order one job's would be: all saved (one transaction),
+/// then all notified and acknowledged (one script, [`streams::settle`]). Runs until
+/// aborted, after the jobs have ended.
 pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedReceiver<Finished>) {
     let mut batch = Vec::with_capacity(FINISH_BATCH);
     while results.recv_many(&mut batch, FINISH_BATCH).await > 0 {
@@ -617,36 +710,19 @@ pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedRece
 
 async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
     let new: Vec<NewWorkerResult> = batch.iter().map(|f| f.new.clone()).collect();
-    let saved = match shared.store.save_worker_results(&new).await {
+    let saved = match shared.store.save_worker_results(new).await {
         Ok(saved) => saved,
         Err(e) => return fail(batch, &format!("store: {e}")),
     };
     let mut first = Vec::with_capacity(batch.len());
     for (f, finished_at) in batch.into_iter().zip(saved) {
         match finished_at {
-            Some(finished_at) => {
-                let saved = WorkerResult {
-                    saved: f.new.clone(),
-                    finished_at,
-                    notified_at: None,
-                };
-                first.push((f, saved));
-            }
+            Some(finished_at) => first.push((f, finished_at)),
             // Another delivery of the job saved its result first (rare): as one.
             None => {
-                let settled = async {
-                    let saved = shared
-                        .store
-                        .worker_result(&f.job.job_id)
-                        .await?
-                        .unwrap_or_else(|| WorkerResult {
-                            saved: f.new.clone(),
-                            finished_at: chrono::Utc::now(),
-                            notified_at: None,
-                        });
-                    saved_before(shared, f.role, &f.new.entry_id, &saved).await
-                }
-                .await;
+                let attempts = u64::try_from(f.new.attempts).unwrap_or(u64::MAX);
+                let settled =
+                    settle_saved_since(shared, f.role, &f.job, &f.new.entry_id, attempts).await;
                 let _ = f.done.send(settled);
             }
         }
@@ -654,44 +730,50 @@ async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
     if first.is_empty() {
         return;
     }
-    for (f, saved) in &first {
+    let ids = message_ids(first.len());
+    let notifications: Vec<Vec<(&str, String)>> = first
+        .iter()
+        .zip(ids)
+        .map(|((f, at), id)| notification(id, f.role, &f.job, f.new.succeeded, &f.new.output, *at))
+        .collect();
+    let entries: Vec<streams::Settle<'_>> = first
+        .iter()
+        .zip(&notifications)
+        .map(|((f, _), notification)| streams::Settle {
+            stream: shared.stream(f.role),
+            id: &f.new.entry_id,
+            notification: Some(notification),
+            dead: None,
+            retried: f.new.attempts > 1,
+        })
+        .collect();
+    let config = &shared.config;
+    let mut conn = shared.conn.clone();
+    let settled = streams::settle(
+        &mut conn,
+        &config.group,
+        &config.updates,
+        &config.dead_letter,
+        config.keep,
+        &entries,
+    )
+    .await;
+    drop(entries);
+    if let Err(e) = settled {
+        return fail(
+            first.into_iter().map(|(f, _)| f).collect(),
+            &format!("Redis: {e}"),
+        );
+    }
+    for (f, _) in first {
         count(
             f.role,
-            if saved.saved.succeeded {
+            if f.new.succeeded {
                 "succeeded"
             } else {
                 "failed"
             },
         );
-    }
-    let notifications: Vec<Vec<(&str, String)>> = first
-        .iter()
-        .map(|(f, saved)| notification(f.role, &f.job, saved))
-        .collect();
-    let mut conn = shared.conn.clone();
-    let notified = streams::notify_many(
-        &mut conn,
-        &shared.config.updates,
-        shared.config.keep,
-        &notifications,
-    )
-    .await;
-    let first: Vec<Finished> = first.into_iter().map(|(f, _)| f).collect();
-    if let Err(e) = notified {
-        return fail(first, &format!("Redis: {e}"));
-    }
-    let jobs: Vec<&str> = first.iter().map(|f| f.job.job_id.as_str()).collect();
-    if let Err(e) = shared.store.mark_worker_results_notified(&jobs).await {
-        return fail(first, &format!("store: {e}"));
-    }
-    let entries: Vec<(&str, &str)> = first
-        .iter()
-        .map(|f| (shared.stream(f.role), f.new.entry_id.as_str()))
-        .collect();
-    if let Err(e) = streams::ack_many(&mut conn, &shared.config.group, &entries).await {
-        return fail(first, &format!("Redis: {e}"));
-    }
-    for f in first {
         let _ = f.done.send(Ok(()));
     }
 }
@@ -701,62 +783,6 @@ fn fail(batch: Vec<Finished>, why: &str) {
     for f in batch {
         let _ = f.done.send(Err(Unsettled::Batch(why.to_owned())));
     }
-}
-
-/// What [`save`] did.
-enum Saved {
-    /// Saved this result: it is the job's.
-    First(WorkerResult),
-    /// Another delivery of the job saved its result first; this one was dropped.
-    Before(WorkerResult),
-}
-
-/// Another delivery of the job saved its result (`saved`) while this one ran, and its
-/// worker notifies. Once that is done this entry is acknowledged; until then it stays
-/// pending, so that if that worker died in between, the entry's next delivery notifies
-/// (see the start of [`settle`]). Either way the job is notified once.
-async fn saved_before(
-    shared: &Shared,
-    role: Role,
-    entry_id: &str,
-    saved: &WorkerResult,
-) -> Result<(), Unsettled> {
-    let stream = shared.stream(role);
-    let notified = saved.notified_at.is_some();
-    tracing::info!(stream, entry = %entry_id, job = %saved.saved.job_id, notified, "another delivery of this job saved its result first; this one's is dropped");
-    count(role, "duplicate");
-    if notified {
-        let mut conn = shared.conn.clone();
-        streams::ack(&mut conn, stream, &shared.config.group, entry_id).await?;
-    }
-    Ok(())
-}
-
-/// Saves a job's result, unless another delivery of the job saved one first.
-async fn save(
-    shared: &Shared,
-    role: Role,
-    job: &JobMessage,
-    entry_id: &str,
-    attempts: u64,
-    outcome: Result<String, String>,
-) -> Result<Saved, bosun_store::StoreError> {
-    let new = new_result(shared, role, job, entry_id, attempts, outcome);
-    let first = shared.store.save_worker_result(&new).await?;
-    let saved = shared
-        .store
-        .worker_result(&job.job_id)
-        .await?
-        .unwrap_or(WorkerResult {
-            saved: new,
-            finished_at: chrono::Utc::now(),
-            notified_at: None,
-        });
-    Ok(if first {
-        Saved::First(saved)
-    } else {
-        Saved::Before(saved)
-    })
 }
 
 /// The row that records a job's outcome.
@@ -788,44 +814,43 @@ fn new_result(
     }
 }
 
-/// Sends a saved result to the updates stream with seed 003's fields, then records it.
-async fn notify(
-    shared: &Shared,
-    role: Role,
-    job: &JobMessage,
-    saved: &WorkerResult,
-) -> Result<(), Unsettled> {
-    let fields = notification(role, job, saved);
-    let mut conn = shared.conn.clone();
-    streams::notify(
-        &mut conn,
-        &shared.config.updates,
-        shared.config.keep,
-        &fields,
-    )
-    .await?;
-    shared
-        .store
-        .mark_worker_result_notified(&job.job_id)
-        .await?;
-    Ok(())
+/// `n` new notification ids: version 7 UUIDs (time-ordered), one drawn at random and
+/// the next ones counted on from it in its random bits, so that a batch costs one
+/// draw (a system call) instead of one a job.
+fn message_ids(n: usize) -> Vec<String> {
+    /// The random bits at the end of a version 7 UUID (`rand_b`).
+    const RANDOM: u128 = (1 << 62) - 1;
+    let first = uuid::Uuid::now_v7().as_u128();
+    (0..n as u128)
+        .map(|i| {
+            let id = (first & !RANDOM) | (first.wrapping_add(i) & RANDOM);
+            uuid::Uuid::from_u128(id).to_string()
+        })
+        .collect()
 }
 
 /// A saved result's notification, with seed 003's fields.
-fn notification(role: Role, job: &JobMessage, saved: &WorkerResult) -> Vec<(&'static str, String)> {
-    let kind = match (role, saved.saved.succeeded) {
+fn notification(
+    message_id: String,
+    role: Role,
+    job: &JobMessage,
+    succeeded: bool,
+    output: &str,
+    finished_at: chrono::DateTime<chrono::Utc>,
+) -> Vec<(&'static str, String)> {
+    let kind = match (role, succeeded) {
         (Role::Chat, true) => "chat",
         (_, true) => "result",
         (_, false) => "error",
     };
     vec![
-        ("MessageId", uuid::Uuid::now_v7().to_string()),
+        ("MessageId", message_id),
         ("NodeId", job.job_id.clone()),
         ("ProjectId", job.project_id.clone()),
         ("UserId", job.user_id.clone()),
         ("Type", kind.to_owned()),
-        ("Payload", saved.saved.output.clone()),
-        ("Timestamp", saved.finished_at.to_rfc3339()),
+        ("Payload", output.to_owned()),
+        ("Timestamp", finished_at.to_rfc3339()),
         ("JobId", job.job_id.clone()),
         ("WorkflowId", job.workflow_id.clone()),
         ("ConnectionId", job.connection_id.clone()),
@@ -876,3 +901,21 @@ pub const NOTIFICATION_FIELDS: &[(&str, &str)] = &[
     ("Payload", "the reply (or the error)"),
     ("Timestamp", "when the job ended, RFC 3339"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::message_ids;
+
+    #[test]
+    fn the_message_ids_of_a_batch_are_distinct_version_7_uuids() {
+        let ids = message_ids(500);
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), 500);
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(uuid.get_version_num(), 7, "{id}");
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122, "{id}");
+        }
+        assert_ne!(message_ids(1), message_ids(1), "each batch draws anew");
+    }
+}

@@ -379,7 +379,7 @@ async fn worker_results_saved_together_keep_the_first_of_each_job() {
                 .unwrap()
         );
         let saved = store
-            .save_worker_results(&[
+            .save_worker_results(vec![
                 result("a", "a1"),
                 result("old", "again"),
                 result("b", "b1"),
@@ -405,28 +405,6 @@ async fn worker_results_saved_together_keep_the_first_of_each_job() {
             store.worker_result("a").await.unwrap().unwrap().finished_at,
             saved[0].unwrap(),
             "the time returned is the time stored"
-        );
-        store
-            .mark_worker_results_notified(&["a", "b"])
-            .await
-            .unwrap();
-        assert!(
-            store
-                .worker_result("b")
-                .await
-                .unwrap()
-                .unwrap()
-                .notified_at
-                .is_some()
-        );
-        assert!(
-            store
-                .worker_result("old")
-                .await
-                .unwrap()
-                .unwrap()
-                .notified_at
-                .is_none()
         );
     })
     .await;

@@ -1,0 +1,232 @@
+//! The worker's results on a SQLite file, saved and looked up on a thread of their own
+//! with one plain SQLite connection (rusqlite, over the same SQLite library sqlx links).
+//!
+//! Why not sqlx, as the rest of the store: a worker saves and looks up a row per job,
+//! tens of thousands a second, and sqlx's SQLite driver costs more per statement and per
+//! bound value than SQLite's own work does. Saving a read's worth of results (64) took
+//! 1.9 ms as one multi-row `INSERT` through sqlx and 1.5 ms as 64 prepared `INSERT`s in
+//! one transaction, where SQLite itself needs a fraction of that
+//! (docs/PERFORMANCE.md, "The worker"). Here each batch is one request to the thread:
+//! a transaction of prepared, cached statements, one bind per value, no conversions.
+//!
+//! The thread starts on the first use (a server that never runs a worker has none) and
+//! ends when the store is closed or its last clone dropped. Other writers of the file
+//! (the store's sqlx pools) take turns with it through SQLite's locks, waiting up to
+//! the same `busy_timeout`.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::{NewWorkerResult, WorkerResult};
+use crate::error::StoreError;
+use crate::time::from_ms;
+
+/// How long a statement waits for another connection's write lock (as the pools do).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Reply<T> = oneshot::Sender<rusqlite::Result<T>>;
+
+enum Request {
+    Lookup {
+        job_ids: Vec<String>,
+        reply: Reply<Vec<WorkerResult>>,
+    },
+    Save {
+        rows: Vec<NewWorkerResult>,
+        finished_at: i64,
+        reply: Reply<Vec<bool>>,
+    },
+}
+
+/// The handle to the results thread. Dropping the last one ends the thread.
+#[derive(Debug)]
+pub(crate) struct ResultsFile {
+    requests: mpsc::Sender<Request>,
+}
+
+impl ResultsFile {
+    /// Opens `path` (whose schema is up to date) on a new thread.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let connection = connect(path).map_err(|source| StoreError::Sqlite {
+            about: "opening the worker results' connection",
+            source,
+        })?;
+        let (requests, receiver) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("bosun-results".to_owned())
+            .spawn(move || serve(&connection, &receiver))
+            .map_err(|e| StoreError::ResultsThread(format!("cannot be started: {e}")))?;
+        Ok(Self { requests })
+    }
+
+    /// The saved results of those of `job_ids` that have one.
+    pub(crate) async fn lookup(
+        &self,
+        job_ids: Vec<String>,
+    ) -> Result<Vec<WorkerResult>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(
+            Request::Lookup { job_ids, reply },
+            answer,
+            "reading worker results",
+        )
+        .await
+    }
+
+    /// Saves `rows`, all finished at `finished_at`, in one transaction: for each, in
+    /// order, whether it was saved now (false when its job has a result already, or an
+    /// earlier row of `rows` was the same job's).
+    pub(crate) async fn save(
+        &self,
+        rows: Vec<NewWorkerResult>,
+        finished_at: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Save {
+            rows,
+            finished_at,
+            reply,
+        };
+        self.ask(request, answer, "saving worker results").await
+    }
+
+    async fn ask<T>(
+        &self,
+        request: Request,
+        answer: oneshot::Receiver<rusqlite::Result<T>>,
+        about: &'static str,
+    ) -> Result<T, StoreError> {
+        let gone = || StoreError::ResultsThread("has stopped".to_owned());
+        self.requests.send(request).map_err(|_| gone())?;
+        answer
+            .await
+            .map_err(|_| gone())?
+            .map_err(|source| StoreError::Sqlite { about, source })
+    }
+}
+
+/// The SQLite file of a `sqlite:` URL, unless the database is in memory (which another
+/// connection cannot share).
+pub(crate) fn file_of(url: &str) -> Option<PathBuf> {
+    use std::str::FromStr;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // As the pools' connections: the file is in WAL mode already (set when the store
+    // opened it); NORMAL sync is durable across a crash of bosun.
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(connection)
+}
+
+fn serve(connection: &Connection, requests: &mpsc::Receiver<Request>) {
+    while let Ok(request) = requests.recv() {
+        match request {
+            Request::Lookup { job_ids, reply } => {
+                let _ = reply.send(lookup(connection, &job_ids));
+            }
+            Request::Save {
+                rows,
+                finished_at,
+                reply,
+            } => {
+                let _ = reply.send(save(connection, &rows, finished_at));
+            }
+        }
+    }
+}
+
+fn lookup(connection: &Connection, job_ids: &[String]) -> rusqlite::Result<Vec<WorkerResult>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
+         connection_id, succeeded, output, consumer, attempts, finished_at \
+         FROM worker_results WHERE job_id = ?1",
+    )?;
+    let mut found = Vec::new();
+    for id in job_ids {
+        let row = statement
+            .query_row([id], |row| {
+                Ok(WorkerResult {
+                    saved: NewWorkerResult {
+                        job_id: row.get(0)?,
+                        role: row.get(1)?,
+                        stream: row.get(2)?,
+                        entry_id: row.get(3)?,
+                        workflow_id: row.get(4)?,
+                        user_id: row.get(5)?,
+                        project_id: row.get(6)?,
+                        connection_id: row.get(7)?,
+                        succeeded: row.get::<_, i64>(8)? != 0,
+                        output: row.get(9)?,
+                        consumer: row.get(10)?,
+                        attempts: row.get(11)?,
+                    },
+                    finished_at: from_ms(row.get(12)?),
+                })
+            })
+            .optional()?;
+        found.extend(row);
+    }
+    Ok(found)
+}
+
+fn save(
+    connection: &Connection,
+    rows: &[NewWorkerResult],
+    finished_at: i64,
+) -> rusqlite::Result<Vec<bool>> {
+    // IMMEDIATE: the write lock is taken (or waited for) at the start, so the
+    // transaction never has to give up half-way to another writer.
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    let saved = (|| {
+        let mut insert = connection.prepare_cached(
+            "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, user_id, \
+             project_id, connection_id, succeeded, output, consumer, attempts, finished_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT DO NOTHING",
+        )?;
+        rows.iter()
+            .map(|r| {
+                let changed = insert.execute(params![
+                    r.job_id,
+                    r.role,
+                    r.stream,
+                    r.entry_id,
+                    r.workflow_id,
+                    r.user_id,
+                    r.project_id,
+                    r.connection_id,
+                    i64::from(r.succeeded),
+                    r.output,
+                    r.consumer,
+                    r.attempts,
+                    finished_at,
+                ])?;
+                Ok(changed == 1)
+            })
+            .collect::<rusqlite::Result<Vec<bool>>>()
+    })();
+    match saved {
+        Ok(saved) => {
+            connection.execute_batch("COMMIT")?;
+            Ok(saved)
+        }
+        Err(e) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
