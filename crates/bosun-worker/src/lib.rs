@@ -76,6 +76,7 @@ pub async fn start(
         llm,
         stop_jobs: CancellationToken::new(),
         running: Default::default(),
+        unsettled: tokio_util::task::TaskTracker::new(),
         finished: finished_tx,
         runners: Vec::new(),
     });
@@ -110,7 +111,7 @@ impl Worker {
             tokio::spawn(worker::finish(self.shared.clone(), self.finished)),
         ]);
         worker::run(self.shared.clone(), shutdown).await;
-        // Every job has ended, so none waits on the finisher.
+        // Every job has ended and its entry is settled (or left pending).
         drop(helpers);
         self.shared.store.close().await;
     }

@@ -39,11 +39,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bosun_store::{NewWorkerResult, Store, WorkerResult};
+use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::StreamId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 
 use crate::config::{Role, WorkerConfig};
 use crate::llm::LlmClient;
@@ -70,54 +72,85 @@ pub(crate) struct Shared {
     pub(crate) stop_jobs: CancellationToken,
     /// The entries being run, by stream: their idle time is kept low.
     pub(crate) running: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// Counts the jobs not yet settled (a [`Running`] each), for the drain.
+    pub(crate) unsettled: TaskTracker,
     /// Where jobs send their results to [`finish`].
     pub(crate) finished: mpsc::UnboundedSender<Finished>,
     /// Roles whose jobs a runner of the embedding program runs.
     pub(crate) runners: Vec<(Role, Box<dyn JobRunner>)>,
 }
 
-/// An entry being run, in [`Shared::running`] until dropped.
-struct Running<'a> {
-    shared: &'a Shared,
-    stream: String,
+/// A job from its read until its entry is settled (or left pending): its entry is in
+/// [`Shared::running`] (its idle time kept low) and in the in-flight gauge, it holds
+/// its slot, and the drain waits for it. The job's task hands it to [`finish`] with
+/// its result; whoever holds it last gives all of these back by dropping it.
+pub(crate) struct Running {
+    shared: Arc<Shared>,
+    role: Role,
     id: String,
+    /// Given back after the entry leaves [`Shared::running`] (fields drop after
+    /// `drop` and in order), so a reader woken by it sees the entry gone.
+    _slot: Slot,
+    _unsettled: TaskTrackerToken,
 }
 
-impl Drop for Running<'_> {
+impl Running {
+    fn new(shared: Arc<Shared>, role: Role, id: &str, slot: Slot) -> Self {
+        crate::metrics::in_flight(role).increment(1.0);
+        {
+            let mut running = shared
+                .running
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let stream = shared.stream(role);
+            match running.get_mut(stream) {
+                Some(ids) => ids.insert(id.to_owned()),
+                None => running
+                    .entry(stream.to_owned())
+                    .or_default()
+                    .insert(id.to_owned()),
+            };
+        }
+        let unsettled = shared.unsettled.token();
+        Self {
+            shared,
+            role,
+            id: id.to_owned(),
+            _slot: slot,
+            _unsettled: unsettled,
+        }
+    }
+}
+
+/// Says why an entry could not be settled; it stays pending, to be taken over and
+/// tried again after `claim_idle`.
+fn unsettled(shared: &Shared, role: Role, id: &str, why: &Unsettled) {
+    metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+    tracing::warn!(stream = shared.stream(role), entry = %id, "could not finish an entry; it stays pending: {why}");
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
+        let stream = self.shared.stream(self.role);
         let mut running = self
             .shared
             .running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(ids) = running.get_mut(&self.stream) {
+        if let Some(ids) = running.get_mut(stream) {
             ids.remove(&self.id);
             if ids.is_empty() {
-                running.remove(&self.stream);
+                running.remove(stream);
             }
         }
+        drop(running);
+        crate::metrics::in_flight(self.role).decrement(1.0);
     }
 }
 
 impl Shared {
     fn stream(&self, role: Role) -> &str {
         &self.config.role(role).stream
-    }
-
-    /// Marks an entry as being run until the guard is dropped.
-    fn running(&self, role: Role, id: &str) -> Running<'_> {
-        let stream = self.stream(role).to_owned();
-        self.running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(stream.clone())
-            .or_default()
-            .insert(id.to_owned());
-        Running {
-            shared: self,
-            stream,
-            id: id.to_owned(),
-        }
     }
 
     fn role_of(&self, stream: &str) -> Option<Role> {
@@ -239,8 +272,12 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     if running > 0 {
         tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
     }
+    // A job's task ends once its result is with the finisher; the drain is over when
+    // every job's entry is settled (or left pending).
+    shared.unsettled.close();
     let drained = tokio::time::timeout(shared.config.drain_timeout, async {
         while jobs.join_next().await.is_some() {}
+        shared.unsettled.wait().await;
     })
     .await;
     if drained.is_err() {
@@ -249,6 +286,7 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         );
         shared.stop_jobs.cancel();
         while jobs.join_next().await.is_some() {}
+        shared.unsettled.wait().await;
     }
 }
 
@@ -453,21 +491,14 @@ async fn handle(
     shared: Arc<Shared>,
     role: Role,
     entry: StreamId,
-    _slot: Slot,
+    slot: Slot,
     attempts: u64,
     read: Option<Read>,
 ) {
-    let gauge = crate::metrics::in_flight(role);
-    gauge.increment(1.0);
-    let running = shared.running(role, &entry.id);
-    let settled = settle(&shared, role, &entry, attempts, read).await;
-    drop(running);
-    if let Err(e) = settled {
-        // Left pending: it is taken over and tried again after `claim_idle`.
-        metrics::counter!("bosun_worker_redis_errors_total").increment(1);
-        tracing::warn!(stream = shared.stream(role), entry = %entry.id, "could not finish an entry; it stays pending: {e}");
+    let running = Running::new(shared.clone(), role, &entry.id, slot);
+    if let Err(e) = settle(&shared, role, &entry, attempts, read, running).await {
+        unsettled(&shared, role, &entry.id, &e);
     }
-    gauge.decrement(1.0);
 }
 
 /// A step of [`settle`] that failed and leaves the entry pending.
@@ -488,6 +519,7 @@ async fn settle(
     entry: &StreamId,
     attempts: u64,
     read: Option<Read>,
+    running: Running,
 ) -> Result<(), Unsettled> {
     let stream = shared.stream(role);
     let (job, known) = match read {
@@ -561,22 +593,18 @@ async fn settle(
         Err(failed) => Err(failed.message),
         Ok(reply) => Ok(reply),
     };
-    // Saved, notified and acknowledged together with other jobs' results.
-    let (done, finished) = oneshot::channel();
+    // Saved, notified and acknowledged together with other jobs' results, by the
+    // finisher, which gives back what `running` holds when it is done.
     let result = Finished {
         role,
         new: new_result(shared, role, &job, &entry.id, attempts, outcome),
         job,
-        done,
+        _running: running,
     };
     if shared.finished.send(result).is_err() {
         return Err(Unsettled::Batch("the worker stopped first".to_owned()));
     }
-    finished.await.unwrap_or_else(|_| {
-        Err(Unsettled::Batch(
-            "the worker stopped before the result was saved".to_owned(),
-        ))
-    })
+    Ok(())
 }
 
 /// Gives up an entry delivered more than `max_attempts` times: its job's result is
@@ -693,43 +721,68 @@ pub(crate) struct Finished {
     role: Role,
     job: JobMessage,
     new: NewWorkerResult,
-    /// Told when the entry is settled, or why not.
-    done: oneshot::Sender<Result<(), Unsettled>>,
+    /// The job's slot and the rest, given back once its entry is settled (or not).
+    _running: Running,
 }
 
 /// Saves and settles the results jobs send, as many at once as have come in (up to
 /// [`FINISH_BATCH`]), in the order one job's would be: all saved (one transaction),
-/// then all notified and acknowledged (one script, [`streams::settle`]). Runs until
+/// then all notified and acknowledged (one MULTI, [`streams::settle`]). Runs until
 /// aborted, after the jobs have ended.
 pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedReceiver<Finished>) {
-    let mut batch = Vec::with_capacity(FINISH_BATCH);
-    while results.recv_many(&mut batch, FINISH_BATCH).await > 0 {
-        finish_batch(&shared, std::mem::take(&mut batch)).await;
-    }
+    // Two stages, so that one batch is saved while the one before is notified: the
+    // store and Redis are waited on at the same time. At most one saved batch waits
+    // between them. Each job's order (saved, then notified and acknowledged) holds.
+    let (saved_tx, mut saved_rx) = mpsc::channel::<Vec<(Finished, DateTime<Utc>)>>(1);
+    let save = async {
+        let mut batch = Vec::with_capacity(FINISH_BATCH);
+        while results.recv_many(&mut batch, FINISH_BATCH).await > 0 {
+            let saved = save_batch(&shared, std::mem::take(&mut batch)).await;
+            if !saved.is_empty() && saved_tx.send(saved).await.is_err() {
+                break;
+            }
+        }
+        drop(saved_tx);
+    };
+    let settle = async {
+        while let Some(saved) = saved_rx.recv().await {
+            settle_batch(&shared, saved).await;
+        }
+    };
+    tokio::join!(save, settle);
 }
 
-async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
+/// Saves a batch's results; those saved now, with their finished time. A job whose
+/// result another delivery saved first is settled as one (rare).
+async fn save_batch(shared: &Shared, batch: Vec<Finished>) -> Vec<(Finished, DateTime<Utc>)> {
     let new: Vec<NewWorkerResult> = batch.iter().map(|f| f.new.clone()).collect();
     let saved = match shared.store.save_worker_results(new).await {
         Ok(saved) => saved,
-        Err(e) => return fail(batch, &format!("store: {e}")),
+        Err(e) => {
+            fail(shared, batch, &format!("store: {e}"));
+            return Vec::new();
+        }
     };
     let mut first = Vec::with_capacity(batch.len());
     for (f, finished_at) in batch.into_iter().zip(saved) {
         match finished_at {
             Some(finished_at) => first.push((f, finished_at)),
-            // Another delivery of the job saved its result first (rare): as one.
             None => {
                 let attempts = u64::try_from(f.new.attempts).unwrap_or(u64::MAX);
                 let settled =
                     settle_saved_since(shared, f.role, &f.job, &f.new.entry_id, attempts).await;
-                let _ = f.done.send(settled);
+                if let Err(e) = settled {
+                    unsettled(shared, f.role, &f.new.entry_id, &e);
+                }
             }
         }
     }
-    if first.is_empty() {
-        return;
-    }
+    first
+}
+
+/// Sends the notifications of saved results and acknowledges their entries, in one
+/// MULTI ([`streams::settle`]).
+async fn settle_batch(shared: &Shared, first: Vec<(Finished, DateTime<Utc>)>) {
     let ids = message_ids(first.len());
     let notifications: Vec<Vec<(&str, String)>> = first
         .iter()
@@ -761,6 +814,7 @@ async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
     drop(entries);
     if let Err(e) = settled {
         return fail(
+            shared,
             first.into_iter().map(|(f, _)| f).collect(),
             &format!("Redis: {e}"),
         );
@@ -774,14 +828,18 @@ async fn finish_batch(shared: &Shared, batch: Vec<Finished>) {
                 "failed"
             },
         );
-        let _ = f.done.send(Ok(()));
     }
 }
 
 /// Tells every job of `batch` that its entry stays pending, and why.
-fn fail(batch: Vec<Finished>, why: &str) {
+fn fail(shared: &Shared, batch: Vec<Finished>, why: &str) {
     for f in batch {
-        let _ = f.done.send(Err(Unsettled::Batch(why.to_owned())));
+        unsettled(
+            shared,
+            f.role,
+            &f.new.entry_id,
+            &Unsettled::Batch(why.to_owned()),
+        );
     }
 }
 
