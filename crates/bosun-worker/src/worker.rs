@@ -197,6 +197,45 @@ async fn connect(shared: &Shared) -> redis::RedisResult<ReadConnection> {
 
 /// Reads and dispatches until `shutdown`, then drains.
 pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+    // The reader hands each read's entries, with their slots, to the dispatcher, which
+    // looks their saved results up and starts them while the reader reads again. Both
+    // end on shutdown, the dispatcher once it has started all it was handed.
+    let (to_dispatch, entries) = mpsc::channel(1);
+    let (mut claimed, mut jobs) = tokio::join!(
+        read_jobs(&shared, &shutdown, to_dispatch),
+        dispatch(&shared, entries)
+    );
+    let running = jobs.len() + claimed.len();
+    if running > 0 {
+        tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
+    }
+    // A job's task ends once its result is with the finisher; the drain is over when
+    // every job's entry is settled (or left pending).
+    shared.unsettled.close();
+    let drained = tokio::time::timeout(shared.config.drain_timeout, async {
+        while jobs.join_next().await.is_some() {}
+        while claimed.join_next().await.is_some() {}
+        shared.unsettled.wait().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "drain deadline passed: stopping the jobs still running; their entries stay pending for another worker"
+        );
+        shared.stop_jobs.cancel();
+        while jobs.join_next().await.is_some() {}
+        while claimed.join_next().await.is_some() {}
+        shared.unsettled.wait().await;
+    }
+}
+
+/// Reads (and takes over idle entries) until `shutdown`, handing what it reads to
+/// [`dispatch`]; returns the jobs of the entries it took over, still running.
+async fn read_jobs(
+    shared: &Arc<Shared>,
+    shutdown: &CancellationToken,
+    to_dispatch: mpsc::Sender<Vec<(Role, StreamId, Slot)>>,
+) -> JoinSet<()> {
     let mut jobs = JoinSet::new();
     let mut reader: Option<ReadConnection> = None;
     let mut backoff = Duration::from_millis(100);
@@ -212,7 +251,7 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             continue;
         };
         let Some(read) = reader.as_mut() else {
-            match connect(&shared).await {
+            match connect(shared).await {
                 Ok(c) => {
                     if backoff > Duration::from_millis(100) {
                         tracing::info!("connected to Redis again");
@@ -235,20 +274,23 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         if Instant::now() >= next_claim {
             next_claim =
                 Instant::now() + (shared.config.claim_idle / 2).max(Duration::from_secs(1));
-            claim(&shared, &plan, &mut claim_from, &mut jobs).await;
+            claim(shared, &plan, &mut claim_from, &mut jobs).await;
             continue;
         }
 
-        let result = read_once(&shared, read, &plan, &shutdown).await;
+        let result = read_once(shared, read, &plan, shutdown).await;
         match result {
             Ok(entries) => {
                 let entries: Vec<(Role, StreamId)> = entries
                     .into_iter()
                     .filter_map(|(stream, entry)| Some((shared.role_of(&stream)?, entry)))
                     .collect();
-                for (role, entry, read) in prepare(&shared, entries).await {
-                    let slot = shared.slots.take(role);
-                    jobs.spawn(handle(shared.clone(), role, entry, slot, 1, Some(read)));
+                let entries: Vec<(Role, StreamId, Slot)> = entries
+                    .into_iter()
+                    .map(|(role, entry)| (role, entry, shared.slots.take(role)))
+                    .collect();
+                if !entries.is_empty() && to_dispatch.send(entries).await.is_err() {
+                    break;
                 }
             }
             Err(e) if streams::is_no_group(&e) => {
@@ -268,26 +310,27 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         }
     }
 
-    let running = jobs.len();
-    if running > 0 {
-        tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
+    jobs
+}
+
+/// Looks up the saved results of each read's entries (first deliveries) and starts
+/// them, until the reader stops; returns their jobs, still running.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    mut entries: mpsc::Receiver<Vec<(Role, StreamId, Slot)>>,
+) -> JoinSet<()> {
+    let mut jobs = JoinSet::new();
+    while let Some(read) = entries.recv().await {
+        while jobs.try_join_next().is_some() {}
+        let (entries, slots): (Vec<(Role, StreamId)>, Vec<Slot>) = read
+            .into_iter()
+            .map(|(role, entry, slot)| ((role, entry), slot))
+            .unzip();
+        for ((role, entry, read), slot) in prepare(shared, entries).await.into_iter().zip(slots) {
+            jobs.spawn(handle(shared.clone(), role, entry, slot, 1, Some(read)));
+        }
     }
-    // A job's task ends once its result is with the finisher; the drain is over when
-    // every job's entry is settled (or left pending).
-    shared.unsettled.close();
-    let drained = tokio::time::timeout(shared.config.drain_timeout, async {
-        while jobs.join_next().await.is_some() {}
-        shared.unsettled.wait().await;
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            "drain deadline passed: stopping the jobs still running; their entries stay pending for another worker"
-        );
-        shared.stop_jobs.cancel();
-        while jobs.join_next().await.is_some() {}
-        shared.unsettled.wait().await;
-    }
+    jobs
 }
 
 /// What the reader learned of an entry before it runs.
