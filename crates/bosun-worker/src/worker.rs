@@ -15,12 +15,17 @@
 //!   of life of the worker running it, so every `claim_idle / 3` the worker resets the
 //!   idle time of the entries it is running ([`keep_claimed`]): a job longer than
 //!   `claim_idle` is not taken over while it runs.
+//! - The reader takes a slot for each entry it read and hands the read to the
+//!   dispatcher ([`dispatch`]), which looks the jobs' saved results up in one request
+//!   and starts them while the reader reads again.
 //! - Jobs that end at about the same time are finished together by one task
 //!   ([`finish`]): their results saved in one transaction, then notified and
 //!   acknowledged in one atomic step on Redis ([`streams::settle`]), so each job's
 //!   order (saved, then notified and acknowledged) holds and a batch costs two round
-//!   trips instead of a few per job. The jobs of one read have their saved results
-//!   looked up in one request.
+//!   trips instead of a few per job. The finisher saves one batch while the one before
+//!   is notified. A job's task ends when it has handed its result over; its slot and
+//!   its place among the running entries ([`Running`]) go with the result, and are
+//!   given back once the entry is settled.
 //! - Notifying and acknowledging are one atomic step: a job whose entry is still pending
 //!   has not been notified, so nothing else records whether it was. (Two deliveries of
 //!   one entry that both finish notify twice: that takes a worker stalled for longer
@@ -31,8 +36,8 @@
 //!   the other is acknowledged.
 //! - A lost connection is retried with backoff; streams and groups that Redis lost
 //!   (a restart without persistence) are made again.
-//! - On shutdown it stops reading; running jobs get the drain deadline, then are
-//!   stopped and their entries stay pending for another worker.
+//! - On shutdown it stops reading; running jobs get the drain deadline to end and be
+//!   settled, then are stopped and their entries stay pending for another worker.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -672,7 +677,7 @@ async fn give_up(
     };
     let record = streams::dead_record(stream, &entry.id, &entry.map, &error, attempts);
     let id = uuid::Uuid::now_v7().to_string();
-    let notification = notification(id, role, job, false, &error, finished_at);
+    let notification = notification(id, role, job.clone(), false, error, finished_at);
     let (notification, record) = (Some(&notification[..]), Some(&record[..]));
     settle_one(shared, role, &entry.id, attempts, notification, record).await?;
     count(role, "dead_letter");
@@ -728,9 +733,9 @@ async fn settle_saved(
         let notification = notification(
             uuid::Uuid::now_v7().to_string(),
             role,
-            job,
+            job.clone(),
             saved.saved.succeeded,
-            &saved.saved.output,
+            saved.saved.output.clone(),
             saved.finished_at,
         );
         settle_one(shared, role, entry_id, attempts, Some(&notification), None).await?;
@@ -797,8 +802,19 @@ pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedRece
 
 /// Saves a batch's results; those saved now, with their finished time. A job whose
 /// result another delivery saved first is settled as one (rare).
-async fn save_batch(shared: &Shared, batch: Vec<Finished>) -> Vec<(Finished, DateTime<Utc>)> {
-    let new: Vec<NewWorkerResult> = batch.iter().map(|f| f.new.clone()).collect();
+async fn save_batch(shared: &Shared, mut batch: Vec<Finished>) -> Vec<(Finished, DateTime<Utc>)> {
+    // The rows go to the store; each job keeps what it needs of its row after saving.
+    let new: Vec<NewWorkerResult> = batch
+        .iter_mut()
+        .map(|f| {
+            let row = std::mem::take(&mut f.new);
+            f.new.entry_id.clone_from(&row.entry_id);
+            f.new.output.clone_from(&row.output);
+            f.new.succeeded = row.succeeded;
+            f.new.attempts = row.attempts;
+            row
+        })
+        .collect();
     let saved = match shared.store.save_worker_results(new).await {
         Ok(saved) => saved,
         Err(e) => {
@@ -825,12 +841,17 @@ async fn save_batch(shared: &Shared, batch: Vec<Finished>) -> Vec<(Finished, Dat
 
 /// Sends the notifications of saved results and acknowledges their entries, in one
 /// MULTI ([`streams::settle`]).
-async fn settle_batch(shared: &Shared, first: Vec<(Finished, DateTime<Utc>)>) {
+async fn settle_batch(shared: &Shared, mut first: Vec<(Finished, DateTime<Utc>)>) {
     let ids = message_ids(first.len());
+    // The notifications take the jobs' fields and replies: nothing needs them after.
     let notifications: Vec<Vec<(&str, String)>> = first
-        .iter()
+        .iter_mut()
         .zip(ids)
-        .map(|((f, at), id)| notification(id, f.role, &f.job, f.new.succeeded, &f.new.output, *at))
+        .map(|((f, at), id)| {
+            let job = std::mem::take(&mut f.job);
+            let output = std::mem::take(&mut f.new.output);
+            notification(id, f.role, job, f.new.succeeded, output, *at)
+        })
         .collect();
     let entries: Vec<streams::Settle<'_>> = first
         .iter()
@@ -934,10 +955,10 @@ fn message_ids(n: usize) -> Vec<String> {
 fn notification(
     message_id: String,
     role: Role,
-    job: &JobMessage,
+    job: JobMessage,
     succeeded: bool,
-    output: &str,
-    finished_at: chrono::DateTime<chrono::Utc>,
+    output: String,
+    finished_at: DateTime<Utc>,
 ) -> Vec<(&'static str, String)> {
     let kind = match (role, succeeded) {
         (Role::Chat, true) => "chat",
@@ -947,14 +968,14 @@ fn notification(
     vec![
         ("MessageId", message_id),
         ("NodeId", job.job_id.clone()),
-        ("ProjectId", job.project_id.clone()),
-        ("UserId", job.user_id.clone()),
+        ("ProjectId", job.project_id),
+        ("UserId", job.user_id),
         ("Type", kind.to_owned()),
-        ("Payload", output.to_owned()),
+        ("Payload", output),
         ("Timestamp", finished_at.to_rfc3339()),
-        ("JobId", job.job_id.clone()),
-        ("WorkflowId", job.workflow_id.clone()),
-        ("ConnectionId", job.connection_id.clone()),
+        ("JobId", job.job_id),
+        ("WorkflowId", job.workflow_id),
+        ("ConnectionId", job.connection_id),
         ("Role", role.name().to_owned()),
     ]
 }
