@@ -214,23 +214,9 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let migrations: Vec<Migration> = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(name),
-                    MigrationType::Simple,
-                    dialect(sql, self.backend),
-                    false,
-                )
-            })
-            .collect();
-        let migrator = Migrator {
-            migrations: Cow::Owned(migrations),
-            ..Migrator::DEFAULT
-        };
-        migrator.run(&self.pool).await?;
+        migrator(self.backend, MIGRATIONS.len())
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -270,6 +256,26 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The first `upto` migrations, in `backend`'s dialect.
+fn migrator(backend: Backend, upto: usize) -> Migrator {
+    let migrations: Vec<Migration> = MIGRATIONS[..upto]
+        .iter()
+        .map(|(version, name, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                dialect(sql, backend),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
 /// `url` without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -286,7 +292,50 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Backend, MIGRATIONS, dialect, redact};
+    use super::{Backend, MIGRATIONS, Store, dialect, migrator, redact};
+    use sqlx::migrate::MigrateDatabase;
+
+    #[tokio::test]
+    async fn worker_results_saved_before_notified_at_went_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for (engine, url) in bosun_test_utils::database_urls(dir.path()) {
+            // A database as a bosun of migration 3 left it, with a result in it.
+            sqlx::any::install_default_drivers();
+            let (backend, url_rwc) = match engine {
+                "postgres" => (Backend::Postgres, url.clone()),
+                _ => (Backend::Sqlite, format!("{url}?mode=rwc")),
+            };
+            if backend == Backend::Postgres {
+                sqlx::Any::create_database(&url)
+                    .await
+                    .expect("PostgreSQL on 127.0.0.1:5432 (BOSUN_TEST_POSTGRES=off skips it)");
+            }
+            let old = sqlx::AnyPool::connect(&url_rwc).await.unwrap();
+            migrator(backend, 3).run(&old).await.unwrap();
+            sqlx::query(
+                "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, \
+                 user_id, project_id, connection_id, succeeded, output, consumer, attempts, \
+                 finished_at, notified_at) \
+                 VALUES ('old', 'agent', 'jobs:agent', '1-0', 'w', 'u', 'p', 'c', 1, 'hi', \
+                 'ghost', 1, 1700000000000, 1700000000001)",
+            )
+            .execute(&old)
+            .await
+            .unwrap();
+            old.close().await;
+
+            let store = Store::open(&url).await.unwrap();
+            let kept = store.worker_result("old").await.unwrap().expect("kept");
+            assert_eq!(
+                (kept.saved.output.as_str(), kept.saved.consumer.as_str()),
+                ("hi", "ghost"),
+                "{engine}"
+            );
+            assert_eq!(kept.finished_at.timestamp_millis(), 1_700_000_000_000);
+            store.close().await;
+            bosun_test_utils::drop_test_database(&url).await;
+        }
+    }
 
     #[test]
     fn the_postgres_schema_has_no_sqlite_only_key() {
