@@ -56,18 +56,21 @@ pub struct Store {
     /// For SQLite, the task that holds `writer`'s connection and writes the
     /// executions' writes in batches.
     sqlite_writer: Option<Arc<executions::Writer>>,
-    /// For a SQLite file, the worker results' own connection, opened on first use.
-    results_file: Option<Arc<LazyResults>>,
+    /// For SQLite, the worker results' own connection, opened on first use.
+    results_file: Option<Arc<std::sync::Mutex<ResultsFileState>>>,
     backend: Backend,
 }
 
-/// The worker results' connection to a SQLite file, until it is first needed.
+/// Where the worker results' own connection to a SQLite file is at.
 #[derive(Debug)]
-struct LazyResults {
-    path: std::path::PathBuf,
-    /// `None` before the first use and after [`Store::close`].
-    file: std::sync::Mutex<Option<Arc<results::ResultsFile>>>,
-    closed: std::sync::atomic::AtomicBool,
+enum ResultsFileState {
+    /// Not needed yet.
+    Unopened(std::path::PathBuf),
+    Open(Arc<results::ResultsFile>),
+    /// The store was closed.
+    Closed,
+    /// The database is in memory, which another connection cannot share.
+    InMemory,
 }
 
 /// The schema, applied in order. Written in SQLite's dialect; [`dialect`] turns it
@@ -171,16 +174,13 @@ impl Store {
         };
         let sqlite_writer = (backend == Backend::Sqlite)
             .then(|| Arc::new(executions::Writer::start(writer.clone(), pool.clone())));
-        let results_file = match backend {
-            Backend::Sqlite => results::file_of(&url).map(|path| {
-                Arc::new(LazyResults {
-                    path,
-                    file: std::sync::Mutex::new(None),
-                    closed: std::sync::atomic::AtomicBool::new(false),
-                })
-            }),
-            Backend::Postgres => None,
-        };
+        let results_file = (backend == Backend::Sqlite).then(|| {
+            let state = match results::file_of(&url) {
+                Some(path) => ResultsFileState::Unopened(path),
+                None => ResultsFileState::InMemory,
+            };
+            Arc::new(std::sync::Mutex::new(state))
+        });
         let store = Self {
             pool,
             writer,
@@ -200,11 +200,10 @@ impl Store {
     /// Closes the pools, waiting for connections in use to be returned (and for
     /// the executions' writes queued on SQLite to be written).
     pub async fn close(&self) {
-        if let Some(lazy) = &self.results_file {
-            lazy.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(state) = &self.results_file {
             // The thread ends (and closes its connection) once requests under way
             // have their answers.
-            drop(lock(&lazy.file).take());
+            *lock(state) = ResultsFileState::Closed;
         }
         if let Some(writer) = &self.sqlite_writer {
             writer.close().await;
@@ -224,22 +223,31 @@ impl Store {
         &self.pool
     }
 
-    /// For a SQLite file, the worker results' own connection (opened now if this is
-    /// its first use); `None` for PostgreSQL and in-memory SQLite.
+    /// For SQLite, the worker results' own connection (opened now if this is its
+    /// first use); `None` for PostgreSQL.
     pub(crate) fn results_file(&self) -> Result<Option<Arc<results::ResultsFile>>, StoreError> {
-        let Some(lazy) = &self.results_file else {
+        let Some(state) = &self.results_file else {
             return Ok(None);
         };
-        let mut file = lock(&lazy.file);
-        if lazy.closed.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::ResultsThread(
-                "has stopped: the store is closed".to_owned(),
-            ));
-        }
-        if file.is_none() {
-            *file = Some(Arc::new(results::ResultsFile::open(&lazy.path)?));
-        }
-        Ok(file.clone())
+        let mut state = lock(state);
+        let file = match &*state {
+            ResultsFileState::Open(file) => return Ok(Some(file.clone())),
+            ResultsFileState::Unopened(path) => Arc::new(results::ResultsFile::open(path)?),
+            ResultsFileState::Closed => {
+                return Err(StoreError::ResultsThread(
+                    "has stopped: the store is closed".to_owned(),
+                ));
+            }
+            ResultsFileState::InMemory => {
+                return Err(StoreError::ResultsThread(
+                    "needs a SQLite file: worker results cannot be kept in an in-memory \
+                     database"
+                        .to_owned(),
+                ));
+            }
+        };
+        *state = ResultsFileState::Open(file.clone());
+        Ok(Some(file))
     }
 
     /// On SQLite, the task that writes the executions' writes in batches.

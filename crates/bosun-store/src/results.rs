@@ -1,6 +1,6 @@
 //! Results of the jobs `bosun worker` runs from Redis: saved once per job id, so a
-//! redelivered job is never run twice. On a SQLite file they go through a connection
-//! and thread of their own ([`sqlite`]); on PostgreSQL through the pool.
+//! redelivered job is never run twice. On SQLite they go through a connection and
+//! thread of their own ([`sqlite`]); on PostgreSQL through the pool.
 
 mod sqlite;
 
@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::Store;
 use crate::error::{QueryContext, StoreError};
 use crate::time::{from_ms, to_ms};
-use crate::{Backend, Store};
 
 pub(crate) use sqlite::{ResultsFile, file_of};
 
@@ -72,8 +72,9 @@ fn result(row: &AnyRow) -> Result<WorkerResult, sqlx::Error> {
     })
 }
 
-/// The columns of a result row: those it is saved with, in [`result`]'s order.
-const COLUMNS: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
+/// The columns of a result row: those it is saved with, in [`result`]'s order (and
+/// the order [`sqlite`] reads and binds them in).
+pub(crate) const COLUMNS: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
      connection_id, succeeded, output, consumer, attempts, finished_at";
 
 /// `$from, $from+1, …`: `n` placeholders.
@@ -97,14 +98,6 @@ const SAVE_MANY_POSTGRES: &str = "INSERT INTO worker_results (job_id, role, stre
      connection_id text, succeeded bigint, output text, consumer text, attempts bigint) \
      ON CONFLICT DO NOTHING RETURNING job_id";
 
-/// Worker results on SQLite need a file: the results' own connection cannot share an
-/// in-memory database.
-fn in_memory() -> StoreError {
-    StoreError::ResultsThread(
-        "needs a SQLite file: worker results cannot be kept in an in-memory database".to_owned(),
-    )
-}
-
 impl Store {
     /// Saves several jobs' results together (one transaction). For each, in order:
     /// when it was saved now, its `finished_at` (as stored, to the millisecond); `None`
@@ -118,12 +111,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let finished_at = to_ms(Utc::now());
-        let saved = match (self.results_file()?, self.backend()) {
-            (Some(file), _) => file.save(new, finished_at).await?,
-            (None, Backend::Postgres) => {
-                self.save_worker_results_postgres(&new, finished_at).await?
-            }
-            (None, Backend::Sqlite) => return Err(in_memory()),
+        let saved = match self.results_file()? {
+            Some(file) => file.save(new, finished_at).await?,
+            None => self.save_worker_results_postgres(&new, finished_at).await?,
         };
         Ok(saved
             .into_iter()
@@ -187,9 +177,6 @@ impl Store {
             return file
                 .lookup(job_ids.iter().map(|id| (*id).to_owned()).collect())
                 .await;
-        }
-        if self.backend() == Backend::Sqlite {
-            return Err(in_memory());
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM worker_results WHERE job_id IN ({})",

@@ -32,6 +32,9 @@
 //! The first contestant of each round (each group of samples) rotates; a ratio is the
 //! median of the per-round ratios.
 //!
+//! `--noop-only` runs the worker's no-op rounds alone, with no baseline, and prints what
+//! Redis spent per job on each command: a run to profile the worker's path with.
+//!
 //! `cargo bench -p bosun-worker --bench worker [-- --quick] [--jobs N]`; see [`USAGE`].
 //! docs/PERFORMANCE.md explains the figures and records a run.
 
@@ -51,8 +54,10 @@ use tokio_util::sync::CancellationToken;
 type Fallible<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const USAGE: &str = "usage: cargo bench -p bosun-worker --bench worker -- \
-[--quick] [--jobs N] [--rounds N] [--samples N]
+[--quick] [--jobs N] [--rounds N] [--samples N] [--noop-only]
   --quick        3 rounds of 300 jobs, 40 latency samples: a smoke run, not figures to quote
+  --noop-only    only the worker's no-op rounds, and what Redis spent on each job (for
+                 profiling the worker's path; no baseline, so no ratio)
   --jobs N       jobs per round and side [default: 2000]
   --rounds N     throughput rounds [default: 7]
   --samples N    latency samples per side [default: 200]";
@@ -113,6 +118,7 @@ struct Settings {
     rounds: usize,
     jobs: usize,
     samples: usize,
+    noop_only: bool,
 }
 
 impl Settings {
@@ -121,8 +127,10 @@ impl Settings {
             rounds: 7,
             jobs: 2000,
             samples: 200,
+            noop_only: false,
         };
         let (mut jobs, mut rounds, mut samples) = (None, None, None);
+        let mut noop_only = false;
         while let Some(arg) = args.next() {
             let mut number = |flag: &str| -> Result<usize, String> {
                 let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -139,8 +147,10 @@ impl Settings {
                         rounds: 3,
                         jobs: 300,
                         samples: 40,
+                        noop_only: false,
                     }
                 }
+                "--noop-only" => noop_only = true,
                 "--jobs" => jobs = Some(number("--jobs")?),
                 "--rounds" => rounds = Some(number("--rounds")?),
                 "--samples" => samples = Some(number("--samples")?),
@@ -151,6 +161,7 @@ impl Settings {
         settings.jobs = jobs.unwrap_or(settings.jobs);
         settings.rounds = rounds.unwrap_or(settings.rounds);
         settings.samples = samples.unwrap_or(settings.samples);
+        settings.noop_only = noop_only;
         Ok(Some(settings))
     }
 }
@@ -295,6 +306,9 @@ enum Kind {
 
 impl Bench<'_> {
     async fn measure(&mut self) -> Fallible<()> {
+        if self.settings.noop_only {
+            return self.noop_only().await;
+        }
         let started = Instant::now();
         let (jobs, rounds) = (self.settings.jobs, self.settings.rounds);
         // One untimed round of each first: connections, the fake's HTTP pool, the
@@ -410,6 +424,57 @@ impl Bench<'_> {
             .push(format!("run took {:.1} s", started.elapsed().as_secs_f64()));
         for note in &self.notes {
             println!("- {note}");
+        }
+        Ok(())
+    }
+
+    /// `--noop-only`: a warm-up round, then the rounds of no-op jobs alone, and Redis's
+    /// own time per job for each command it ran in them (`INFO commandstats`, reset
+    /// after the warm-up; the bench's progress checks included).
+    async fn noop_only(&mut self) -> Fallible<()> {
+        let (jobs, rounds) = (self.settings.jobs, self.settings.rounds);
+        self.worker_round(Kind::NoOp, "warm", jobs.min(500)).await?;
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut self.producer)
+            .await?;
+        let mut rates = Vec::new();
+        for round in 0..rounds {
+            let seconds = self
+                .worker_round(Kind::NoOp, &format!("o{round}"), jobs)
+                .await?;
+            rates.push(jobs as f64 / seconds);
+        }
+        println!(
+            "no-op jobs/s through the worker, {rounds} rounds of {jobs}: median {:.0} (per round {})",
+            median(&rates),
+            list(&rates, |v| format!("{v:.0}"))
+        );
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut self.producer)
+            .await?;
+        let total = (jobs * rounds) as f64;
+        println!("Redis's time per job, by command (calls per job):");
+        for line in stats.lines() {
+            let Some((name, fields)) = line
+                .strip_prefix("cmdstat_")
+                .and_then(|l| l.split_once(':'))
+            else {
+                continue;
+            };
+            let field = |key: &str| -> Option<f64> {
+                fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+            };
+            if let (Some(calls), Some(usec)) = (field("calls"), field("usec")) {
+                println!(
+                    "- {name}: {:.2} µs ({:.3} calls)",
+                    usec / total,
+                    calls / total
+                );
+            }
         }
         Ok(())
     }

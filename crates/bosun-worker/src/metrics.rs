@@ -43,36 +43,60 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// The outcomes `bosun_worker_jobs_total` counts.
-const OUTCOMES: [&str; 6] = [
-    "succeeded",
-    "failed",
-    "retry",
-    "dead_letter",
-    "malformed",
-    "duplicate",
-];
+/// What became of a job, as `bosun_worker_jobs_total` counts it (its `outcome` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Succeeded,
+    Failed,
+    Retry,
+    DeadLetter,
+    Malformed,
+    Duplicate,
+}
 
-/// Counts a job's `outcome` (one of [`OUTCOMES`]) in `bosun_worker_jobs_total`. The
-/// counters are registered once (after [`install`]) and kept: registering looks the
-/// metric up by its name and labels, which costs more than the count, every job.
-pub(crate) fn count_job(role: Role, outcome: &'static str) {
-    static COUNTERS: OnceLock<Vec<(Role, &'static str, Counter)>> = OnceLock::new();
+impl Outcome {
+    const ALL: [Outcome; 6] = [
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::Retry,
+        Outcome::DeadLetter,
+        Outcome::Malformed,
+        Outcome::Duplicate,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Retry => "retry",
+            Outcome::DeadLetter => "dead_letter",
+            Outcome::Malformed => "malformed",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Counts a job's `outcome` in `bosun_worker_jobs_total`. The counters are registered
+/// once (after [`install`]) and kept: registering looks the metric up by its name and
+/// labels, which costs more than the count, every job.
+pub(crate) fn count_job(role: Role, outcome: Outcome) {
+    static COUNTERS: OnceLock<Vec<(Role, Outcome, Counter)>> = OnceLock::new();
     let counters = COUNTERS.get_or_init(|| {
         Role::ALL
             .into_iter()
             .flat_map(|role| {
-                OUTCOMES.into_iter().map(move |outcome| {
-                    let counter = metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome);
+                Outcome::ALL.into_iter().map(move |outcome| {
+                    let counter = metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome.label());
                     (role, outcome, counter)
                 })
             })
             .collect()
     });
-    match counters.iter().find(|(r, o, _)| *r == role && *o == outcome) {
-        Some((_, _, counter)) => counter.increment(1),
-        None => metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome).increment(1),
-    }
+    let (_, _, counter) = counters
+        .iter()
+        .find(|(r, o, _)| *r == role && *o == outcome)
+        .expect("every role has a counter of every outcome");
+    counter.increment(1);
 }
 
 /// `bosun_worker_in_flight` of `role`, registered once (see [`count_job`]).

@@ -55,6 +55,7 @@ use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 use crate::config::{Role, WorkerConfig};
 use crate::llm::LlmClient;
 use crate::message::{self, JobMessage};
+use crate::metrics::{Outcome, count_job};
 use crate::runner::{self, JobRunner};
 use crate::slots::{Plan, Slot, Slots};
 use crate::streams;
@@ -127,13 +128,6 @@ impl Running {
     }
 }
 
-/// Says why an entry could not be settled; it stays pending, to be taken over and
-/// tried again after `claim_idle`.
-fn unsettled(shared: &Shared, role: Role, id: &str, why: &Unsettled) {
-    metrics::counter!("bosun_worker_redis_errors_total").increment(1);
-    tracing::warn!(stream = shared.stream(role), entry = %id, "could not finish an entry; it stays pending: {why}");
-}
-
 impl Drop for Running {
     fn drop(&mut self) {
         let stream = self.shared.stream(self.role);
@@ -151,6 +145,13 @@ impl Drop for Running {
         drop(running);
         crate::metrics::in_flight(self.role).decrement(1.0);
     }
+}
+
+/// Says why an entry could not be settled; it stays pending, to be taken over and
+/// tried again after `claim_idle`.
+fn unsettled(shared: &Shared, role: Role, id: &str, why: &Unsettled) {
+    metrics::counter!("bosun_worker_redis_errors_total").increment(1);
+    tracing::warn!(stream = shared.stream(role), entry = %id, "could not finish an entry; it stays pending: {why}");
 }
 
 impl Shared {
@@ -214,24 +215,20 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     if running > 0 {
         tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
     }
-    // A job's task ends once its result is with the finisher; the drain is over when
-    // every job's entry is settled (or left pending).
+    // Every job started holds a `Running` until its entry is settled (or left
+    // pending), and its task ends once its result is with the finisher: the drain is
+    // over when no `Running` is left.
     shared.unsettled.close();
-    let drained = tokio::time::timeout(shared.config.drain_timeout, async {
-        while jobs.join_next().await.is_some() {}
-        while claimed.join_next().await.is_some() {}
-        shared.unsettled.wait().await;
-    })
-    .await;
+    let drained = tokio::time::timeout(shared.config.drain_timeout, shared.unsettled.wait()).await;
     if drained.is_err() {
         tracing::warn!(
             "drain deadline passed: stopping the jobs still running; their entries stay pending for another worker"
         );
         shared.stop_jobs.cancel();
-        while jobs.join_next().await.is_some() {}
-        while claimed.join_next().await.is_some() {}
         shared.unsettled.wait().await;
     }
+    while jobs.join_next().await.is_some() {}
+    while claimed.join_next().await.is_some() {}
 }
 
 /// Reads (and takes over idle entries) until `shutdown`, handing what it reads to
@@ -286,13 +283,12 @@ async fn read_jobs(
         let result = read_once(shared, read, &plan, shutdown).await;
         match result {
             Ok(entries) => {
-                let entries: Vec<(Role, StreamId)> = entries
-                    .into_iter()
-                    .filter_map(|(stream, entry)| Some((shared.role_of(&stream)?, entry)))
-                    .collect();
                 let entries: Vec<(Role, StreamId, Slot)> = entries
                     .into_iter()
-                    .map(|(role, entry)| (role, entry, shared.slots.take(role)))
+                    .filter_map(|(stream, entry)| {
+                        let role = shared.role_of(&stream)?;
+                        Some((role, entry, shared.slots.take(role)))
+                    })
                     .collect();
                 if !entries.is_empty() && to_dispatch.send(entries).await.is_err() {
                     break;
@@ -325,14 +321,12 @@ async fn dispatch(
     mut entries: mpsc::Receiver<Vec<(Role, StreamId, Slot)>>,
 ) -> JoinSet<()> {
     let mut jobs = JoinSet::new();
-    while let Some(read) = entries.recv().await {
+    while let Some(entries) = entries.recv().await {
         while jobs.try_join_next().is_some() {}
-        let (entries, slots): (Vec<(Role, StreamId)>, Vec<Slot>) = read
-            .into_iter()
-            .map(|(role, entry, slot)| ((role, entry), slot))
-            .unzip();
-        for ((role, entry, read), slot) in prepare(shared, entries).await.into_iter().zip(slots) {
-            jobs.spawn(handle(shared.clone(), role, entry, slot, 1, Some(read)));
+        let reads = prepare(shared, &entries).await;
+        for ((role, entry, slot), read) in entries.into_iter().zip(reads) {
+            let running = Running::new(shared.clone(), role, &entry.id, slot);
+            jobs.spawn(handle(shared.clone(), role, entry, running, 1, Some(read)));
         }
     }
     jobs
@@ -347,11 +341,12 @@ struct Read {
 }
 
 /// Reads the jobs of `entries` (first deliveries) and looks up their saved results in
-/// one query. If the query fails, each job looks for itself.
-async fn prepare(shared: &Shared, entries: Vec<(Role, StreamId)>) -> Vec<(Role, StreamId, Read)> {
+/// one request: what is learned of each, in order. If the lookup fails, each job looks
+/// for itself.
+async fn prepare(shared: &Shared, entries: &[(Role, StreamId, Slot)]) -> Vec<Read> {
     let jobs: Vec<Result<JobMessage, message::Malformed>> = entries
         .iter()
-        .map(|(role, entry)| parse(*role, entry))
+        .map(|(role, entry, _)| parse(*role, entry))
         .collect();
     let ids: Vec<&str> = jobs
         .iter()
@@ -374,11 +369,9 @@ async fn prepare(shared: &Shared, entries: Vec<(Role, StreamId)>) -> Vec<(Role, 
             _ => None,
         })
         .collect();
-    entries
-        .into_iter()
-        .zip(jobs)
+    jobs.into_iter()
         .zip(known)
-        .map(|(((role, entry), job), known)| (role, entry, Read { job, saved: known }))
+        .map(|(job, saved)| Read { job, saved })
         .collect()
 }
 
@@ -476,7 +469,15 @@ async fn claim(
                             .await
                             .unwrap_or(u64::from(shared.config.max_attempts));
                     let slot = shared.slots.take(*role);
-                    jobs.spawn(handle(shared.clone(), *role, entry, slot, attempts, None));
+                    let running = Running::new(shared.clone(), *role, &entry.id, slot);
+                    jobs.spawn(handle(
+                        shared.clone(),
+                        *role,
+                        entry,
+                        running,
+                        attempts,
+                        None,
+                    ));
                 }
             }
             Err(e) if streams::is_no_group(&e) => *start = "0-0".to_owned(),
@@ -486,11 +487,6 @@ async fn claim(
             }
         }
     }
-}
-
-/// Counts a job's outcome.
-fn count(role: Role, outcome: &'static str) {
-    crate::metrics::count_job(role, outcome);
 }
 
 /// Keeps the entries this worker is running from being taken over (see the module's
@@ -539,11 +535,10 @@ async fn handle(
     shared: Arc<Shared>,
     role: Role,
     entry: StreamId,
-    slot: Slot,
+    running: Running,
     attempts: u64,
     read: Option<Read>,
 ) {
-    let running = Running::new(shared.clone(), role, &entry.id, slot);
     if let Err(e) = settle(&shared, role, &entry, attempts, read, running).await {
         unsettled(&shared, role, &entry.id, &e);
     }
@@ -589,7 +584,7 @@ async fn settle(
                 Some(&record),
             ))
             .await?;
-            count(role, "malformed");
+            count_job(role, Outcome::Malformed);
             return Ok(());
         }
     };
@@ -635,7 +630,7 @@ async fn settle(
                 streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message);
             Box::pin(remember).await?;
             tracing::warn!(stream, entry = %entry.id, job = %job.job_id, attempts, "job failed, to be tried again: {}", failed.message);
-            count(role, "retry");
+            count_job(role, Outcome::Retry);
             return Ok(());
         }
         Err(failed) => Err(failed.message),
@@ -644,10 +639,9 @@ async fn settle(
     // Saved, notified and acknowledged together with other jobs' results, by the
     // finisher, which gives back what `running` holds when it is done.
     let result = Finished {
-        role,
         new: new_result(shared, role, &job, &entry.id, attempts, outcome),
         job,
-        _running: running,
+        running,
     };
     if shared.finished.send(result).is_err() {
         return Err(Unsettled::Batch("the worker stopped first".to_owned()));
@@ -680,7 +674,7 @@ async fn give_up(
     let notification = notification(id, role, job.clone(), false, error, finished_at);
     let (notification, record) = (Some(&notification[..]), Some(&record[..]));
     settle_one(shared, role, &entry.id, attempts, notification, record).await?;
-    count(role, "dead_letter");
+    count_job(role, Outcome::DeadLetter);
     Ok(())
 }
 
@@ -728,7 +722,7 @@ async fn settle_saved(
 ) -> Result<(), Unsettled> {
     let stream = shared.stream(role);
     let this_entry = saved.saved.stream == stream && saved.saved.entry_id == entry_id;
-    count(role, "duplicate");
+    count_job(role, Outcome::Duplicate);
     if this_entry {
         let notification = notification(
             uuid::Uuid::now_v7().to_string(),
@@ -766,11 +760,21 @@ async fn settle_saved_since(
 
 /// A job's result, for [`finish`].
 pub(crate) struct Finished {
-    role: Role,
     job: JobMessage,
     new: NewWorkerResult,
-    /// The job's slot and the rest, given back once its entry is settled (or not).
-    _running: Running,
+    /// The job's role, entry, slot and the rest, given back once its entry is settled
+    /// (or not).
+    running: Running,
+}
+
+/// A job whose result [`finish`] saved, to be notified and acknowledged.
+struct Saved {
+    job: JobMessage,
+    succeeded: bool,
+    output: String,
+    attempts: u64,
+    finished_at: DateTime<Utc>,
+    running: Running,
 }
 
 /// Saves and settles the results jobs send, as many at once as have come in (up to
@@ -781,7 +785,7 @@ pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedRece
     // Two stages, so that one batch is saved while the one before is notified: the
     // store and Redis are waited on at the same time. At most one saved batch waits
     // between them. Each job's order (saved, then notified and acknowledged) holds.
-    let (saved_tx, mut saved_rx) = mpsc::channel::<Vec<(Finished, DateTime<Utc>)>>(1);
+    let (saved_tx, mut saved_rx) = mpsc::channel::<Vec<Saved>>(1);
     let save = async {
         let mut batch = Vec::with_capacity(FINISH_BATCH);
         while results.recv_many(&mut batch, FINISH_BATCH).await > 0 {
@@ -800,38 +804,51 @@ pub(crate) async fn finish(shared: Arc<Shared>, mut results: mpsc::UnboundedRece
     tokio::join!(save, settle);
 }
 
-/// Saves a batch's results; those saved now, with their finished time. A job whose
-/// result another delivery saved first is settled as one (rare).
-async fn save_batch(shared: &Shared, mut batch: Vec<Finished>) -> Vec<(Finished, DateTime<Utc>)> {
-    // The rows go to the store; each job keeps what it needs of its row after saving.
-    let new: Vec<NewWorkerResult> = batch
-        .iter_mut()
+/// Saves a batch's results; those saved now. A job whose result another delivery
+/// saved first is settled as one (rare).
+async fn save_batch(shared: &Shared, batch: Vec<Finished>) -> Vec<Saved> {
+    // The rows go to the store; each job keeps what its notification needs.
+    let (rows, kept): (Vec<NewWorkerResult>, Vec<_>) = batch
+        .into_iter()
         .map(|f| {
-            let row = std::mem::take(&mut f.new);
-            f.new.entry_id.clone_from(&row.entry_id);
-            f.new.output.clone_from(&row.output);
-            f.new.succeeded = row.succeeded;
-            f.new.attempts = row.attempts;
-            row
+            let attempts = u64::try_from(f.new.attempts).unwrap_or(u64::MAX);
+            let kept = (
+                f.job,
+                f.new.succeeded,
+                f.new.output.clone(),
+                attempts,
+                f.running,
+            );
+            (f.new, kept)
         })
-        .collect();
-    let saved = match shared.store.save_worker_results(new).await {
+        .unzip();
+    let saved = match shared.store.save_worker_results(rows).await {
         Ok(saved) => saved,
         Err(e) => {
-            fail(shared, batch, &format!("store: {e}"));
+            fail(
+                shared,
+                kept.iter().map(|(.., running)| running),
+                &format!("store: {e}"),
+            );
             return Vec::new();
         }
     };
-    let mut first = Vec::with_capacity(batch.len());
-    for (f, finished_at) in batch.into_iter().zip(saved) {
+    let mut first = Vec::with_capacity(kept.len());
+    for ((job, succeeded, output, attempts, running), finished_at) in kept.into_iter().zip(saved) {
         match finished_at {
-            Some(finished_at) => first.push((f, finished_at)),
+            Some(finished_at) => first.push(Saved {
+                job,
+                succeeded,
+                output,
+                attempts,
+                finished_at,
+                running,
+            }),
             None => {
-                let attempts = u64::try_from(f.new.attempts).unwrap_or(u64::MAX);
-                let settled =
-                    settle_saved_since(shared, f.role, &f.job, &f.new.entry_id, attempts).await;
+                let role = running.role;
+                let settled = settle_saved_since(shared, role, &job, &running.id, attempts).await;
                 if let Err(e) = settled {
-                    unsettled(shared, f.role, &f.new.entry_id, &e);
+                    unsettled(shared, role, &running.id, &e);
                 }
             }
         }
@@ -841,27 +858,27 @@ async fn save_batch(shared: &Shared, mut batch: Vec<Finished>) -> Vec<(Finished,
 
 /// Sends the notifications of saved results and acknowledges their entries, in one
 /// MULTI ([`streams::settle`]).
-async fn settle_batch(shared: &Shared, mut first: Vec<(Finished, DateTime<Utc>)>) {
-    let ids = message_ids(first.len());
+async fn settle_batch(shared: &Shared, mut saved: Vec<Saved>) {
+    let ids = message_ids(saved.len());
     // The notifications take the jobs' fields and replies: nothing needs them after.
-    let notifications: Vec<Vec<(&str, String)>> = first
+    let notifications: Vec<Vec<(&str, String)>> = saved
         .iter_mut()
         .zip(ids)
-        .map(|((f, at), id)| {
-            let job = std::mem::take(&mut f.job);
-            let output = std::mem::take(&mut f.new.output);
-            notification(id, f.role, job, f.new.succeeded, output, *at)
+        .map(|(s, id)| {
+            let job = std::mem::take(&mut s.job);
+            let output = std::mem::take(&mut s.output);
+            notification(id, s.running.role, job, s.succeeded, output, s.finished_at)
         })
         .collect();
-    let entries: Vec<streams::Settle<'_>> = first
+    let entries: Vec<streams::Settle<'_>> = saved
         .iter()
         .zip(&notifications)
-        .map(|((f, _), notification)| streams::Settle {
-            stream: shared.stream(f.role),
-            id: &f.new.entry_id,
+        .map(|(s, notification)| streams::Settle {
+            stream: shared.stream(s.running.role),
+            id: &s.running.id,
             notification: Some(notification),
             dead: None,
-            retried: f.new.attempts > 1,
+            retried: s.attempts > 1,
         })
         .collect();
     let config = &shared.config;
@@ -879,29 +896,27 @@ async fn settle_batch(shared: &Shared, mut first: Vec<(Finished, DateTime<Utc>)>
     if let Err(e) = settled {
         return fail(
             shared,
-            first.into_iter().map(|(f, _)| f).collect(),
+            saved.iter().map(|s| &s.running),
             &format!("Redis: {e}"),
         );
     }
-    for (f, _) in first {
-        count(
-            f.role,
-            if f.new.succeeded {
-                "succeeded"
-            } else {
-                "failed"
-            },
-        );
+    for s in saved {
+        let outcome = if s.succeeded {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        };
+        count_job(s.running.role, outcome);
     }
 }
 
-/// Tells every job of `batch` that its entry stays pending, and why.
-fn fail(shared: &Shared, batch: Vec<Finished>, why: &str) {
-    for f in batch {
+/// Says, for every job of a batch, that its entry stays pending, and why.
+fn fail<'a>(shared: &Shared, jobs: impl Iterator<Item = &'a Running>, why: &str) {
+    for running in jobs {
         unsettled(
             shared,
-            f.role,
-            &f.new.entry_id,
+            running.role,
+            &running.id,
             &Unsettled::Batch(why.to_owned()),
         );
     }

@@ -3,11 +3,12 @@
 //!
 //! Why not sqlx, as the rest of the store: a worker saves and looks up a row per job,
 //! tens of thousands a second, and sqlx's SQLite driver costs more per statement and per
-//! bound value than SQLite's own work does. Saving a read's worth of results (64) took
-//! 1.9 ms as one multi-row `INSERT` through sqlx and 1.5 ms as 64 prepared `INSERT`s in
-//! one transaction, where SQLite itself needs a fraction of that
-//! (docs/PERFORMANCE.md, "The worker"). Here each batch is one request to the thread:
-//! a transaction of prepared, cached statements, one bind per value, no conversions.
+//! bound value than SQLite's own work does. Saving a read's worth of results (64) as one
+//! multi-row `INSERT` through sqlx, or as 64 prepared `INSERT`s in one transaction,
+//! takes over five times as long as it does here (`cargo bench -p bosun-store --bench
+//! results`; docs/PERFORMANCE.md, "The worker"). Here each batch is one request to the
+//! thread: a transaction of prepared, cached statements, one bind per value, no
+//! conversions.
 //!
 //! The thread starts on the first use (a server that never runs a worker has none) and
 //! ends when the store is closed or its last clone dropped. Other writers of the file
@@ -18,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::{NewWorkerResult, WorkerResult};
+use super::{COLUMNS, NewWorkerResult, WorkerResult};
 use crate::error::StoreError;
 use crate::time::from_ms;
 
@@ -58,7 +59,7 @@ impl ResultsFile {
         let (requests, receiver) = mpsc::channel();
         std::thread::Builder::new()
             .name("bosun-results".to_owned())
-            .spawn(move || serve(&connection, &receiver))
+            .spawn(move || serve(connection, &receiver))
             .map_err(|e| StoreError::ResultsThread(format!("cannot be started: {e}")))?;
         Ok(Self { requests })
     }
@@ -132,29 +133,27 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-fn serve(connection: &Connection, requests: &mpsc::Receiver<Request>) {
+fn serve(mut connection: Connection, requests: &mpsc::Receiver<Request>) {
     while let Ok(request) = requests.recv() {
         match request {
             Request::Lookup { job_ids, reply } => {
-                let _ = reply.send(lookup(connection, &job_ids));
+                let _ = reply.send(lookup(&connection, &job_ids));
             }
             Request::Save {
                 rows,
                 finished_at,
                 reply,
             } => {
-                let _ = reply.send(save(connection, &rows, finished_at));
+                let _ = reply.send(save(&mut connection, &rows, finished_at));
             }
         }
     }
 }
 
 fn lookup(connection: &Connection, job_ids: &[String]) -> rusqlite::Result<Vec<WorkerResult>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
-         connection_id, succeeded, output, consumer, attempts, finished_at \
-         FROM worker_results WHERE job_id = ?1",
-    )?;
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM worker_results WHERE job_id = ?1"
+    ))?;
     let mut found = Vec::new();
     for id in job_ids {
         let row = statement
@@ -184,20 +183,20 @@ fn lookup(connection: &Connection, job_ids: &[String]) -> rusqlite::Result<Vec<W
 }
 
 fn save(
-    connection: &Connection,
+    connection: &mut Connection,
     rows: &[NewWorkerResult],
     finished_at: i64,
 ) -> rusqlite::Result<Vec<bool>> {
     // IMMEDIATE: the write lock is taken (or waited for) at the start, so the
-    // transaction never has to give up half-way to another writer.
-    connection.execute_batch("BEGIN IMMEDIATE")?;
-    let saved = (|| {
-        let mut insert = connection.prepare_cached(
-            "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, user_id, \
-             project_id, connection_id, succeeded, output, consumer, attempts, finished_at) \
+    // transaction never has to give up half-way to another writer. Dropped without
+    // a commit (a statement failed), it rolls back.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let saved = {
+        let mut insert = transaction.prepare_cached(&format!(
+            "INSERT INTO worker_results ({COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-             ON CONFLICT DO NOTHING",
-        )?;
+             ON CONFLICT DO NOTHING"
+        ))?;
         rows.iter()
             .map(|r| {
                 let changed = insert.execute(params![
@@ -217,16 +216,8 @@ fn save(
                 ])?;
                 Ok(changed == 1)
             })
-            .collect::<rusqlite::Result<Vec<bool>>>()
-    })();
-    match saved {
-        Ok(saved) => {
-            connection.execute_batch("COMMIT")?;
-            Ok(saved)
-        }
-        Err(e) => {
-            let _ = connection.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+            .collect::<rusqlite::Result<Vec<bool>>>()?
+    };
+    transaction.commit()?;
+    Ok(saved)
 }
