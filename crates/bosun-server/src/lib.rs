@@ -2,9 +2,10 @@
 //! default, PostgreSQL by URL), the local runner (the executor library), the
 //! monitor, and the HTTP API on loopback.
 //!
-//! [`start`] opens the store, settles what a previous server left running, makes the
-//! default tenant and, on the very first start, an admin token, and binds the
-//! listener. [`Server::run`] serves until its shutdown token fires, then drains: no
+//! [`start`] locks the data directory (one server per directory: [`HomeInUse`]
+//! otherwise), binds the listener, opens the store, makes the default tenant and, on
+//! the very first start, an admin token, and settles what a previous server left
+//! running. [`Server::run`] serves until its shutdown token fires, then drains: no
 //! new work, running jobs get the drain deadline, state is saved.
 
 mod admit;
@@ -14,6 +15,7 @@ mod config;
 mod definition;
 mod error;
 mod example;
+mod home_lock;
 mod known_jobs;
 mod monitor;
 mod recovery;
@@ -31,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{RestartPolicy, ServerConfig};
 pub use error::ApiError;
 pub use example::EXAMPLE_JOB;
+pub use home_lock::HomeInUse;
 
 use crate::runner::{Runner, RunnerHandle};
 use crate::state::AppState;
@@ -58,12 +61,18 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
     adopted: Vec<tokio::task::JoinHandle<()>>,
+    /// Held until the server has stopped.
+    home_lock: home_lock::HomeLock,
 }
 
-/// Opens the store, recovers, and binds the listener.
+/// Locks the data directory, binds the listener, opens the store and recovers. The
+/// error is a [`HomeInUse`] when another server holds the data directory.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
-    // The port first: a second server on a taken port must stop before it touches
+    std::fs::create_dir_all(&config.home)
+        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+    // The data directory first: a second server on it must stop before it touches
     // the store, or its restart recovery would kill the running server's jobs.
+    let mut home_lock = home_lock::HomeLock::acquire(&config.home)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -72,8 +81,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
                 config.listen
             )
         })?;
-    std::fs::create_dir_all(&config.home)
-        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    home_lock.write(Some(&url))?;
     let store = Store::open(&config.database_url()).await?;
     let tenant = store.ensure_tenant(DEFAULT_TENANT, "Default").await?;
     let first_start = if store.tokens(&tenant.id).await?.is_empty() {
@@ -96,7 +105,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
     };
     store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
     let adopted = recovery::recover(&store, config.on_restart).await?;
-    let url = format!("http://{}", listener.local_addr()?);
     let state = AppState {
         store,
         runner: RunnerHandle::default(),
@@ -113,6 +121,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         listener,
         state,
         adopted,
+        home_lock,
     })
 }
 
@@ -154,6 +163,7 @@ impl Server {
             watcher.abort();
         }
         state.store.close().await;
+        drop(self.home_lock);
         tracing::info!("stopped");
         Ok(())
     }

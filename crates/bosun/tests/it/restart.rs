@@ -8,13 +8,14 @@
 //! cancels the rest, starts nothing new, and saves every outcome before exiting.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestHome, Up, alive, code, exists, output, pids_in, stderr, stdout, wait_for,
+    TestHome, Up, alive, client, code, exists, free_port, output, pids_in, stderr, stdout, wait_for,
 };
 
 /// Long enough for any condition here; the conditions, not the clock, end the waits.
@@ -389,5 +390,71 @@ fn sigterm_lets_a_job_finish_within_the_drain_deadline_and_starts_nothing_new() 
         "CompletedSuccessfully"
     );
     assert!(marker.exists());
+    up.stop();
+}
+
+/// Regression: a second `bosun up` on the data directory of one that runs took the
+/// first's running jobs for a crash's leftovers: it killed them, failed their
+/// executions and pointed client.json at itself. It must stop before it touches
+/// anything, and say which server holds the directory.
+#[test]
+fn a_second_up_on_a_data_directory_in_use_exits_and_leaves_the_first_alone() {
+    let home = TestHome::new();
+    let file = job(&home, "long", "sleep", &["60"]);
+    let up = Up::start_with(&home, &["--drain-timeout", "1s"]);
+    let id = submit(&up, &home, &file);
+    let pid = running(&up, &home, &id);
+    let client_json = home.path().join("client.json");
+    let saved = std::fs::read_to_string(&client_json).expect("the first start saved client.json");
+
+    let mut second = client(&home)
+        .args([
+            "up",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--home",
+        ])
+        .arg(home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bosun up can be started");
+    let exited = wait_for(LIMIT, || second.try_wait().ok().flatten().is_some());
+    if !exited {
+        let _ = second.kill();
+    }
+    let out = second.wait_with_output().expect("bosun up was waited for");
+    assert!(
+        exited,
+        "the second bosun up exits by itself: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        code(&out),
+        6,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let said = stderr(&out);
+    assert_eq!(
+        said,
+        format!(
+            "bosun: the data directory {} is in use by bosun up (pid {}, {}); stop it first, \
+             or point BOSUN_HOME (or --home) elsewhere\n",
+            home.path().display(),
+            up.pid(),
+            up.url()
+        ),
+    );
+
+    assert!(alive(pid), "the first server's job still runs");
+    let still = up.execution(&home, &id);
+    assert_eq!(still["status"], "Running", "{still}");
+    assert_eq!(
+        std::fs::read_to_string(&client_json).expect("client.json is still there"),
+        saved,
+        "client.json still names the first server"
+    );
     up.stop();
 }
