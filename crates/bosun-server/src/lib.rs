@@ -5,8 +5,9 @@
 //! [`start`] locks the data directory (one server per directory: [`HomeInUse`]
 //! otherwise), binds the listener, opens the store, makes the default tenant and, on
 //! the very first start, an admin token, and settles what a previous server left
-//! running. [`Server::run`] serves until its shutdown token fires, then drains: no
-//! new work, running jobs get the drain deadline, state is saved.
+//! running (the jobs to kill are stopped while the server serves). [`Server::run`]
+//! serves until its shutdown token fires, then drains: no new work, running jobs get
+//! the drain deadline, state is saved.
 
 mod admit;
 mod api;
@@ -60,7 +61,7 @@ pub struct Server {
     pub first_start: Option<FirstStart>,
     listener: tokio::net::TcpListener,
     state: AppState,
-    adopted: Vec<tokio::task::JoinHandle<()>>,
+    recovery: recovery::Recovery,
     /// Held until the server has stopped.
     home_lock: home_lock::HomeLock,
 }
@@ -104,10 +105,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         None
     };
     store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
-    let adopted = recovery::recover(&store, config.on_restart).await?;
+    let runner = RunnerHandle::default();
+    let recovery = recovery::recover(&store, config.on_restart, &runner).await?;
     let state = AppState {
         store,
-        runner: RunnerHandle::default(),
+        runner,
         config: Arc::new(config),
         schedules_changed: Arc::default(),
         triggers_changed: Arc::default(),
@@ -120,7 +122,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         first_start,
         listener,
         state,
-        adopted,
+        recovery,
         home_lock,
     })
 }
@@ -159,9 +161,13 @@ impl Server {
         (&mut runner.0).await.context("the runner failed")?;
         let _ = (&mut clock.0).await;
         let _ = (&mut watches.0).await;
-        for watcher in self.adopted {
+        let mut recovery = self.recovery;
+        for watcher in recovery.adopted {
             watcher.abort();
         }
+        // Jobs still being stopped from before the start: their ends are recorded
+        // within two grace periods.
+        while recovery.stopping.join_next().await.is_some() {}
         state.store.close().await;
         drop(self.home_lock);
         tracing::info!("stopped");
