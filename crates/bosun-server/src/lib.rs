@@ -2,10 +2,12 @@
 //! default, PostgreSQL by URL), the local runner (the executor library), the
 //! monitor, and the HTTP API on loopback.
 //!
-//! [`start`] opens the store, settles what a previous server left running, makes the
-//! default tenant and, on the very first start, an admin token, and binds the
-//! listener. [`Server::run`] serves until its shutdown token fires, then drains: no
-//! new work, running jobs get the drain deadline, state is saved.
+//! [`start`] locks the data directory (one server per directory: [`HomeInUse`]
+//! otherwise), binds the listener, opens the store, makes the default tenant and, on
+//! the very first start, an admin token, and settles what a previous server left
+//! running (the jobs to kill are stopped while the server serves). [`Server::run`]
+//! serves until its shutdown token fires, then drains: no new work, running jobs get
+//! the drain deadline, state is saved.
 
 mod admit;
 mod api;
@@ -14,6 +16,7 @@ mod config;
 mod definition;
 mod error;
 mod example;
+mod home_lock;
 mod known_jobs;
 mod monitor;
 mod recovery;
@@ -31,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{RestartPolicy, ServerConfig};
 pub use error::ApiError;
 pub use example::EXAMPLE_JOB;
+pub use home_lock::HomeInUse;
 
 use crate::runner::{Runner, RunnerHandle};
 use crate::state::AppState;
@@ -57,13 +61,19 @@ pub struct Server {
     pub first_start: Option<FirstStart>,
     listener: tokio::net::TcpListener,
     state: AppState,
-    adopted: Vec<tokio::task::JoinHandle<()>>,
+    recovery: recovery::Recovery,
+    /// Held until the server has stopped.
+    home_lock: home_lock::HomeLock,
 }
 
-/// Opens the store, recovers, and binds the listener.
+/// Locks the data directory, binds the listener, opens the store and recovers. The
+/// error is a [`HomeInUse`] when another server holds the data directory.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
-    // The port first: a second server on a taken port must stop before it touches
+    std::fs::create_dir_all(&config.home)
+        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+    // The data directory first: a second server on it must stop before it touches
     // the store, or its restart recovery would kill the running server's jobs.
+    let mut home_lock = home_lock::HomeLock::acquire(&config.home)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -72,8 +82,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
                 config.listen
             )
         })?;
-    std::fs::create_dir_all(&config.home)
-        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    home_lock.write(Some(&url))?;
     let store = Store::open(&config.database_url()).await?;
     let tenant = store.ensure_tenant(DEFAULT_TENANT, "Default").await?;
     let first_start = if store.tokens(&tenant.id).await?.is_empty() {
@@ -95,11 +105,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         None
     };
     store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
-    let adopted = recovery::recover(&store, config.on_restart).await?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let runner = RunnerHandle::default();
+    let recovery = recovery::recover(&store, config.on_restart, &runner).await?;
     let state = AppState {
         store,
-        runner: RunnerHandle::default(),
+        runner,
         config: Arc::new(config),
         schedules_changed: Arc::default(),
         triggers_changed: Arc::default(),
@@ -112,7 +122,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         first_start,
         listener,
         state,
-        adopted,
+        recovery,
+        home_lock,
     })
 }
 
@@ -150,10 +161,15 @@ impl Server {
         (&mut runner.0).await.context("the runner failed")?;
         let _ = (&mut clock.0).await;
         let _ = (&mut watches.0).await;
-        for watcher in self.adopted {
+        let mut recovery = self.recovery;
+        for watcher in recovery.adopted {
             watcher.abort();
         }
+        // Jobs still being stopped from before the start: their ends are recorded
+        // within two grace periods.
+        while recovery.stopping.join_next().await.is_some() {}
         state.store.close().await;
+        drop(self.home_lock);
         tracing::info!("stopped");
         Ok(())
     }

@@ -10,23 +10,44 @@
 //! watched until its leader has ended, then what it left in its group is stopped (as
 //! the runner does) and the end recorded; cancelling it stops its group. Executions
 //! claimed but never started go back to the queue. Nothing stays Running forever.
+//!
+//! Killing does not hold up the server: the groups are stopped all at once, in
+//! tasks of their own, while the server listens, so jobs that ignore SIGTERM cost
+//! one grace period however many there are, and the API answers meanwhile. Until
+//! its group is gone and its end recorded, a job being stopped stays Running in the
+//! store (so `duplicatePolicy: skip` refuses a new run of it) and counts as running
+//! in the local runner (so a queued run of a `queue` job waits for it): a job never
+//! runs twice at once because its old copy was slow to die.
 
 use std::time::Duration;
 
 use bosun_store::{Execution, Finish, Store};
 use chrono::{DateTime, Utc};
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::RestartPolicy;
-use crate::runner::RUNNER_NAME;
+use crate::runner::{Leftover, RUNNER_NAME, RunnerHandle};
 
 /// How often an adopted execution is looked at: has it ended, was it cancelled.
 const WATCH: Duration = Duration::from_secs(1);
 
-/// Settles what the previous server left; returns the adopted executions' watchers.
+/// What recovery leaves running while the server serves.
+pub(crate) struct Recovery {
+    /// The adopted executions' watchers, which run until their jobs end.
+    pub(crate) adopted: Vec<JoinHandle<()>>,
+    /// The jobs left running that are being stopped, each by a task of its own;
+    /// they end within two grace periods.
+    pub(crate) stopping: JoinSet<()>,
+}
+
+/// Settles what the previous server left: what can be settled at once is, and the
+/// jobs left running are stopped (or adopted) by tasks that go on after this
+/// returns. `runner` counts those being stopped as running until they are gone.
 pub(crate) async fn recover(
     store: &Store,
     policy: RestartPolicy,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    runner: &RunnerHandle,
+) -> anyhow::Result<Recovery> {
     let released = store.release_claims(RUNNER_NAME).await?;
     if released > 0 {
         tracing::info!(
@@ -35,6 +56,7 @@ pub(crate) async fn recover(
         );
     }
     let mut watchers = Vec::new();
+    let mut stopping = JoinSet::new();
     for execution in store.executions_with_status("Running").await? {
         let pid = execution.pid.and_then(|p| u32::try_from(p).ok());
         let live = pid.filter(|&p| group_alive(p) && may_be_the_job(p, execution.start_time));
@@ -51,14 +73,9 @@ pub(crate) async fn recover(
                 end(store, &execution, "Failed", message).await;
             }
             (Some(pid), RestartPolicy::Kill) => {
-                kill_group(pid).await;
-                end(
-                    store,
-                    &execution,
-                    "Failed",
-                    format!("stopped when the server restarted (process group {pid} was killed)"),
-                )
-                .await;
+                tracing::info!(execution = %execution.id, pid, "stopping a job left running by the previous server");
+                let leftover = runner.leftover(&execution);
+                stopping.spawn(stop(store.clone(), execution, pid, leftover));
             }
             (Some(pid), RestartPolicy::Adopt) => {
                 tracing::info!(execution = %execution.id, pid, "adopting a job left running by the previous server");
@@ -66,7 +83,19 @@ pub(crate) async fn recover(
             }
         }
     }
-    Ok(watchers)
+    Ok(Recovery {
+        adopted: watchers,
+        stopping,
+    })
+}
+
+/// Stops the group of a job left running, records its end, then lets the runner
+/// know it no longer runs (dropping `leftover`).
+async fn stop(store: Store, execution: Execution, pid: u32, leftover: Leftover) {
+    kill_group(pid).await;
+    let message = format!("stopped when the server restarted (process group {pid} was killed)");
+    end(&store, &execution, "Failed", message).await;
+    drop(leftover);
 }
 
 /// Watches an adopted execution until its leader ends or someone cancels it, then

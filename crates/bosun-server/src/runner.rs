@@ -173,6 +173,18 @@ impl RunnerHandle {
         }
     }
 
+    /// Counts `execution`, a job the previous server left running that recovery is
+    /// stopping, as running here until the returned guard is dropped: the runner
+    /// then holds back its job's queued executions (`duplicatePolicy: queue`) until
+    /// its process group is gone.
+    pub(crate) fn leftover(&self, execution: &Execution) -> Leftover {
+        Leftover {
+            registered: self.register(execution),
+            handle: self.clone(),
+            id: execution.id.clone(),
+        }
+    }
+
     /// Stops a running execution; false when it is not running here.
     pub(crate) fn cancel(&self, id: &str) -> bool {
         let active = self
@@ -237,6 +249,24 @@ impl RunnerHandle {
         for a in active.values() {
             a.cancel.cancel();
         }
+    }
+}
+
+/// A job left running by the previous server, counted as running here while
+/// recovery stops it ([`RunnerHandle::leftover`]). Dropping it lets the runner know
+/// it is gone.
+pub(crate) struct Leftover {
+    handle: RunnerHandle,
+    id: String,
+    /// Held so that followers of its log wait until it is gone; it writes nothing.
+    #[expect(dead_code, reason = "held for its senders, which are dropped with it")]
+    registered: Registered,
+}
+
+impl Drop for Leftover {
+    fn drop(&mut self) {
+        self.handle.deregister(&self.id);
+        self.handle.wake();
     }
 }
 

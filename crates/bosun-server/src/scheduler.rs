@@ -127,20 +127,15 @@ async fn fire(
     };
     let mut starts = instants.clone();
     if let Some(job) = store.job(&row.tenant_id, &row.job_id).await? {
-        match admit::definition(&job) {
-            Ok(definition) if !admit::admitted(store, &job, &definition).await? => {
-                tracing::info!(job = %job.name, "a scheduled run is skipped: the job is still running and its duplicatePolicy is \"skip\"");
-                starts.clear();
-            }
+        // Created anyway when the definition is invalid, so the run fails where
+        // people look, with the reason.
+        let definition = admit::definition(&job).ok();
+        if definition
+            .as_ref()
+            .is_some_and(|d| d.duplicate_policy == crate::definition::DuplicatePolicy::Skip)
+        {
             // A skip policy admits one new execution, not a catch-up of several.
-            Ok(definition)
-                if definition.duplicate_policy == crate::definition::DuplicatePolicy::Skip =>
-            {
-                starts.drain(..starts.len().saturating_sub(1));
-            }
-            Ok(_) => {}
-            // Created anyway, so the run fails where people look, with the reason.
-            Err(_) => {}
+            starts.drain(..starts.len().saturating_sub(1));
         }
         let mut tx = store.begin().await?;
         if !store
@@ -155,25 +150,28 @@ async fn fire(
         {
             return Ok(None);
         }
+        let mut started = 0;
         for at in &starts {
-            store
-                .insert_execution(
-                    &mut tx,
-                    NewExecution::of(
-                        &job,
-                        "schedule",
-                        Some(format!(
-                            "schedule {} for {}",
-                            row.id,
-                            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                        )),
-                        Vec::new(),
-                    ),
-                )
-                .await?;
+            let detail = format!(
+                "schedule {} for {}",
+                row.id,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            let mut new = NewExecution::of(&job, "schedule", Some(detail), Vec::new());
+            if let Some(definition) = &definition {
+                new = admit::under_policy(new, definition);
+            }
+            match store.insert_execution(&mut tx, new).await {
+                Ok(_) => started += 1,
+                // Refused by the insert itself, so never two at once (the fire passes).
+                Err(StoreError::AlreadyActive { .. }) => {
+                    tracing::info!(job = %job.name, "a scheduled run is skipped: the job is still running and its duplicatePolicy is \"skip\"");
+                }
+                Err(e) => return Err(e),
+            }
         }
         store.commit(tx, "firing a schedule").await?;
-        Ok(Some((next, starts.len())))
+        Ok(Some((next, started)))
     } else {
         // Its job is gone (the schedule goes with it): nothing to fire.
         Ok(Some((NEVER, 0)))

@@ -46,6 +46,15 @@ pub enum StoreError {
         /// The name that is taken.
         name: String,
     },
+    /// An execution to run alone (its job's `duplicatePolicy` is `skip`) was not
+    /// created: another execution of its job is Pending or Running.
+    #[error("job {job_name:?} already has an execution pending or running")]
+    AlreadyActive {
+        /// The job's id.
+        job_id: String,
+        /// The job's name.
+        job_name: String,
+    },
     /// A stored value could not be read back (a corrupt row).
     #[error("stored {what} is unreadable: {why}")]
     Corrupt {

@@ -4,6 +4,21 @@
 //! The Pending rows are the embedded queue: a runner claims one with a conditional
 //! update, so two runners never take the same execution.
 //!
+//! An execution created to run alone (`duplicatePolicy: "skip"`,
+//! [`NewExecution::alone`]) is admitted by the insert itself: the statement inserts
+//! it only if no execution of its job is Pending or Running, and a partial unique
+//! index (`executions_alone_per_job`: one row per job with `alone = 1` among the
+//! active) refuses a second one that the check did not see. The check alone would not
+//! do on PostgreSQL: two transactions at read committed both find no active
+//! execution and both insert; the index makes the second wait for the first to
+//! commit and then conflict, across connections and servers, and `ON CONFLICT DO
+//! NOTHING` turns that into a refusal. SQLite runs one write at a time, so there the
+//! check suffices between statements; within one statement (the writer's batch of
+//! creations, whose check reads the table as it was before the statement) the
+//! index refuses the second of a job. The index rather than a lock on the job's row
+//! or a serializable transaction: it costs no extra statement and no retry, and
+//! holds whatever path creates the execution.
+//!
 //! On SQLite, an execution's writes (creation, claim, start, status lines, end,
 //! pruning) go through one task that holds the writer connection and writes what
 //! queued up as one transaction ([`writer`], [`batch`]); on PostgreSQL each is a
@@ -45,6 +60,10 @@ pub struct NewExecution {
     /// The runner that takes it as it is created (claimed at once, so it never
     /// waits in the queue); `None` queues it for any runner.
     pub runner: Option<String>,
+    /// Created only if no other execution of its job is Pending or Running, and then
+    /// the only one created while it is (its job's `duplicatePolicy` is `skip`);
+    /// otherwise the creation fails with [`StoreError::AlreadyActive`].
+    pub alone: bool,
 }
 
 impl NewExecution {
@@ -63,7 +82,15 @@ impl NewExecution {
             trigger_detail: detail,
             arguments,
             runner: None,
+            alone: false,
         }
+    }
+
+    /// The same execution, created only while no other execution of its job is
+    /// Pending or Running (see [`NewExecution::alone`]).
+    pub fn alone(mut self) -> Self {
+        self.alone = true;
+        self
     }
 
     /// The same execution, claimed by `runner` as it is created.
@@ -221,7 +248,8 @@ async fn event(
 }
 
 impl Store {
-    /// Creates a Pending execution.
+    /// Creates a Pending execution; [`StoreError::AlreadyActive`] when it was to run
+    /// alone and its job has an active execution.
     pub async fn create_execution(&self, new: NewExecution) -> Result<Execution, StoreError> {
         let created = self.create_execution_on(new, None).await?;
         Ok(created.expect("an execution with no condition is always created"))
@@ -231,7 +259,8 @@ impl Store {
     /// checking that it still is: `None` (and nothing written) when the job's
     /// `updated_at` is no longer `job_updated_at`, because it was changed or deleted
     /// since. So a caller may keep jobs it read, and learn at the creation whether
-    /// its copy was current.
+    /// its copy was current. An execution to run alone whose job is current but has
+    /// an active execution is [`StoreError::AlreadyActive`].
     pub async fn create_execution_if_current(
         &self,
         new: NewExecution,
@@ -247,9 +276,13 @@ impl Store {
         version: Option<i64>,
     ) -> Result<Option<Execution>, StoreError> {
         if let Some(writer) = self.sqlite_writer() {
+            let alone = new.alone;
             let execution = pending(new);
-            let created = writer.create(execution.clone(), version).await?;
-            return Ok(created.then_some(execution));
+            return match writer.create(execution.clone(), alone, version).await? {
+                Created::Yes => Ok(Some(execution)),
+                Created::JobChanged => Ok(None),
+                Created::Busy => Err(already_active(&execution)),
+            };
         }
         let mut tx = self.pool().begin().await.about("starting a transaction")?;
         if let Some(version) = version {
@@ -273,18 +306,24 @@ impl Store {
     }
 
     /// Creates a Pending execution inside `tx` (so a scheduler can record the fire
-    /// and the execution together).
+    /// and the execution together). [`StoreError::AlreadyActive`] when it was to run
+    /// alone and its job has an active execution; `tx` is still usable then.
     pub async fn insert_execution(
         &self,
         tx: &mut Transaction<'_, Any>,
         new: NewExecution,
     ) -> Result<Execution, StoreError> {
+        let alone = new.alone;
         let execution = pending(new);
         let now = to_ms(execution.created_at);
-        sqlx::query(
+        // See the module's documentation: the check and the index together admit one.
+        let inserted = sqlx::query(
             "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
-             trigger_detail, arguments, runner, created_at, last_update) \
-             VALUES ($1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $9, $9)",
+             trigger_detail, arguments, runner, created_at, last_update, alone) \
+             SELECT $1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $9, $9, $10 \
+             WHERE $10 = 0 OR NOT EXISTS (SELECT 1 FROM executions \
+             WHERE job_id = $3 AND status IN ('Pending', 'Running')) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&execution.id)
         .bind(&execution.tenant_id)
@@ -295,9 +334,13 @@ impl Store {
         .bind(serde_json::to_string(&execution.arguments).expect("a list of strings serializes"))
         .bind(&execution.runner)
         .bind(now)
+        .bind(i64::from(alone))
         .execute(&mut **tx)
         .await
         .about("creating an execution")?;
+        if inserted.rows_affected() == 0 {
+            return Err(already_active(&execution));
+        }
         let detail = execution.trigger_detail.as_deref();
         event(tx, &execution.id, now, "Pending", detail).await?;
         Ok(execution)
@@ -772,6 +815,25 @@ async fn one(writer: &Writer, write: ExecutionWrite) -> Result<ExecutionWritten,
         .await
         .pop()
         .expect("the writer answers every write")
+}
+
+/// What the SQLite writer did with a creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Created {
+    /// It was created.
+    Yes,
+    /// Its job is no longer as it was read (or gone): nothing was written.
+    JobChanged,
+    /// It was to run alone, and its job has an active execution.
+    Busy,
+}
+
+/// The refusal of `execution`, which was to run alone.
+fn already_active(execution: &Execution) -> StoreError {
+    StoreError::AlreadyActive {
+        job_id: execution.job_id.clone(),
+        job_name: execution.job_name.clone(),
+    }
 }
 
 /// A new Pending execution, not yet stored: its id (time-ordered) and creation time.

@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "worker results without notified_at",
         include_str!("../migrations/0004_worker_results_notified.sql"),
     ),
+    (
+        5,
+        "executions that run alone",
+        include_str!("../migrations/0005_executions_alone.sql"),
+    ),
 ];
 
 /// `sql` in `backend`'s dialect. The schema keeps to types both engines share, so

@@ -9,6 +9,10 @@
 //! 0 success, 2 bad invocation or no token, 4 the server answered with an error (its
 //! message is printed), 5 no server could be reached; `submit --wait` and `--follow`
 //! then exit like `bosun run` does for the execution's final status.
+//!
+//! `bosun up`: 0 stopped, 6 the data directory is in use by another `bosun up`
+//! (nothing was touched), 130 stopped at once by a second signal, 99 it could not
+//! start or failed.
 
 use bosun_core::ExecutionStatus;
 use bosun_exec::Outcome;
@@ -25,6 +29,8 @@ pub(crate) const NOT_STARTED: u8 = 3;
 pub(crate) const SERVER_SAID_NO: u8 = 4;
 /// No server answered at the URL: nothing listens there, or it did not answer in time.
 pub(crate) const UNREACHABLE: u8 = 5;
+/// `bosun up`: another `bosun up` holds the data directory; nothing was touched.
+pub(crate) const HOME_IN_USE: u8 = 6;
 /// The job ran past its timeout and was stopped.
 pub(crate) const TIMED_OUT: u8 = 124;
 /// The job was cancelled (Ctrl-C, SIGTERM).

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use bosun_store::{Execution, Job, NewExecution};
+use bosun_store::{Execution, Job, NewExecution, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -138,8 +138,9 @@ pub(super) async fn run(
         let new = NewExecution::of(&known, "api", None, arguments.clone());
         match admit_and_create(&state, &known, Some(known.updated_at), new).await {
             Ok(Some(execution)) => return Ok((StatusCode::ACCEPTED, Json(execution))),
-            // Changed since, or refused by what it was: decided again on what it is.
-            Ok(None) | Err(ApiError::Conflict(_)) => state.known_jobs.forget(&known.id),
+            // Changed since: decided again on what it is. A refusal was decided on
+            // what it is already, by the write that found it current.
+            Ok(None) => state.known_jobs.forget(&known.id),
             Err(e) => return Err(e),
         }
     }
@@ -171,12 +172,8 @@ async fn admit_and_create(
     new: NewExecution,
 ) -> Result<Option<Execution>, ApiError> {
     let definition = admit::definition(job).map_err(ApiError::Conflict)?;
-    if !admit::admitted(&state.store, job, &definition).await? {
-        return Err(ApiError::Conflict(format!(
-            "job {:?} is already running and its duplicatePolicy is \"skip\": wait for it, cancel it, or set duplicatePolicy to \"queue\" or \"allow\"",
-            job.name
-        )));
-    }
+    // `skip` is applied by the write that creates the execution, atomically.
+    let new = admit::under_policy(new, &definition);
     // With room in the runner, the execution is created claimed and handed straight
     // to it; a job that runs one at a time goes through the queue, which keeps order.
     let room = match definition.duplicate_policy {
@@ -188,13 +185,14 @@ async fn admit_and_create(
         None => new,
     };
     let created = match version {
-        Some(version) => {
-            state
-                .store
-                .create_execution_if_current(new, version)
-                .await?
+        Some(version) => state.store.create_execution_if_current(new, version).await,
+        None => state.store.create_execution(new).await.map(Some),
+    };
+    let created = match created {
+        Err(StoreError::AlreadyActive { .. }) => {
+            return Err(ApiError::Conflict(admit::refusal(job)));
         }
-        None => Some(state.store.create_execution(new).await?),
+        created => created?,
     };
     let Some(execution) = created else {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! The server over real HTTP on loopback, against real SQLite and PostgreSQL: each
 //! test runs once per engine.
 
+mod admission;
 mod api;
 mod runner;
 mod support;

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
-use super::{ExecutionWrite, ExecutionWritten};
+use super::{Created, ExecutionWrite, ExecutionWritten};
 use crate::Execution;
 use crate::error::{QueryContext, StoreError};
 use crate::time::{opt, to_ms};
@@ -38,24 +38,38 @@ use crate::time::{opt, to_ms};
 /// the queue was long. Without it, the only index left is the id's, and each write of
 /// the batch finds its execution directly.
 const STATEMENTS: [&str; 5] = [
-    // Creations.
+    // Creations. One to run alone is inserted only if its job has no active
+    // execution; the check reads the table as it was before the statement, so of
+    // two of one job in a batch the unique index `executions_alone_per_job` refuses
+    // the second (`ON CONFLICT DO NOTHING`). Those refused although their job is
+    // current answer `busy`; the others not created found their job changed.
     "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
-     trigger_detail, arguments, runner, created_at, last_update) \
+     trigger_detail, arguments, runner, created_at, last_update, alone) \
      SELECT json_extract(value, '$.id'), json_extract(value, '$.tenant'), \
      json_extract(value, '$.job'), json_extract(value, '$.name'), 'Pending', \
      json_extract(value, '$.trigger'), json_extract(value, '$.detail'), \
      json_extract(value, '$.arguments'), json_extract(value, '$.runner'), \
      json_extract(value, '$.at'), \
-     json_extract(value, '$.at') FROM json_each(?ARRAY) \
-     WHERE json_extract(value, '$.version') IS NULL OR EXISTS (SELECT 1 FROM jobs \
+     json_extract(value, '$.at'), json_extract(value, '$.alone') FROM json_each(?ARRAY) \
+     WHERE (json_extract(value, '$.version') IS NULL OR EXISTS (SELECT 1 FROM jobs \
      WHERE jobs.id = json_extract(value, '$.job') \
      AND jobs.tenant_id = json_extract(value, '$.tenant') \
-     AND jobs.updated_at = json_extract(value, '$.version')) \
+     AND jobs.updated_at = json_extract(value, '$.version'))) \
+     AND (json_extract(value, '$.alone') = 0 OR NOT EXISTS (SELECT 1 FROM executions AS e \
+     WHERE e.job_id = json_extract(value, '$.job') AND +e.status IN ('Pending', 'Running'))) \
+     ON CONFLICT DO NOTHING \
      RETURNING 'create' AS kind, id, NULL AS job_changed_at; \
      INSERT INTO execution_events (execution_id, at, status, message) \
      SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), 'Pending', \
      json_extract(value, '$.detail') FROM json_each(?ARRAY) \
-     WHERE EXISTS (SELECT 1 FROM executions WHERE executions.id = json_extract(value, '$.id'));",
+     WHERE EXISTS (SELECT 1 FROM executions WHERE executions.id = json_extract(value, '$.id')); \
+     SELECT 'busy' AS kind, json_extract(value, '$.id') AS id, NULL AS job_changed_at \
+     FROM json_each(?ARRAY) WHERE json_extract(value, '$.alone') = 1 \
+     AND NOT EXISTS (SELECT 1 FROM executions WHERE executions.id = json_extract(value, '$.id')) \
+     AND (json_extract(value, '$.version') IS NULL OR EXISTS (SELECT 1 FROM jobs \
+     WHERE jobs.id = json_extract(value, '$.job') \
+     AND jobs.tenant_id = json_extract(value, '$.tenant') \
+     AND jobs.updated_at = json_extract(value, '$.version')));",
     // Claims.
     "UPDATE executions SET runner = v.runner \
      FROM (SELECT json_extract(value, '$.id') AS id, \
@@ -118,8 +132,9 @@ pub(super) struct Batch {
 
 impl Batch {
     /// Adds the creation of `execution` (Pending) with its first status event; with
-    /// a `version`, only if its job's `updated_at` is still that (milliseconds).
-    pub(super) fn create(&mut self, execution: &Execution, version: Option<i64>) {
+    /// a `version`, only if its job's `updated_at` is still that (milliseconds);
+    /// when `alone`, only if its job has no active execution.
+    pub(super) fn create(&mut self, execution: &Execution, alone: bool, version: Option<i64>) {
         let arguments = serde_json::to_string(&execution.arguments).expect("strings serialize");
         self.creates.push(json!({
             "id": execution.id,
@@ -132,6 +147,7 @@ impl Batch {
             "runner": execution.runner,
             "at": to_ms(execution.created_at),
             "version": version,
+            "alone": i64::from(alone),
         }));
     }
 
@@ -205,14 +221,14 @@ impl Batch {
     }
 
     /// Runs the batch on `connection` and puts each answer into `done`, the answers
-    /// of the writes by slot, as they are when nothing answers; returns the ids of
-    /// the executions it created. When a statement fails, the transaction is rolled
+    /// of the writes by slot, as they are when nothing answers; returns what became
+    /// of the creations. When a statement fails, the transaction is rolled
     /// back; the error then says whether the connection is still fit for use.
     pub(super) async fn run(
         self,
         connection: &mut AnyConnection,
         done: &mut [ExecutionWritten],
-    ) -> Result<HashSet<String>, Failed> {
+    ) -> Result<Creations, Failed> {
         let about = "recording executions";
         let kinds = [
             self.creates,
@@ -245,15 +261,22 @@ impl Batch {
                 });
             }
         };
-        let mut created = HashSet::new();
+        let mut created = Creations::default();
         let mut answer = || -> Result<(), StoreError> {
             for row in &rows {
                 let kind: String = row.try_get("kind").about(about)?;
                 let id: String = row.try_get("id").about(about)?;
                 let changed_at: Option<i64> = row.try_get("job_changed_at").about(about)?;
-                if kind == "create" {
-                    created.insert(id);
-                    continue;
+                match kind.as_str() {
+                    "create" => {
+                        created.created.insert(id);
+                        continue;
+                    }
+                    "busy" => {
+                        created.busy.insert(id);
+                        continue;
+                    }
+                    _ => {}
                 }
                 let slot = match kind.as_str() {
                     "claim" => self.claimed.get(&id),
@@ -277,6 +300,27 @@ impl Batch {
             connection_lost: false,
         })?;
         Ok(created)
+    }
+}
+
+/// What became of a batch's creations, by execution id.
+#[derive(Debug, Default)]
+pub(super) struct Creations {
+    created: HashSet<String>,
+    /// Refused: they were to run alone, and their job has an active execution.
+    busy: HashSet<String>,
+}
+
+impl Creations {
+    /// What became of the creation of execution `id`.
+    pub(super) fn of(&self, id: &str) -> Created {
+        if self.created.contains(id) {
+            Created::Yes
+        } else if self.busy.contains(id) {
+            Created::Busy
+        } else {
+            Created::JobChanged
+        }
     }
 }
 

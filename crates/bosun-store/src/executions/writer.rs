@@ -24,8 +24,8 @@ use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::batch::{Batch, Failed, unanswered};
-use super::{ExecutionWrite, ExecutionWritten};
+use super::batch::{Batch, Creations, Failed, unanswered};
+use super::{Created, ExecutionWrite, ExecutionWritten};
 use crate::Execution;
 use crate::error::{QueryContext, StoreError};
 
@@ -57,10 +57,12 @@ impl std::fmt::Debug for Writer {
 enum Request {
     Create {
         execution: Box<Execution>,
+        /// Whether it runs alone ([`crate::NewExecution::alone`]).
+        alone: bool,
         /// Its job's `updated_at` (milliseconds) that it is created on, if any.
         version: Option<i64>,
-        /// Whether it was created.
-        reply: oneshot::Sender<Result<bool, StoreError>>,
+        /// What was done.
+        reply: oneshot::Sender<Result<Created, StoreError>>,
     },
     Write {
         writes: Vec<ExecutionWrite>,
@@ -86,17 +88,19 @@ impl Writer {
     }
 
     /// Creates `execution` (Pending) with its first status event; with a `version`,
-    /// only if its job's `updated_at` is still that (milliseconds). Says whether it
-    /// did.
+    /// only if its job's `updated_at` is still that (milliseconds); when `alone`,
+    /// only if no execution of its job is active. Says what it did.
     pub(crate) async fn create(
         &self,
         execution: Execution,
+        alone: bool,
         version: Option<i64>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Created, StoreError> {
         let (reply, answer) = oneshot::channel();
         let execution = Box::new(execution);
         self.send(Request::Create {
             execution,
+            alone,
             version,
             reply,
         })?;
@@ -233,7 +237,7 @@ impl Checkpoints {
 
 /// The answers of a batch: one per request, in order.
 enum Answer {
-    Created(bool),
+    Created(Created),
     Written(Vec<ExecutionWritten>),
 }
 
@@ -248,8 +252,11 @@ async fn together(
     for request in requests {
         match request {
             Request::Create {
-                execution, version, ..
-            } => batch.create(execution, *version),
+                execution,
+                alone,
+                version,
+                ..
+            } => batch.create(execution, *alone, *version),
             Request::Write { writes: some, .. } => writes.extend(some),
             Request::Prune { .. } => unreachable!("a prune is written alone"),
         }
@@ -263,7 +270,7 @@ async fn together(
     Ok(requests
         .iter()
         .map(|request| match request {
-            Request::Create { execution, .. } => Answer::Created(created.contains(&execution.id)),
+            Request::Create { execution, .. } => Answer::Created(created.of(&execution.id)),
             Request::Write { writes, .. } => {
                 Answer::Written(done.by_ref().take(writes.len()).collect())
             }
@@ -278,13 +285,14 @@ async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, req
     match request {
         Request::Create {
             execution,
+            alone,
             version,
             reply,
         } => {
             let mut batch = Batch::default();
-            batch.create(&execution, version);
+            batch.create(&execution, alone, version);
             let created = run_batch(pool, connection, batch, &mut []).await;
-            let _ = reply.send(created.map(|created| created.contains(&execution.id)));
+            let _ = reply.send(created.map(|created| created.of(&execution.id)));
         }
         Request::Write { writes, reply } => {
             let mut done: Vec<ExecutionWritten> = writes.iter().map(unanswered).collect();
@@ -350,7 +358,7 @@ async fn run_batch(
     connection: &mut Option<PoolConnection<Any>>,
     batch: Batch,
     done: &mut [ExecutionWritten],
-) -> Result<std::collections::HashSet<String>, StoreError> {
+) -> Result<Creations, StoreError> {
     let held = match connection {
         Some(held) => held,
         None => connection.insert(acquire(pool).await?),

@@ -1,5 +1,6 @@
 //! The store against real SQLite and PostgreSQL: every test runs on both.
 
+mod alone;
 mod batched;
 
 use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError};

@@ -4,11 +4,15 @@
 //! the token once, with how to use it, and saves it with the URL in
 //! `<home>/client.json` (mode 0600) for the client commands. Later starts never show it;
 //! one on another address points client.json at it, keeping the token.
+//!
+//! One server at a time uses a data directory: a second `bosun up` on it exits with
+//! [`exit::HOME_IN_USE`], naming the first's pid and address, before it touches the
+//! store, the first's jobs or client.json.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bosun_server::{FirstStart, RestartPolicy, ServerConfig};
+use bosun_server::{FirstStart, HomeInUse, RestartPolicy, ServerConfig};
 
 use super::client::ClientFile;
 use crate::cli::{OnRestart, UpArgs};
@@ -42,9 +46,18 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
     ))
     .context("could not install signal handlers")?;
 
-    let server = bosun_server::start(config)
-        .await
-        .context("could not start the server")?;
+    let server = match bosun_server::start(config).await {
+        Ok(server) => server,
+        Err(e) => match e.downcast_ref::<HomeInUse>() {
+            Some(in_use) => {
+                eprintln!(
+                    "bosun: {in_use}; stop it first, or point BOSUN_HOME (or --home) elsewhere"
+                );
+                return Ok(exit::HOME_IN_USE);
+            }
+            None => return Err(e.context("could not start the server")),
+        },
+    };
     println!(
         "bosun: serving {} (data in {})",
         server.url,

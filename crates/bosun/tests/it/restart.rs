@@ -8,13 +8,14 @@
 //! cancels the rest, starts nothing new, and saves every outcome before exiting.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestHome, Up, alive, code, exists, output, pids_in, stderr, stdout, wait_for,
+    TestHome, Up, alive, client, code, exists, free_port, output, pids_in, stderr, stdout, wait_for,
 };
 
 /// Long enough for any condition here; the conditions, not the clock, end the waits.
@@ -133,7 +134,8 @@ fn on_restart_kill_stops_the_job_a_killed_server_left_running_and_fails_it() {
         wait_for(LIMIT, || group.iter().all(|&p| !alive(p))),
         "every process of the job's group was stopped: {group:?}"
     );
-    let after = up.execution(&home, &id);
+    // Stopped while the server serves: its end is recorded once its group is gone.
+    let after = ended(&up, &home, &id);
     assert_eq!(after["status"], "Failed", "{after}");
     assert_eq!(after["pid"], pid, "{after}");
     let why = format!("stopped when the server restarted (process group {pid} was killed)");
@@ -169,7 +171,7 @@ fn on_restart_kill_also_kills_a_child_that_ignores_sigterm() {
         "every process of the job's group was stopped: {:?} still run",
         group.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
     );
-    let after = up.execution(&home, &id);
+    let after = ended(&up, &home, &id);
     assert_eq!(after["status"], "Failed", "{after}");
     assert_eq!(
         after["message"],
@@ -389,5 +391,165 @@ fn sigterm_lets_a_job_finish_within_the_drain_deadline_and_starts_nothing_new() 
         "CompletedSuccessfully"
     );
     assert!(marker.exists());
+    up.stop();
+}
+
+/// Regression: a second `bosun up` on the data directory of one that runs took the
+/// first's running jobs for a crash's leftovers: it killed them, failed their
+/// executions and pointed client.json at itself. It must stop before it touches
+/// anything, and say which server holds the directory.
+#[test]
+fn a_second_up_on_a_data_directory_in_use_exits_and_leaves_the_first_alone() {
+    let home = TestHome::new();
+    let file = job(&home, "long", "sleep", &["60"]);
+    let up = Up::start_with(&home, &["--drain-timeout", "1s"]);
+    let id = submit(&up, &home, &file);
+    let pid = running(&up, &home, &id);
+    let client_json = home.path().join("client.json");
+    let saved = std::fs::read_to_string(&client_json).expect("the first start saved client.json");
+
+    let mut second = client(&home)
+        .args([
+            "up",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--home",
+        ])
+        .arg(home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bosun up can be started");
+    let exited = wait_for(LIMIT, || second.try_wait().ok().flatten().is_some());
+    if !exited {
+        let _ = second.kill();
+    }
+    let out = second.wait_with_output().expect("bosun up was waited for");
+    assert!(
+        exited,
+        "the second bosun up exits by itself: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        code(&out),
+        6,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let said = stderr(&out);
+    assert_eq!(
+        said,
+        format!(
+            "bosun: the data directory {} is in use by bosun up (pid {}, {}); stop it first, \
+             or point BOSUN_HOME (or --home) elsewhere\n",
+            home.path().display(),
+            up.pid(),
+            up.url()
+        ),
+    );
+
+    assert!(alive(pid), "the first server's job still runs");
+    let still = up.execution(&home, &id);
+    assert_eq!(still["status"], "Running", "{still}");
+    assert_eq!(
+        std::fs::read_to_string(&client_json).expect("client.json is still there"),
+        saved,
+        "client.json still names the first server"
+    );
+    up.stop();
+}
+
+/// Regression: recovery stopped the jobs a crashed server left, one after another,
+/// before the new server listened: four that ignore SIGTERM kept the API down for
+/// 4 × 5 s. They are stopped together, while the API answers.
+#[test]
+fn a_restart_serves_while_it_stops_leftover_jobs_together() {
+    const JOBS: usize = 4;
+    let home = TestHome::new();
+    let up = Up::start_with(&home, &["--max-concurrent", "4"]);
+    let mut leftovers = Vec::new();
+    for n in 0..JOBS {
+        let file = job(
+            &home,
+            &format!("stubborn-{n}"),
+            "sh",
+            &["-c", r#"trap "" TERM; sleep 600"#],
+        );
+        let id = submit(&up, &home, &file);
+        leftovers.push(id);
+    }
+    let pids: Vec<u32> = leftovers.iter().map(|id| running(&up, &home, id)).collect();
+    up.crash();
+
+    let restarted = std::time::Instant::now();
+    let up = Up::start_with(&home, &["--on-restart", "kill"]);
+    // The API answers while the leftovers are still being stopped, and says they run.
+    let first = up.execution(&home, &leftovers[0]);
+    assert!(
+        pids.iter().any(|&p| alive(p)),
+        "the API answered only once every leftover was gone"
+    );
+    assert_eq!(first["status"], "Running", "{first}");
+
+    assert!(
+        wait_for(LIMIT, || pids.iter().all(|&p| !alive(p))),
+        "every leftover was stopped: {:?} still run",
+        pids.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+    );
+    let took = restarted.elapsed();
+    assert!(
+        took < Duration::from_secs(15),
+        "the leftovers were stopped together, in about one grace period (5 s), not one \
+         after another ({JOBS} × 5 s): {took:?}"
+    );
+    for (id, pid) in leftovers.iter().zip(&pids) {
+        let after = ended(&up, &home, id);
+        let why = format!("stopped when the server restarted (process group {pid} was killed)");
+        assert_eq!(after["status"], "Failed", "{after}");
+        assert_last_event(&after, "Failed", &why);
+    }
+    up.stop();
+}
+
+/// While a leftover of a `duplicatePolicy: queue` job is being stopped after a
+/// restart, the job's queued run waits for it: two copies never run at once.
+#[test]
+fn a_queued_run_waits_until_its_jobs_leftover_is_stopped() {
+    let home = TestHome::new();
+    let marker = home.path().join("first-ran");
+    let marker_arg = marker.to_str().expect("temp paths are UTF-8");
+    // The first run ignores SIGTERM and runs on; the next sees the marker and ends.
+    let definition = json!({
+        "name": "queued",
+        "duplicatePolicy": "queue",
+        "process": { "command": "sh", "arguments": [
+            "-c",
+            r#"[ -e "$1" ] && exit 0; touch "$1"; trap "" TERM; sleep 600"#,
+            "sh",
+            marker_arg,
+        ]},
+    });
+    let file = home.write("jobs/queued.json", &definition.to_string());
+    let up = Up::start(&home);
+    let first = submit(&up, &home, &file);
+    let pid = running(&up, &home, &first);
+    let second = submit(&up, &home, &file);
+    assert_eq!(up.execution(&home, &second)["status"], "Pending");
+    up.crash();
+
+    let up = Up::start_with(&home, &["--on-restart", "kill"]);
+    let done = ended(&up, &home, &second);
+    assert_eq!(done["status"], "CompletedSuccessfully", "{done}");
+    let stopped = ended(&up, &home, &first);
+    assert!(!alive(pid));
+    let time = |e: &Value, field: &str| {
+        chrono::DateTime::parse_from_rfc3339(e[field].as_str().expect("a time is a string"))
+            .unwrap_or_else(|e| panic!("{field} is RFC 3339: {e}"))
+    };
+    assert!(
+        time(&done, "startTime") >= time(&stopped, "endTime"),
+        "the queued run started only once the leftover was stopped: {done}\n{stopped}"
+    );
     up.stop();
 }

@@ -1,0 +1,143 @@
+//! The data directory's lock: one server at a time runs jobs from a data directory.
+//!
+//! A server keeps an exclusive `flock` on `<home>/server.lock` for as long as it
+//! runs, with its pid and address written in it. The kernel drops the lock when the
+//! holder dies, however it dies, so a lock nobody holds was left by a crash and is
+//! simply taken (as seed 001's lock files are, `bosun_exec::lock`). The file is never
+//! removed: what counts is whether someone holds it.
+//!
+//! [`crate::start`] takes it before anything else: before the store is opened, before
+//! the jobs a previous server left running are recovered, before the caller touches
+//! client.json. A second server on the same directory would otherwise take the
+//! first's running jobs for a crash's leftovers and stop them. Several servers share
+//! work through one PostgreSQL store, each with a data directory of its own; the lock
+//! guards what is local to a directory (its runner's processes, logs and recovery),
+//! whatever the store.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The lock file's name in the data directory.
+const FILE: &str = "server.lock";
+
+/// What the lock file says about its holder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Holder {
+    pid: u32,
+    /// `http://ADDR:PORT`, once it listens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+/// Another live server holds the data directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the data directory {} is in use by {}", home.display(), describe(*pid, url.as_deref()))]
+pub struct HomeInUse {
+    /// The data directory.
+    pub home: PathBuf,
+    /// The holder's pid, if its lock file says.
+    pub pid: Option<u32>,
+    /// Where the holder listens, if its lock file says.
+    pub url: Option<String>,
+}
+
+/// "bosun up (pid 123, http://…)", with what is known of the holder.
+fn describe(pid: Option<u32>, url: Option<&str>) -> String {
+    match (pid, url) {
+        (Some(pid), Some(url)) => format!("bosun up (pid {pid}, {url})"),
+        (Some(pid), None) => format!("bosun up (pid {pid}, still starting)"),
+        _ => "another bosun up".to_owned(),
+    }
+}
+
+/// The held lock; dropping it lets go.
+#[derive(Debug)]
+pub(crate) struct HomeLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl HomeLock {
+    /// Takes the lock of the data directory `home` (which must exist) for this
+    /// process. The error is a [`HomeInUse`] when a live process holds it.
+    pub(crate) fn acquire(home: &Path) -> anyhow::Result<Self> {
+        let path = home.join(FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| {
+                format!("opening the data directory's lock file {}", path.display())
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = read(&mut file);
+                return Err(HomeInUse {
+                    home: home.to_owned(),
+                    pid: holder.as_ref().map(|h| h.pid),
+                    url: holder.and_then(|h| h.url),
+                }
+                .into());
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+        let mut lock = Self { file, path };
+        lock.write(None)?;
+        Ok(lock)
+    }
+
+    /// Writes this process's pid and, once it listens, its URL into the file.
+    pub(crate) fn write(&mut self, url: Option<&str>) -> anyhow::Result<()> {
+        let holder = Holder {
+            pid: std::process::id(),
+            url: url.map(str::to_owned),
+        };
+        let body = serde_json::to_vec(&holder).expect("a pid and a URL serialize");
+        self.file
+            .set_len(0)
+            .and_then(|()| self.file.rewind())
+            .and_then(|()| self.file.write_all(&body))
+            .with_context(|| format!("writing the lock file {}", self.path.display()))
+    }
+}
+
+/// The holder a lock file names; `None` when it is empty or unreadable (its holder
+/// is still writing it).
+fn read(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.rewind().ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_a_data_directory_is_refused_naming_the_holder_until_the_first_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = HomeLock::acquire(dir.path()).unwrap();
+        first.write(Some("http://127.0.0.1:8420")).unwrap();
+        let refused = HomeLock::acquire(dir.path()).expect_err("the directory is held");
+        assert_eq!(
+            refused.downcast_ref::<HomeInUse>(),
+            Some(&HomeInUse {
+                home: dir.path().to_owned(),
+                pid: Some(std::process::id()),
+                url: Some("http://127.0.0.1:8420".to_owned()),
+            })
+        );
+        drop(first);
+        HomeLock::acquire(dir.path()).expect("a lock nobody holds is taken");
+    }
+}
