@@ -18,6 +18,7 @@ pub mod status;
 pub mod task_queue;
 pub mod timespan;
 
+pub use case::check_fields;
 pub use error::SpecError;
 pub use execution_info::ExecutionInfo;
 pub use job::{DEFAULT_TIMEOUT, JobSpec, Limits};
