@@ -31,9 +31,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const WHAT: &str = "job file";
 
 /// The fields of a job file's root.
-const ROOT_FIELDS: &[&str] = &["name", "process"];
+pub const ROOT_FIELDS: &[&str] = &["name", "process"];
 /// The fields of `process`: seed 002's, and bosun's `timeoutSeconds` and `limits`.
-const PROCESS_FIELDS: &[&str] = &[
+pub const PROCESS_FIELDS: &[&str] = &[
     "command",
     "arguments",
     "workingDirectory",
@@ -43,7 +43,7 @@ const PROCESS_FIELDS: &[&str] = &[
     "limits",
 ];
 /// The fields of `process.limits`.
-const LIMITS_FIELDS: &[&str] = &["memoryMb", "cpuSeconds", "openFiles"];
+pub const LIMITS_FIELDS: &[&str] = &["memoryMb", "cpuSeconds", "openFiles"];
 
 /// One process to run under supervision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,12 +106,19 @@ impl JobSpec {
             .as_object()
             .ok_or_else(|| invalid("(root)", "must be a JSON object"))?;
         check_fields(root, "the job", ROOT_FIELDS)?;
-        Self::from_object(root)
+        let spec = Self::from_object(root)?;
+        // A name becomes a log folder's: no "..", no control characters.
+        if field(root, "name").is_some() {
+            check_name("job", &spec.name)
+                .map_err(|source| SpecError::Name { what: WHAT, source })?;
+        }
+        Ok(spec)
     }
 
     /// Reads a job from its JSON object: `name` and `process`, whose fields (and
-    /// those of its `limits`) must be known ones. Other fields of `root` are left to
-    /// the caller, whose format may have more (the server's job definitions do).
+    /// those of its `limits`) must be known ones. Other fields of `root`, and the
+    /// name's rules, are left to the caller, whose format may have more (the
+    /// server's job definitions do).
     pub fn from_object(root: &Map<String, Value>) -> Result<Self, SpecError> {
         let process = match field(root, "process") {
             Some(Value::Object(process)) => process,
@@ -168,8 +175,7 @@ impl JobSpec {
             Some(Value::String(_)) | None => default_name(&command),
             Some(_) => return Err(invalid("name", "must be a string")),
         };
-        // A name becomes a log folder's: no "..", no control characters.
-        check_name("job", &name).map_err(|source| SpecError::Name { what: WHAT, source })?;
+
         let working_directory = match field(process, "workingDirectory") {
             Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
             Some(Value::String(_)) | None => None,
@@ -445,6 +451,14 @@ mod tests {
             let message = JobSpec::from_json(text).unwrap_err().to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }
+    }
+
+    #[test]
+    fn a_name_that_could_escape_its_log_folder_is_refused() {
+        let message = JobSpec::from_json(r#"{"name":"../../etc","process":{"command":"x"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("\"..\""), "{message}");
     }
 
     #[test]

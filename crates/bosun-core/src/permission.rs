@@ -201,7 +201,15 @@ mod tests {
             let p: Permission = text.parse().unwrap();
             assert_eq!(p.to_string(), text);
         }
-        for bad in ["", "root", "jobs", "jobs:launch", "job:view", "*:view", "jobs:*:x"] {
+        for bad in [
+            "",
+            "root",
+            "jobs",
+            "jobs:launch",
+            "job:view",
+            "*:view",
+            "jobs:*:x",
+        ] {
             let e = bad.parse::<Permission>().unwrap_err().to_string();
             assert!(e.contains("unknown permission"), "{bad}: {e}");
             assert!(e.contains("tenants"), "{e}");
