@@ -7,6 +7,7 @@
 //! listener. [`Server::run`] serves until its shutdown token fires, then drains: no
 //! new work, running jobs get the drain deadline, state is saved.
 
+pub mod access;
 mod admit;
 mod api;
 mod auth;
