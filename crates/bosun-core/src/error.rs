@@ -34,4 +34,29 @@ pub enum SpecError {
         /// What is wrong with it, phrased to follow the field name.
         problem: String,
     },
+    /// A name that could mislead or escape (see [`crate::name`]).
+    #[error("{what}: {source}")]
+    Name {
+        /// Which document was being read.
+        what: &'static str,
+        /// What is wrong with the name.
+        #[source]
+        source: crate::name::NameError,
+    },
+    /// A field the format does not have: refused, not ignored, so a misspelt setting
+    /// never silently falls back to its default.
+    #[error(
+        "unknown field {field:?} in {place}{}",
+        crate::case::hint(*suggestion, known)
+    )]
+    UnknownField {
+        /// Where it was: "the job", "process", "limits", "bot".
+        place: &'static str,
+        /// The field as written.
+        field: String,
+        /// The known field it most likely means, if one is close.
+        suggestion: Option<&'static str>,
+        /// The fields that place has.
+        known: &'static [&'static str],
+    },
 }

@@ -10,6 +10,10 @@
 //! `arguments` is split the way a POSIX shell splits words (quotes and backslashes
 //! work) but is never run through a shell. bosun also accepts an argv array for
 //! `command` or `arguments`, `timeoutSeconds` for finer timeouts, and `limits`.
+//!
+//! A field none of these formats has is refused, naming the one it most likely
+//! means (`unknown field "timeoutSecs" in process; did you mean "timeoutSeconds"?`):
+//! ignoring it would run the job with the default the user meant to change.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,13 +21,29 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::case::field;
+use crate::case::{check_fields, field};
 use crate::error::SpecError;
+use crate::name::check_name;
 
 /// The timeout a job gets when it sets none, or sets 0 (seed 002: 60 minutes).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 const WHAT: &str = "job file";
+
+/// The fields of a job file's root.
+pub const ROOT_FIELDS: &[&str] = &["name", "process"];
+/// The fields of `process`: seed 002's, and bosun's `timeoutSeconds` and `limits`.
+pub const PROCESS_FIELDS: &[&str] = &[
+    "command",
+    "arguments",
+    "workingDirectory",
+    "timeoutMinutes",
+    "timeoutSeconds",
+    "environment",
+    "limits",
+];
+/// The fields of `process.limits`.
+pub const LIMITS_FIELDS: &[&str] = &["memoryMb", "cpuSeconds", "openFiles"];
 
 /// One process to run under supervision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,13 +97,29 @@ impl JobSpec {
         }
     }
 
-    /// Parses seed 002's job JSON (field names in any case).
+    /// Parses seed 002's job JSON (field names in any case). A field it does not have
+    /// is refused, naming the likely intended one.
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
         let value: Value =
             serde_json::from_str(text).map_err(|source| SpecError::Json { what: WHAT, source })?;
         let root = value
             .as_object()
             .ok_or_else(|| invalid("(root)", "must be a JSON object"))?;
+        check_fields(root, "the job", ROOT_FIELDS)?;
+        let spec = Self::from_object(root)?;
+        // A name becomes a log folder's: no "..", no control characters.
+        if field(root, "name").is_some() {
+            check_name("job", &spec.name)
+                .map_err(|source| SpecError::Name { what: WHAT, source })?;
+        }
+        Ok(spec)
+    }
+
+    /// Reads a job from its JSON object: `name` and `process`, whose fields (and
+    /// those of its `limits`) must be known ones. Other fields of `root`, and the
+    /// name's rules, are left to the caller, whose format may have more (the
+    /// server's job definitions do).
+    pub fn from_object(root: &Map<String, Value>) -> Result<Self, SpecError> {
         let process = match field(root, "process") {
             Some(Value::Object(process)) => process,
             Some(_) => return Err(invalid("process", "must be an object")),
@@ -94,6 +130,7 @@ impl JobSpec {
                 });
             }
         };
+        check_fields(process, "process", PROCESS_FIELDS)?;
 
         let (command, mut args) = match field(process, "command") {
             Some(Value::String(s)) if !s.trim().is_empty() => (s.trim().to_owned(), Vec::new()),
@@ -138,6 +175,7 @@ impl JobSpec {
             Some(Value::String(_)) | None => default_name(&command),
             Some(_) => return Err(invalid("name", "must be a string")),
         };
+
         let working_directory = match field(process, "workingDirectory") {
             Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
             Some(Value::String(_)) | None => None,
@@ -277,6 +315,7 @@ fn limits(process: &Map<String, Value>) -> Result<Limits, SpecError> {
     let Value::Object(limits) = value else {
         return Err(invalid("limits", "must be an object"));
     };
+    check_fields(limits, "limits", LIMITS_FIELDS)?;
     let whole = |name: &'static str| -> Result<Option<u64>, SpecError> {
         match field(limits, name) {
             None => Ok(None),
@@ -409,6 +448,39 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
+            let message = JobSpec::from_json(text).unwrap_err().to_string();
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_name_that_could_escape_its_log_folder_is_refused() {
+        let message = JobSpec::from_json(r#"{"name":"../../etc","process":{"command":"x"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("\"..\""), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_with_the_likely_intended_one() {
+        for (text, expected) in [
+            (
+                r#"{"process":{"command":"x","timeoutSecs":5}}"#,
+                r#"unknown field "timeoutSecs" in process; did you mean "timeoutSeconds"?"#,
+            ),
+            (
+                r#"{"nmae":"x","process":{"command":"x"}}"#,
+                r#"unknown field "nmae" in the job; did you mean "name"?"#,
+            ),
+            (
+                r#"{"process":{"command":"x","limits":{"memory":5}}}"#,
+                r#"unknown field "memory" in limits; did you mean "memoryMb"?"#,
+            ),
+            (
+                r#"{"process":{"command":"x","retries":3}}"#,
+                r#"unknown field "retries" in process: known fields are"#,
+            ),
+        ] {
             let message = JobSpec::from_json(text).unwrap_err().to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }

@@ -1,9 +1,9 @@
 //! Who is calling: the bearer token, its tenant and its permissions.
 //!
-//! Permissions are `resource:action` strings, as seed 000's
-//! `RequirePermission(resource, permission)`: resources `jobs`, `executions`,
-//! `schedules`, `triggers`, `tokens`, `monitor`; actions `view`, `create`, `update`,
-//! `delete`. `resource:*` grants every action on a resource, `*` everything.
+//! Permissions are `resource:action`, as seed 000's `RequirePermission(resource,
+//! permission)`: resources `jobs`, `executions`, `schedules`, `triggers`, `tokens`,
+//! `monitor`, `tenants`; actions `view`, `create`, `update`, `delete`. `resource:*`
+//! grants every action on a resource, `*` everything ([`bosun_core::permission`]).
 //!
 //! A token the store confirmed is believed for a few seconds without asking it again
 //! ([`cache`]).
@@ -12,6 +12,7 @@ pub(crate) mod cache;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use bosun_core::permission::{self, Action, Permission, Resource};
 use bosun_store::{Tenant, Token};
 
 use crate::error::ApiError;
@@ -20,56 +21,28 @@ use crate::state::AppState;
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
-    pub(crate) token: Token,
     pub(crate) tenant: Tenant,
+    /// The token's permissions, read.
+    pub(crate) permissions: Vec<Permission>,
 }
 
 impl Caller {
-    /// Succeeds when the token may do `action` on `resource`.
-    pub(crate) fn require(&self, resource: &str, action: &str) -> Result<(), ApiError> {
-        if allows(&self.token.permissions, resource, action) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("{resource}:{action}")))
+    fn new(token: Token, tenant: Tenant) -> Self {
+        Self {
+            permissions: permission::parse_stored(&token.permissions),
+            tenant,
         }
     }
-}
 
-/// True when `permissions` grant `action` on `resource`.
-pub(crate) fn allows(permissions: &[String], resource: &str, action: &str) -> bool {
-    permissions.iter().any(|p| {
-        p == "*"
-            || match p.split_once(':') {
-                Some((r, a)) => r == resource && (a == "*" || a == action),
-                None => false,
-            }
-    })
-}
-
-/// The permission names a token may be given.
-pub(crate) const RESOURCES: &[&str] = &[
-    "jobs",
-    "executions",
-    "schedules",
-    "triggers",
-    "tokens",
-    "monitor",
-];
-/// The actions of each resource.
-pub(crate) const ACTIONS: &[&str] = &["view", "create", "update", "delete"];
-
-/// Checks a permission string; the error says what is allowed.
-pub(crate) fn check_permission(p: &str) -> Result<(), ApiError> {
-    if p == "*" {
-        return Ok(());
-    }
-    match p.split_once(':') {
-        Some((r, a)) if RESOURCES.contains(&r) && (a == "*" || ACTIONS.contains(&a)) => Ok(()),
-        _ => Err(ApiError::BadRequest(format!(
-            "unknown permission {p:?}: use RESOURCE:ACTION with a resource of {} and an action of {} or *, or * for all",
-            RESOURCES.join(", "),
-            ACTIONS.join(", ")
-        ))),
+    /// Succeeds when the token may do `action` on `resource`.
+    pub(crate) fn require(&self, resource: Resource, action: Action) -> Result<(), ApiError> {
+        if permission::allows(&self.permissions, resource, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                Permission::One(resource, action).to_string(),
+            ))
+        }
     }
 }
 
@@ -89,7 +62,7 @@ impl FromRequestParts<AppState> for Caller {
             .trim();
         let key = cache::key(secret);
         let generation = match state.tokens.get(&key) {
-            Ok((token, tenant)) => return Ok(Self { token, tenant }),
+            Ok((token, tenant)) => return Ok(Self::new(token, tenant)),
             Err(generation) => generation,
         };
         let (token, tenant) = state
@@ -98,25 +71,6 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         state.tokens.put(key, generation, &token, &tenant);
-        Ok(Self { token, tenant })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn permissions_match_exactly_by_resource_and_action_or_wildcard() {
-        let p = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(allows(&p(&["*"]), "jobs", "delete"));
-        assert!(allows(&p(&["jobs:*"]), "jobs", "delete"));
-        assert!(allows(&p(&["executions:view"]), "executions", "view"));
-        assert!(!allows(&p(&["executions:view"]), "executions", "create"));
-        assert!(!allows(&p(&["executions:view"]), "jobs", "view"));
-        assert!(!allows(&p(&[]), "jobs", "view"));
-        assert!(check_permission("jobs:view").is_ok());
-        assert!(check_permission("jobs:launch").is_err());
-        assert!(check_permission("root").is_err());
+        Ok(Self::new(token, tenant))
     }
 }

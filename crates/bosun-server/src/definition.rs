@@ -5,13 +5,29 @@
 //! workingDirectory, timeoutMinutes | timeoutSeconds, environment, limits}}`) or a
 //! Python bot (`{name, bot: {path, arguments, timeoutSeconds}}`), plus the monitor's
 //! settings: `duplicatePolicy`, `historyLimit`, `stuckAfterSeconds`,
-//! `silentAfterSeconds`. Field names are matched in any case.
+//! `silentAfterSeconds`. Field names are matched in any case; a field none of these
+//! has is refused with the likely intended one, and the name must pass
+//! [`bosun_core::check_name`].
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bosun_core::JobSpec;
+use bosun_core::job::{LIMITS_FIELDS, PROCESS_FIELDS};
+use bosun_core::{JobSpec, check_fields, check_name};
 use serde_json::Value;
+
+/// The fields of a definition's root: seed 002's, the bot form's, the monitor's.
+const FIELDS: &[&str] = &[
+    "name",
+    "process",
+    "bot",
+    "duplicatePolicy",
+    "historyLimit",
+    "stuckAfterSeconds",
+    "silentAfterSeconds",
+];
+/// The fields of `bot`.
+const BOT_FIELDS: &[&str] = &["path", "arguments", "timeoutSeconds"];
 
 /// What happens when a job is triggered while an execution of it is still active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,31 +66,53 @@ pub(crate) struct Definition {
 }
 
 impl Definition {
-    /// Checks `value`; the error is one sentence saying what to fix.
-    pub(crate) fn parse(value: &Value) -> Result<Self, String> {
-        if !value.is_object() {
+    /// Checks `value`, a definition a user sent; the error is one sentence saying
+    /// what to fix.
+    pub(crate) fn check(value: &Value) -> Result<Self, String> {
+        let Some(root) = value.as_object() else {
             return Err("a job definition is a JSON object".to_owned());
+        };
+        check_fields(root, "the job", FIELDS).map_err(|e| e.to_string())?;
+        if let Some(Value::String(name)) = field(value, "name") {
+            check_name("job", name.trim()).map_err(|e| e.to_string())?;
         }
-        let name = field(value, "name")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or("a job definition needs a \"name\"")?
-            .to_owned();
-        if name.len() > 200 || name.chars().any(|c| c.is_control() || c == '/') {
-            return Err(
-                "a job name has at most 200 characters and no '/' or control characters".to_owned(),
-            );
+        Self::read(value)
+    }
+
+    /// Reads a stored definition, checked by [`Definition::check`] when it was
+    /// stored: one stored when the rules were looser (before unknown fields and
+    /// misleading names were refused) still runs, its unknown fields ignored as they
+    /// were then.
+    pub(crate) fn parse(value: &Value) -> Result<Self, String> {
+        Self::read(&known_fields_only(value))
+    }
+
+    /// Reads a definition whose fields are known.
+    fn read(value: &Value) -> Result<Self, String> {
+        let Some(root) = value.as_object() else {
+            return Err("a job definition is a JSON object".to_owned());
+        };
+        let name = match field(value, "name") {
+            None | Some(Value::Null) => return Err("a job definition needs a \"name\"".to_owned()),
+            Some(Value::String(name)) => name.trim().to_owned(),
+            Some(_) => return Err("a job's \"name\" is a string".to_owned()),
+        };
+        if name.is_empty() {
+            return Err("a job definition needs a \"name\"".to_owned());
         }
         let work = match (field(value, "process"), field(value, "bot")) {
             (Some(_), Some(_)) => {
                 return Err("give either \"process\" or \"bot\", not both".to_owned());
             }
             (Some(_), None) => {
-                let spec = JobSpec::from_json(&value.to_string()).map_err(|e| e.to_string())?;
+                let spec = JobSpec::from_object(root).map_err(|e| e.to_string())?;
                 Work::Process(spec)
             }
             (None, Some(bot)) => {
+                let Some(fields) = bot.as_object() else {
+                    return Err("\"bot\" is an object: {\"path\": …}".to_owned());
+                };
+                check_fields(fields, "bot", BOT_FIELDS).map_err(|e| e.to_string())?;
                 let path = field(bot, "path").and_then(Value::as_str).ok_or(
                     "\"bot\" needs a \"path\": the bot's folder or .py file on the server",
                 )?;
@@ -151,6 +189,36 @@ impl Definition {
     }
 }
 
+/// `value` without the fields [`Definition::check`] would refuse as unknown.
+fn known_fields_only(value: &Value) -> Value {
+    fn keep(object: &mut serde_json::Map<String, Value>, known: &[&str]) {
+        object.retain(|key, _| known.iter().any(|k| k.eq_ignore_ascii_case(key)));
+    }
+    let mut value = value.clone();
+    let Some(root) = value.as_object_mut() else {
+        return value;
+    };
+    keep(root, FIELDS);
+    for (key, inner) in root.iter_mut() {
+        let Some(inner) = inner.as_object_mut() else {
+            continue;
+        };
+        if key.eq_ignore_ascii_case("bot") {
+            keep(inner, BOT_FIELDS);
+        } else if key.eq_ignore_ascii_case("process") {
+            keep(inner, PROCESS_FIELDS);
+            for (key, limits) in inner.iter_mut() {
+                if let (true, Some(limits)) =
+                    (key.eq_ignore_ascii_case("limits"), limits.as_object_mut())
+                {
+                    keep(limits, LIMITS_FIELDS);
+                }
+            }
+        }
+    }
+    value
+}
+
 /// A field of `value`, its name matched in any case.
 pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     value
@@ -177,8 +245,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_definition_stored_before_unknown_fields_were_refused_still_runs() {
+        let stored = json!({"name": "old..one", "process": {"command": "true",
+            "timeoutSecs": 5, "limits": {"memory": 1}}, "owner": "ops"});
+        assert!(Definition::check(&stored).is_err());
+        let d = Definition::parse(&stored).unwrap();
+        assert_eq!(d.name, "old..one");
+        let Work::Process(spec) = d.work else {
+            panic!("a process job")
+        };
+        assert_eq!(spec.timeout, bosun_core::DEFAULT_TIMEOUT);
+        let bot = json!({"name": "b", "bot": {"path": "/b", "args": ["x"]}});
+        assert!(Definition::parse(&bot).is_ok());
+    }
+
+    #[test]
     fn a_process_job_in_seed_002_form_is_accepted_in_any_case() {
-        let d = Definition::parse(&json!({
+        let d = Definition::check(&json!({
             "Name": "nightly",
             "Process": {"Command": "python3", "Arguments": "report.py --day 'last monday'", "TimeoutMinutes": 5},
             "duplicatePolicy": "queue", "historyLimit": 10, "stuckAfterSeconds": 60
@@ -210,9 +293,15 @@ mod tests {
                 json!({"name": "a", "bot": {"path": "/b"}, "duplicatePolicy": "twice"}),
                 "unknown duplicatePolicy",
             ),
-            (json!({"name": "a/b", "bot": {"path": "/b"}}), "no '/'"),
+            (json!({"name": "a/b", "bot": {"path": "/b"}}), "'/'"),
+            (json!({"name": 7, "bot": {"path": "/b"}}), "is a string"),
+            (json!({"name": "a", "bot": "/b"}), "is an object"),
+            (
+                json!({"name": "a", "bot": {"path": "/b"}, "historylimt": 3}),
+                "did you mean \"historyLimit\"?",
+            ),
         ] {
-            let e = Definition::parse(&value).unwrap_err();
+            let e = Definition::check(&value).unwrap_err();
             assert!(e.contains(expected), "{value}: {e}");
         }
     }

@@ -27,6 +27,12 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The route exists, but not with this method; the message lists the methods it has.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The body is not declared as JSON.
+    #[error("send the body as JSON, with the header `Content-Type: application/json`")]
+    UnsupportedMediaType,
     /// The body is over the server's limit.
     #[error("request body too large: send less than the server's body limit (1 MiB by default)")]
     TooLarge,
@@ -43,6 +49,10 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -55,8 +65,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(e) = &self {
             tracing::error!("request failed: {e:#}");
         }
-        let body = serde_json::json!({ "code": code, "message": self.to_string() });
-        (status, Json(body)).into_response()
+        respond(status, code, self.to_string())
     }
 }
 
@@ -73,12 +82,99 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::access::AccessError> for ApiError {
+    fn from(e: crate::access::AccessError) -> Self {
+        use crate::access::AccessError;
+        match e {
+            AccessError::Invalid(m) => Self::BadRequest(m),
+            AccessError::Forbidden(m) => Self::Forbidden(m),
+            AccessError::NotFound(_) => Self::NotFound("token"),
+            AccessError::Refused(m) => Self::Conflict(m),
+            AccessError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Gives an error answer made outside the handlers — axum's own 405 (no body), a
+/// path it could not read (plain text), a body over the limit — the API's
+/// `{"code", "message"}` body, keeping its status. Answers already in JSON, and
+/// successes, pass unchanged.
+pub(crate) async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    // "GET,HEAD,POST" as "GET, POST": HEAD comes with every GET.
+    let allow = response
+        .headers()
+        .get(axum::http::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty() && *m != "HEAD")
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+    // These answers are short texts; anything longer is cut, not read whole.
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(match allow {
+            Some(allow) if !allow.is_empty() => {
+                format!("{path} does not take {method}: use {allow}")
+            }
+            _ => format!("{path} does not take {method}"),
+        }),
+        StatusCode::NOT_FOUND => ApiError::NotFound("route"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        StatusCode::BAD_REQUEST if !text.is_empty() => ApiError::BadRequest(text),
+        s if s.is_client_error() => {
+            let code = s
+                .canonical_reason()
+                .unwrap_or("client error")
+                .to_ascii_lowercase()
+                .replace([' ', '-'], "_");
+            let message = if text.is_empty() {
+                format!("the request was refused ({s})")
+            } else {
+                text
+            };
+            return respond(s, &code, message);
+        }
+        s => ApiError::Internal(anyhow::anyhow!("answered {s} outside the handlers: {text}")),
+    };
+    error.into_response()
+}
+
+/// An error answer: `status` and the body `{"code", "message"}`.
+fn respond(status: StatusCode, code: &str, message: String) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message });
+    (status, Json(body)).into_response()
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::TooLarge;
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            _ => Self::BadRequest(format!("invalid JSON body: {}", rejection.body_text())),
         }
-        Self::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
     }
 }
 

@@ -9,6 +9,7 @@
 //! serves until its shutdown token fires, then drains: no new work, running jobs get
 //! the drain deadline, state is saved.
 
+pub mod access;
 mod admit;
 mod api;
 mod auth;

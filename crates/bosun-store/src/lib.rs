@@ -35,7 +35,7 @@ pub use model::{
     ScheduleRow, Tenant, Token,
 };
 pub use results::{NewWorkerResult, WorkerResult};
-pub use tenants::TOKEN_PREFIX;
+pub use tenants::{TOKEN_PREFIX, TokenDeletion};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

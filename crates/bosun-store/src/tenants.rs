@@ -6,9 +6,20 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::error::{QueryContext, StoreError};
+use crate::error::{QueryContext, StoreError, is_unique_violation};
 use crate::time::{from_ms, to_ms};
 use crate::{Agent, Store, Tenant, Token};
+
+/// What [`Store::delete_token`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenDeletion {
+    /// The token is gone.
+    Deleted,
+    /// The tenant has no token with that id.
+    NotFound,
+    /// It is the tenant's last token holding `*`, and was kept.
+    LastAdmin,
+}
 
 /// The prefix of every token secret, so a leaked one is recognisable in a scan.
 pub const TOKEN_PREFIX: &str = "bsn_";
@@ -60,6 +71,36 @@ impl Store {
             what: "tenant",
             why: format!("{slug:?} vanished right after it was created"),
         })
+    }
+
+    /// Makes a tenant; [`StoreError::Conflict`] when the slug is taken. The slug and
+    /// name are the caller's to check.
+    pub async fn create_tenant(&self, slug: &str, name: &str) -> Result<Tenant, StoreError> {
+        let tenant = Tenant {
+            id: Uuid::now_v7().to_string(),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: from_ms(to_ms(Utc::now())),
+        };
+        let inserted =
+            sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(&tenant.id)
+                .bind(slug)
+                .bind(name)
+                .bind(to_ms(tenant.created_at))
+                .execute(self.pool())
+                .await;
+        match inserted {
+            Ok(_) => Ok(tenant),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                what: "tenant",
+                name: slug.to_owned(),
+            }),
+            Err(source) => Err(StoreError::Query {
+                about: "creating a tenant",
+                source,
+            }),
+        }
     }
 
     /// The tenant with this slug.
@@ -158,15 +199,59 @@ impl Store {
         rows.iter().map(token).collect()
     }
 
-    /// Deletes a token of the tenant; false when it has no such token.
-    pub async fn delete_token(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM tokens WHERE tenant_id = $1 AND id = $2")
+    /// The tenant's token with this id (never its secret).
+    pub async fn token(&self, tenant_id: &str, id: &str) -> Result<Option<Token>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, name, permissions, created_at FROM tokens \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .about("reading a token")?;
+        row.as_ref().map(token).transpose()
+    }
+
+    /// Deletes a token of the tenant, unless it is the tenant's last one holding `*`:
+    /// without one, nothing could mint tokens or grant every permission again
+    /// through the API. Two deletions at once cannot both take the last two: each
+    /// holds the tenant's row for its transaction.
+    pub async fn delete_token(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<TokenDeletion, StoreError> {
+        let mut tx = self.begin().await?;
+        // Takes the write lock (SQLite) or the tenant row's lock (PostgreSQL).
+        sqlx::query("UPDATE tenants SET name = name WHERE id = $1")
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await
+            .about("locking a tenant")?;
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, permissions, created_at FROM tokens WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(&mut *tx)
+        .await
+        .about("listing tokens")?;
+        let tokens = rows.iter().map(token).collect::<Result<Vec<_>, _>>()?;
+        let is_admin = |t: &Token| t.permissions.iter().any(|p| p == "*");
+        let Some(target) = tokens.iter().find(|t| t.id == id) else {
+            return Ok(TokenDeletion::NotFound);
+        };
+        if is_admin(target) && tokens.iter().filter(|t| is_admin(t)).count() == 1 {
+            return Ok(TokenDeletion::LastAdmin);
+        }
+        sqlx::query("DELETE FROM tokens WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .about("deleting a token")?;
-        Ok(done.rows_affected() > 0)
+        tx.commit().await.about("deleting a token")?;
+        Ok(TokenDeletion::Deleted)
     }
 
     /// The tenant's agent with this name, created `Available` if missing.

@@ -10,6 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::durations::{parse_duration, parse_size};
 
+mod admin;
+
+pub(crate) use admin::*;
+
 /// Runs automation jobs — Python bots and plain processes — under supervision.
 #[derive(Debug, Parser)]
 #[command(name = "bosun", version, about, long_about = None, propagate_version = true)]
@@ -123,6 +127,18 @@ pub(crate) enum Command {
     /// Exit codes: 0 stopped cleanly, 2 bad settings, 99 could not start.
     #[command(after_help = WORKER_EXAMPLES)]
     Worker(WorkerArgs),
+
+    /// Manage tokens and tenants on the store itself, without the API: to get back
+    /// in when no token is left, or to set up before a server starts.
+    ///
+    /// Uses the store `bosun up` uses for the same --home / --database-url, whether
+    /// the server is running or not.
+    #[command(subcommand, after_help = admin::ADMIN_EXAMPLES)]
+    Admin(AdminCommand),
+
+    /// Create and list tenants on the server.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
 }
 
 /// `bosun schedule …`.

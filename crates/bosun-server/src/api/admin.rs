@@ -1,12 +1,17 @@
-//! Tokens and agents of the caller's tenant.
+//! Tokens and agents of the caller's tenant, and tenants (for the server's own
+//! tenant's tokens). The rules are [`crate::access`]'s.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bosun_core::{Action, Permission, Resource};
+use bosun_store::Token;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{Caller, check_permission};
+use crate::DEFAULT_TENANT;
+use crate::access;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::runner::RUNNER_NAME;
 use crate::state::AppState;
@@ -15,7 +20,7 @@ pub(super) async fn tokens(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("tokens", "view")?;
+    caller.require(Resource::Tokens, Action::View)?;
     let tokens = state.store.tokens(&caller.tenant.id).await?;
     Ok(Json(json!({ "items": tokens })))
 }
@@ -28,35 +33,28 @@ pub(super) struct NewToken {
     permissions: Vec<String>,
 }
 
+/// A token with its secret, as the answer that made it shows it.
+fn with_secret(token: Token, secret: String) -> Value {
+    let mut value = serde_json::to_value(token).expect("a token serializes");
+    value["token"] = Value::from(secret);
+    value
+}
+
 pub(super) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require("tokens", "create")?;
-    for p in &body.permissions {
-        check_permission(p)?;
-        // A token can hand on only what it has.
-        let granted = match p.split_once(':') {
-            Some((r, "*")) => crate::auth::ACTIONS
-                .iter()
-                .all(|a| crate::auth::allows(&caller.token.permissions, r, a)),
-            Some((r, a)) => crate::auth::allows(&caller.token.permissions, r, a),
-            None => caller.token.permissions.iter().any(|own| own == "*"),
-        };
-        if !granted {
-            return Err(ApiError::Forbidden(format!(
-                "{p} (a token cannot grant more than it has)"
-            )));
-        }
-    }
-    let (token, secret) = state
-        .store
-        .create_token(&caller.tenant.id, &body.name, &body.permissions)
-        .await?;
-    let mut value = serde_json::to_value(token).expect("a token serializes");
-    value["token"] = Value::from(secret);
-    Ok((StatusCode::CREATED, Json(value)))
+    caller.require(Resource::Tokens, Action::Create)?;
+    let (token, secret) = access::mint_token(
+        &state.store,
+        &caller.tenant,
+        &body.name,
+        &body.permissions,
+        Some(&caller.permissions),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(with_secret(token, secret))))
 }
 
 pub(super) async fn delete_token(
@@ -64,20 +62,60 @@ pub(super) async fn delete_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("tokens", "delete")?;
-    if state.store.delete_token(&caller.tenant.id, &id).await? {
-        state.tokens.clear();
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("token"))
+    caller.require(Resource::Tokens, Action::Delete)?;
+    access::revoke_token(&state.store, &caller.tenant, &id, Some(&caller.permissions)).await?;
+    state.tokens.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tenants are the server's own business: only its own tenant's tokens manage them.
+fn require_tenants(caller: &Caller, action: Action) -> Result<(), ApiError> {
+    caller.require(Resource::Tenants, action)?;
+    if caller.tenant.slug != DEFAULT_TENANT {
+        return Err(ApiError::Forbidden(format!(
+            "{} (only tokens of the tenant {DEFAULT_TENANT:?} manage tenants)",
+            Permission::One(Resource::Tenants, action)
+        )));
     }
+    Ok(())
+}
+
+pub(super) async fn tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    require_tenants(&caller, Action::View)?;
+    let tenants = state.store.tenants().await?;
+    Ok(Json(json!({ "items": tenants })))
+}
+
+/// The body of `POST /api/tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct NewTenant {
+    slug: String,
+    name: Option<String>,
+}
+
+pub(super) async fn create_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewTenant>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_tenants(&caller, Action::Create)?;
+    let (tenant, token, secret) =
+        access::create_tenant(&state.store, &body.slug, body.name.as_deref()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "tenant": tenant, "token": with_secret(token, secret) })),
+    ))
 }
 
 pub(super) async fn agents(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let local = state
         .store
         .ensure_agent(&caller.tenant.id, RUNNER_NAME)

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 /// The query of `GET /api/executions`.
 #[derive(Debug, Deserialize)]
@@ -27,7 +28,7 @@ pub(super) async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let job_id = match &query.job {
         Some(job) => Some(super::jobs::found(&state, &caller, job).await?.id),
         None => None,
@@ -80,7 +81,7 @@ pub(super) async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let execution = found(&state, &caller, &id).await?;
     let events = state.store.events(&execution.id).await?;
     let mut value = serde_json::to_value(&execution).expect("an execution serializes");
@@ -95,7 +96,7 @@ pub(super) async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Execution>), ApiError> {
-    caller.require("executions", "update")?;
+    caller.require(Resource::Executions, Action::Update)?;
     let execution = state
         .store
         .request_cancel(&caller.tenant.id, &id)

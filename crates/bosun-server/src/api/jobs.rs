@@ -13,6 +13,7 @@ use crate::definition::{Definition, DuplicatePolicy};
 use crate::error::{ApiError, ApiJson};
 use crate::runner::RUNNER_NAME;
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 /// A job as the API shows it: the stored row plus what kind of work it is.
 fn view(job: Job) -> Value {
@@ -28,7 +29,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("jobs", "view")?;
+    caller.require(Resource::Jobs, Action::View)?;
     let jobs = state.store.jobs(&caller.tenant.id).await?;
     Ok(Json(
         serde_json::json!({ "items": jobs.into_iter().map(view).collect::<Vec<_>>() }),
@@ -40,8 +41,8 @@ pub(super) async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require("jobs", "create")?;
-    let definition = Definition::parse(&body).map_err(ApiError::BadRequest)?;
+    caller.require(Resource::Jobs, Action::Create)?;
+    let definition = Definition::check(&body).map_err(ApiError::BadRequest)?;
     let job = state
         .store
         .create_job(&caller.tenant.id, &definition.name, &body)
@@ -71,7 +72,7 @@ pub(super) async fn get(
     caller: Caller,
     Path(job): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("jobs", "view")?;
+    caller.require(Resource::Jobs, Action::View)?;
     Ok(Json(view(found(&state, &caller, &job).await?)))
 }
 
@@ -81,9 +82,9 @@ pub(super) async fn update(
     Path(job): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("jobs", "update")?;
+    caller.require(Resource::Jobs, Action::Update)?;
     let existing = found(&state, &caller, &job).await?;
-    let definition = Definition::parse(&body).map_err(ApiError::BadRequest)?;
+    let definition = Definition::check(&body).map_err(ApiError::BadRequest)?;
     state.known_jobs.forget(&existing.id);
     let updated = state
         .store
@@ -98,7 +99,7 @@ pub(super) async fn delete(
     caller: Caller,
     Path(job): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("jobs", "delete")?;
+    caller.require(Resource::Jobs, Action::Delete)?;
     let existing = found(&state, &caller, &job).await?;
     state.known_jobs.forget(&existing.id);
     state
@@ -122,7 +123,7 @@ pub(super) async fn run(
     Path(job): Path<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Execution>), ApiError> {
-    caller.require("executions", "create")?;
+    caller.require(Resource::Executions, Action::Create)?;
     let body = body?;
     let key = job;
     // The body is optional: none means no extra arguments.

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 /// The query of both log routes.
 #[derive(Debug, Deserialize)]
@@ -51,7 +52,7 @@ pub(super) async fn tail(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let stream = which(&query)?;
     let execution = super::executions::found(&state, &caller, &id).await?;
     let Some(path) = log_path(&execution, stream) else {
@@ -139,7 +140,7 @@ pub(super) async fn follow(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Sse<impl FuturesStream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let stream = which(&query)?;
     let execution = super::executions::found(&state, &caller, &id).await?;
     let follow = Follow {

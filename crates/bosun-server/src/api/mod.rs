@@ -1,7 +1,8 @@
 //! The HTTP API: bosun's own routes under `/api`, seed 000's under `/{tenant}/api`.
 //! Every route but `/healthz` and `/api/openapi.json` needs a bearer token, and
 //! every object is looked up inside the token's tenant, so another tenant's objects
-//! answer 404.
+//! answer 404. Every error, also those axum answers itself (a wrong method, a path it
+//! cannot read), has the body `{"code", "message"}` ([`crate::error::json_errors`]).
 
 mod admin;
 mod executions;
@@ -11,6 +12,9 @@ mod monitor;
 mod schedules;
 mod seed;
 mod triggers;
+
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,7 +31,7 @@ const OPENAPI: &str = include_str!("../openapi.json");
 /// The router of the whole API.
 pub(crate) fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/openapi.json",
@@ -61,9 +65,18 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/tokens", get(admin::tokens).post(admin::create_token))
         .route("/api/tokens/{id}", delete(admin::delete_token))
         .route("/api/agents", get(admin::agents))
+        .route(
+            "/api/tenants",
+            get(admin::tenants).post(admin::create_tenant),
+        )
         .route("/{tenant}/api/executions/trigger", post(seed::trigger))
         .route("/{tenant}/api/executions/{id}/status", get(seed::status))
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, not each route: axum adds a 405's `Allow` header
+    // outside the routes' own layers, and the message names the methods it lists.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
 }

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::definition::Definition;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 const DEFAULT_STUCK_AFTER: f64 = 2.0 * 3600.0;
 
@@ -56,7 +57,7 @@ pub(super) async fn running(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("monitor", "view")?;
+    caller.require(Resource::Monitor, Action::View)?;
     let items: Vec<Value> = running_of(&state, &caller)
         .await?
         .iter()
@@ -78,7 +79,7 @@ pub(super) async fn stuck(
     caller: Caller,
     ApiQuery(query): ApiQuery<StuckQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("monitor", "view")?;
+    caller.require(Resource::Monitor, Action::View)?;
     let now = Utc::now();
     let mut definitions: HashMap<String, Option<Definition>> = HashMap::new();
     let mut items = Vec::new();

@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::scheduler::{self, NEVER};
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 /// The body of `POST /api/jobs/{job}/schedules`.
 #[derive(Debug, Deserialize)]
@@ -54,7 +55,7 @@ pub(super) async fn create(
     Path(job): Path<String>,
     ApiJson(body): ApiJson<NewScheduleBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require("schedules", "create")?;
+    caller.require(Resource::Schedules, Action::Create)?;
     let job = super::jobs::found(&state, &caller, &job).await?;
     let now = Utc::now();
     let bad = |e: bosun_sched::ScheduleError| ApiError::BadRequest(e.to_string());
@@ -103,7 +104,7 @@ pub(super) async fn list_of_job(
     caller: Caller,
     Path(job): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("schedules", "view")?;
+    caller.require(Resource::Schedules, Action::View)?;
     let job = super::jobs::found(&state, &caller, &job).await?;
     let rows = state
         .store
@@ -117,7 +118,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("schedules", "view")?;
+    caller.require(Resource::Schedules, Action::View)?;
     let rows = state.store.schedules(&caller.tenant.id, None).await?;
     let names = super::jobs::names(&state, &caller).await?;
     let items: Vec<Value> = rows
@@ -132,7 +133,7 @@ pub(super) async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("schedules", "delete")?;
+    caller.require(Resource::Schedules, Action::Delete)?;
     if !state.store.delete_schedule(&caller.tenant.id, &id).await? {
         return Err(ApiError::NotFound("schedule"));
     }

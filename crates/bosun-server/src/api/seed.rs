@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::definition::field;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
+use bosun_core::{Action, Resource};
 
 fn same_tenant(caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     if caller.tenant.slug == tenant || caller.tenant.id == tenant {
@@ -37,7 +38,7 @@ pub(super) async fn trigger(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     same_tenant(&caller, &tenant)?;
-    caller.require("executions", "create")?;
+    caller.require(Resource::Executions, Action::Create)?;
     let agent_id = text(&body, "BotAgentId").ok_or_else(|| {
         ApiError::BadRequest("BotAgentId is required: see GET /api/agents".to_owned())
     })?;
@@ -72,7 +73,7 @@ pub(super) async fn status(
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     same_tenant(&caller, &tenant)?;
-    caller.require("executions", "view")?;
+    caller.require(Resource::Executions, Action::View)?;
     let e = super::executions::found(&state, &caller, &id).await?;
     Ok(Json(json!({
         "Id": e.id,

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::watcher::{self, FileMissed};
+use bosun_core::{Action, Resource};
 
 /// The longest debounce accepted: a day.
 const MAX_DEBOUNCE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -57,13 +58,19 @@ pub(super) async fn create(
     Path(job): Path<String>,
     ApiJson(body): ApiJson<NewTriggerBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require("triggers", "create")?;
+    caller.require(Resource::Triggers, Action::Create)?;
     let job = super::jobs::found(&state, &caller, &job).await?;
     if !FsPath::new(&body.directory).is_absolute() {
         return Err(ApiError::BadRequest(format!(
             "directory {:?} is relative: give the absolute path of a directory on the server",
             body.directory
         )));
+    }
+    if body.glob.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "glob is empty: give the files to watch for, e.g. \"*.csv\" (or \"*\" for all)"
+                .to_owned(),
+        ));
     }
     let debounce_ms = body
         .debounce_ms
@@ -105,7 +112,7 @@ pub(super) async fn list_of_job(
     caller: Caller,
     Path(job): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("triggers", "view")?;
+    caller.require(Resource::Triggers, Action::View)?;
     let job = super::jobs::found(&state, &caller, &job).await?;
     let rows = state
         .store
@@ -119,7 +126,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require("triggers", "view")?;
+    caller.require(Resource::Triggers, Action::View)?;
     let rows = state
         .store
         .file_triggers(Some(&caller.tenant.id), None)
@@ -137,7 +144,7 @@ pub(super) async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("triggers", "delete")?;
+    caller.require(Resource::Triggers, Action::Delete)?;
     if !state
         .store
         .delete_file_trigger(&caller.tenant.id, &id)

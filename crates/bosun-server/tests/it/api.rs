@@ -425,6 +425,8 @@ async fn the_openapi_document_lists_every_route() {
             "/api/monitor/running",
             "/api/monitor/stuck",
             "/api/tokens",
+            "/api/tokens/{id}",
+            "/api/tenants",
             "/{tenant}/api/executions/trigger",
             "/{tenant}/api/executions/{id}/status",
         ] {

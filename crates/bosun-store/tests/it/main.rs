@@ -3,7 +3,9 @@
 mod alone;
 mod batched;
 
-use bosun_store::{ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError};
+use bosun_store::{
+    ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError, TokenDeletion,
+};
 use bosun_test_utils::{POSTGRES_HELP, database_urls, drop_test_database};
 use chrono::Utc;
 
@@ -78,8 +80,59 @@ async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
         assert_eq!(found_tenant, tenant);
         assert!(store.token_by_secret("bsn_wrong").await.unwrap().is_none());
         assert!(store.tokens(&tenant.id).await.unwrap().len() == 1);
-        assert!(store.delete_token(&tenant.id, &token.id).await.unwrap());
+        assert_eq!(
+            store.token(&tenant.id, &token.id).await.unwrap(),
+            Some(token.clone())
+        );
+        assert_eq!(
+            store.delete_token(&tenant.id, &token.id).await.unwrap(),
+            TokenDeletion::Deleted
+        );
         assert!(store.token_by_secret(&secret).await.unwrap().is_none());
+        assert_eq!(
+            store.delete_token(&tenant.id, &token.id).await.unwrap(),
+            TokenDeletion::NotFound
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_token_holding_star_is_kept_so_the_tenant_is_never_locked_out() {
+    on_each_engine(|store| async move {
+        let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
+        let all = ["*".to_owned()];
+        let (first, _) = store.create_token(&tenant.id, "a", &all).await.unwrap();
+        let (second, _) = store.create_token(&tenant.id, "b", &all).await.unwrap();
+        // Both deleted at once: one goes, the other is kept.
+        let (one, two) = tokio::join!(
+            store.delete_token(&tenant.id, &first.id),
+            store.delete_token(&tenant.id, &second.id)
+        );
+        let mut outcomes = [one.unwrap(), two.unwrap()];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(outcomes, [TokenDeletion::Deleted, TokenDeletion::LastAdmin]);
+        let left = store.tokens(&tenant.id).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            store.delete_token(&tenant.id, &left[0].id).await.unwrap(),
+            TokenDeletion::LastAdmin
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tenant_is_created_once_per_slug() {
+    on_each_engine(|store| async move {
+        let made = store.create_tenant("acme", "Acme Inc.").await.unwrap();
+        assert_eq!(store.tenant_by_slug("acme").await.unwrap(), Some(made));
+        let again = store.create_tenant("acme", "Other").await.unwrap_err();
+        assert!(
+            matches!(again, StoreError::Conflict { what: "tenant", .. }),
+            "{again}"
+        );
+        assert_eq!(again.to_string(), "tenant \"acme\" already exists");
     })
     .await;
 }

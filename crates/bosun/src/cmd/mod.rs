@@ -2,6 +2,7 @@
 //! environments and supervision settings taken from the command line. The commands
 //! that talk to a running server live in [`client`].
 
+pub(crate) mod admin;
 mod client;
 mod exec;
 mod queue;
@@ -35,6 +36,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Schedule(command) => client::finish(client::schedule::schedule(command).await),
         Command::Trigger(command) => client::finish(client::trigger::trigger(command).await),
         Command::Worker(args) => worker::worker(args).await,
+        Command::Admin(command) => admin::admin(command).await,
+        Command::Tenant(command) => client::finish(client::tenant::tenant(command).await),
     }
 }
 

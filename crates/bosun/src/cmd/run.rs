@@ -111,7 +111,8 @@ fn load(path: &Path) -> Result<Job, String> {
         ),
         _ => format!("cannot read {}: {e}", path.display()),
     })?;
-    let mut spec = JobSpec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut spec =
+        JobSpec::from_json(&text).map_err(|e| format!("bad job file {}: {e}", path.display()))?;
     let base = std::path::absolute(path)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `bosun` binary: real processes, real Python, real PyPI, a
 //! real `redis-server`.
 
+mod admin;
 mod client;
 mod exec;
 mod queue;

@@ -332,3 +332,23 @@ fn a_requirement_that_cannot_be_installed_is_reported_and_nothing_runs() {
     );
     assert!(!stdout(&out).contains("must not run"));
 }
+
+#[test]
+fn an_unknown_field_in_a_job_file_is_refused_instead_of_ignored() {
+    let home = TestHome::new();
+    // `timeoutSecs` used to be ignored, so the job got the 60-minute default.
+    let job = home.write(
+        "slow.json",
+        r#"{"name": "slow", "process": {"command": "true", "timeoutSecs": 5}}"#,
+    );
+    let out = output(home.bosun().arg("run").arg(&job));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(r#"unknown field "timeoutSecs" in process; did you mean "timeoutSeconds"?"#),
+        "{err}"
+    );
+    assert!(err.contains("bad job file"), "{err}");
+    assert_eq!(stdout(&out), "", "nothing ran");
+}

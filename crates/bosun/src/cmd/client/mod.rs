@@ -14,6 +14,7 @@ pub(crate) mod ps;
 pub(crate) mod schedule;
 pub(crate) mod stuck;
 pub(crate) mod submit;
+pub(crate) mod tenant;
 pub(crate) mod trigger;
 
 mod human;

@@ -1,0 +1,186 @@
+//! `bosun admin token|tenant …`: tokens and tenants on the store itself, for whoever
+//! can read the data directory or the database — the way back in when no token is
+//! left, since a token can only be minted by one that covers it.
+//!
+//! The store is opened as `bosun up` opens it, and the rules are the server's own
+//! (`bosun_server::access`), applied as the store's owner: any permission may be
+//! granted, but a tenant's last token holding `*` is still kept. Works whether the
+//! server runs or not: SQLite in WAL mode and PostgreSQL both take a second writer.
+
+use anyhow::Result;
+use bosun_server::DEFAULT_TENANT;
+use bosun_server::access::{self, AccessError};
+use bosun_store::Store;
+use serde_json::{Value, json};
+
+use crate::cli::{
+    AdminCommand, AdminListArgs, AdminTenantCommand, AdminTenantCreateArgs, AdminTokenCommand,
+    AdminTokenCreateArgs, AdminTokenLsArgs, AdminTokenRevokeArgs, StoreArgs,
+};
+use crate::exit;
+
+/// Runs one `bosun admin` subcommand.
+pub(crate) async fn admin(command: AdminCommand) -> Result<u8> {
+    let done = match command {
+        AdminCommand::Token(AdminTokenCommand::Create(args)) => create_token(args).await,
+        AdminCommand::Token(AdminTokenCommand::Ls(args)) => tokens(args).await,
+        AdminCommand::Token(AdminTokenCommand::Revoke(args)) => revoke(args).await,
+        AdminCommand::Tenant(AdminTenantCommand::Create(args)) => create_tenant(args).await,
+        AdminCommand::Tenant(AdminTenantCommand::Ls(args)) => tenants(args).await,
+    };
+    let error = match done {
+        Ok(code) => return Ok(code),
+        Err(error) => error,
+    };
+    // The rules' refusals are one line and a documented code; the rest is internal.
+    let code = match error.downcast_ref::<AccessError>() {
+        Some(AccessError::Invalid(_) | AccessError::NotFound(_)) => exit::USAGE,
+        Some(AccessError::Refused(_) | AccessError::Forbidden(_)) => exit::SERVER_SAID_NO,
+        _ => return Err(error),
+    };
+    eprintln!("bosun: {error}");
+    Ok(code)
+}
+
+/// The store `bosun up` would use with these settings.
+async fn open(args: &StoreArgs) -> Result<Store> {
+    let home = super::home_at(args.home.as_deref())?;
+    access::open_store(home.root(), args.database_url.clone()).await
+}
+
+async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
+    let store = open(&args.store).await?;
+    let tenant = if args.tenant == DEFAULT_TENANT {
+        // As `bosun up` makes it, so a token can be minted before the first start.
+        store.ensure_tenant(DEFAULT_TENANT, "Default").await?
+    } else {
+        access::tenant(&store, &args.tenant).await?
+    };
+    let permissions = match args.permissions.is_empty() {
+        true => vec!["*".to_owned()],
+        false => args.permissions,
+    };
+    let minted = access::mint_token(&store, &tenant, &args.name, &permissions, None).await;
+    store.close().await;
+    let (token, secret) = minted?;
+    if args.json {
+        let mut value = serde_json::to_value(&token)?;
+        value["token"] = Value::from(secret);
+        println!("{value:#}");
+    } else {
+        eprintln!(
+            "bosun: created token {:?} ({}) of tenant {:?} with {}; its secret is shown only \
+             this once:",
+            token.name,
+            token.id,
+            tenant.slug,
+            token.permissions.join(" ")
+        );
+        println!("{secret}");
+    }
+    Ok(exit::SUCCESS)
+}
+
+async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
+    let store = open(&args.store).await?;
+    let listed = match access::tenant(&store, &args.tenant).await {
+        Ok(tenant) => store.tokens(&tenant.id).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
+    };
+    store.close().await;
+    let tokens = listed?;
+    if args.json {
+        println!("{:#}", json!({ "items": tokens }));
+        return Ok(exit::SUCCESS);
+    }
+    let rows = tokens
+        .iter()
+        .map(|t| {
+            [
+                t.name.clone(),
+                t.id.clone(),
+                t.permissions.join(" "),
+                t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    print!(
+        "{}",
+        columns(["NAME", "ID", "PERMISSIONS", "CREATED"], &rows)
+    );
+    Ok(exit::SUCCESS)
+}
+
+async fn revoke(args: AdminTokenRevokeArgs) -> Result<u8> {
+    let store = open(&args.store).await?;
+    let revoked = match access::tenant(&store, &args.tenant).await {
+        Ok(tenant) => access::revoke_token(&store, &tenant, &args.id, None).await,
+        Err(e) => Err(e),
+    };
+    store.close().await;
+    revoked?;
+    eprintln!(
+        "bosun: revoked token {}; a running server refuses it within 5 seconds",
+        args.id
+    );
+    Ok(exit::SUCCESS)
+}
+
+async fn create_tenant(args: AdminTenantCreateArgs) -> Result<u8> {
+    let store = open(&args.store).await?;
+    let created = access::create_tenant(&store, &args.slug, args.name.as_deref()).await;
+    store.close().await;
+    let (tenant, token, secret) = created?;
+    if args.json {
+        let mut token = serde_json::to_value(&token)?;
+        token["token"] = Value::from(secret);
+        println!("{:#}", json!({ "tenant": tenant, "token": token }));
+    } else {
+        eprintln!(
+            "bosun: created tenant {:?} and its admin token (*), shown only this once:",
+            tenant.slug
+        );
+        println!("{secret}");
+    }
+    Ok(exit::SUCCESS)
+}
+
+async fn tenants(args: AdminListArgs) -> Result<u8> {
+    let store = open(&args.store).await?;
+    let listed = store.tenants().await;
+    store.close().await;
+    let tenants = listed?;
+    if args.json {
+        println!("{:#}", json!({ "items": tenants }));
+        return Ok(exit::SUCCESS);
+    }
+    let rows = tenants
+        .iter()
+        .map(|t| [t.slug.clone(), t.name.clone(), t.id.clone()])
+        .collect::<Vec<_>>();
+    print!("{}", columns(["SLUG", "NAME", "ID"], &rows));
+    Ok(exit::SUCCESS)
+}
+
+/// Rows under a header, each column as wide as its widest cell.
+pub(crate) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        format!("{}\n", text.join("  ").trim_end())
+    };
+    let mut text = line(header);
+    for row in rows {
+        text.push_str(&line(std::array::from_fn(|i| row[i].as_str())));
+    }
+    text
+}

@@ -1,0 +1,60 @@
+//! `bosun tenant create|ls`: tenants on the server, for tokens of its own tenant.
+
+use anyhow::Result;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{Client, print};
+use crate::cli::{TenantCommand, TenantCreateArgs, TenantLsArgs};
+use crate::exit;
+
+/// Runs one `bosun tenant` subcommand.
+pub(crate) async fn tenant(command: TenantCommand) -> Result<u8> {
+    match command {
+        TenantCommand::Create(args) => create(args).await,
+        TenantCommand::Ls(args) => list(args).await,
+    }
+}
+
+async fn create(args: TenantCreateArgs) -> Result<u8> {
+    let client = Client::new(&args.client)?;
+    let body = json!({ "slug": args.slug, "name": args.name });
+    let request = client
+        .request(Method::POST, &["api", "tenants"])
+        .json(&body);
+    let answer = client.json::<Value>(request).await?;
+    if args.json {
+        print(&answer.raw)?;
+        return Ok(exit::SUCCESS);
+    }
+    eprintln!(
+        "bosun: created tenant {:?} and its admin token (*), shown only this once:",
+        text(&answer.value["tenant"], "slug")
+    );
+    print(&text(&answer.value["token"], "token"))?;
+    Ok(exit::SUCCESS)
+}
+
+async fn list(args: TenantLsArgs) -> Result<u8> {
+    let client = Client::new(&args.client)?;
+    let request = client.request(Method::GET, &["api", "tenants"]);
+    let answer = client.json::<Value>(request).await?;
+    if args.json {
+        print(&answer.raw)?;
+        return Ok(exit::SUCCESS);
+    }
+    let rows: Vec<[String; 3]> = answer.value["items"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|t| [text(t, "slug"), text(t, "name"), text(t, "id")])
+        .collect();
+    print(&crate::cmd::admin::columns(["SLUG", "NAME", "ID"], &rows))?;
+    Ok(exit::SUCCESS)
+}
+
+/// A string field, or `-`.
+fn text(item: &Value, field: &str) -> String {
+    item[field].as_str().unwrap_or("-").to_owned()
+}
