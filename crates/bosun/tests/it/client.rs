@@ -186,3 +186,47 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
         assert!(printed.contains("client.json now names"), "{printed}");
     }
 }
+
+#[test]
+fn submit_resolved_a_relative_working_directory_against_the_servers_folder() {
+    let home = TestHome::new();
+    let up = Up::start(&home);
+    // A job file in jobs/, whose command and working directory are relative to it.
+    let base = tempfile::tempdir().unwrap();
+    let jobs = std::fs::canonicalize(base.path()).unwrap().join("jobs");
+    std::fs::create_dir_all(jobs.join("work")).unwrap();
+    let script = jobs.join("work/where.sh");
+    std::fs::write(&script, "#!/bin/sh\npwd -P\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        jobs.join("where.json"),
+        r#"{"name": "where", "process": {"command": "./where.sh", "workingDirectory": "work"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        jobs.join("here.json"),
+        r#"{"name": "here", "process": {"command": "sh", "arguments": ["-c", "pwd -P"]}}"#,
+    )
+    .unwrap();
+
+    // Submitted from the folder above, by a relative path.
+    for (file, folder) in [
+        ("jobs/where.json", jobs.join("work")),
+        ("jobs/here.json", jobs.clone()),
+    ] {
+        let out = output(
+            up.client(&home)
+                .current_dir(&base)
+                .args(["submit", file, "--wait"]),
+        );
+        assert_eq!(code(&out), 0, "{file}: {}", stderr(&out));
+        let id = stdout(&out).trim().to_owned();
+        let out = output(up.client(&home).args(["logs", &id]));
+        assert_eq!(
+            stdout(&out),
+            format!("{}\n", folder.display()),
+            "{file} ran in the job file's folder"
+        );
+    }
+    up.stop();
+}
