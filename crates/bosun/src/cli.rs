@@ -239,6 +239,11 @@ pub(crate) struct ListArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -746,6 +751,11 @@ pub(crate) struct JobsArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -783,6 +793,11 @@ pub(crate) struct PsArgs {
     /// Print {"items": [...]} (running, then pending) as JSON, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -845,6 +860,11 @@ pub(crate) struct HistoryArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -863,6 +883,11 @@ pub(crate) struct StuckArgs {
     /// Print the server's JSON answer unchanged, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,

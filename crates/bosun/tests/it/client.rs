@@ -230,3 +230,32 @@ fn submit_resolved_a_relative_working_directory_against_the_servers_folder() {
     }
     up.stop();
 }
+
+#[test]
+fn jobs_grew_past_250_columns_for_one_long_name() {
+    let home = TestHome::new();
+    let up = Up::start(&home);
+    let name = "a-very-long-job-name-".repeat(9);
+    let file = home.write(
+        "long.json",
+        &format!(r#"{{"name": "{name}", "process": {{"command": "true"}}}}"#),
+    );
+    let out = output(up.client(&home).arg("submit").arg(&file));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // In a pipe, a name is cut to at most 60 columns, with `…` where it was cut.
+    let out = output(up.client(&home).args(["jobs"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("a-very-long"))
+        .unwrap_or_else(|| panic!("a row for the long name: {table}"));
+    assert!(row.chars().count() < 120, "{row}");
+    assert!(row.contains('…'), "{row}");
+    // --wide shows it whole.
+    let out = output(up.client(&home).args(["jobs", "--wide"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains(&name), "{}", stdout(&out));
+    up.stop();
+}
