@@ -123,7 +123,24 @@ pub(crate) enum Command {
     /// Exit codes: 0 stopped cleanly, 2 bad settings, 99 could not start.
     #[command(after_help = WORKER_EXAMPLES)]
     Worker(WorkerArgs),
+
+    /// Print a shell completion script for bosun's subcommands and flags.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
 }
+
+/// `bosun completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  bosun completions bash > ~/.local/share/bash-completion/completions/bosun
+  bosun completions zsh > ~/.zfunc/_bosun     # with fpath+=~/.zfunc before compinit
+  bosun completions fish > ~/.config/fish/completions/bosun.fish";
 
 /// `bosun schedule …`.
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! that talk to a running server live in [`client`].
 
 mod client;
+mod completions;
 mod exec;
 mod queue;
 mod run;
@@ -35,6 +36,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Schedule(command) => client::finish(client::schedule::schedule(command).await),
         Command::Trigger(command) => client::finish(client::trigger::trigger(command).await),
         Command::Worker(args) => worker::worker(args).await,
+        Command::Completions(args) => completions::completions(&args),
     }
 }
 

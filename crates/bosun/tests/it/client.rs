@@ -259,3 +259,18 @@ fn jobs_grew_past_250_columns_for_one_long_name() {
     assert!(stdout(&out).contains(&name), "{}", stdout(&out));
     up.stop();
 }
+
+#[test]
+fn there_were_no_shell_completions() {
+    let home = TestHome::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = output(client(&home).args(["completions", shell]));
+        assert_eq!(code(&out), 0, "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for word in ["submit", "trigger", "schedule", "server"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = output(client(&home).args(["completions", "tcsh"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
