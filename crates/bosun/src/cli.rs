@@ -684,12 +684,14 @@ pub(crate) struct QueueArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UpArgs {
-    /// The address and port the API listens on.
+    /// The address and port the API listens on: an IP address or a host name
+    /// (`localhost:8420`; a name's loopback address is preferred), port 8420 if none.
     #[arg(
         long,
         env = "BOSUN_LISTEN",
         default_value = "127.0.0.1:8420",
-        value_name = "ADDR"
+        value_name = "ADDR",
+        value_parser = crate::listen::parse_listen
     )]
     pub(crate) listen: SocketAddr,
 

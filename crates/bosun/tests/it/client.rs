@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::support::{TestHome, Up, client, code, examples, free_port, output, stderr, stdout};
+use crate::support::{
+    TestHome, Up, client, code, examples, free_port, output, saved_token, stderr, stdout,
+};
 
 #[test]
 fn a_client_command_without_a_server_says_to_start_one() {
@@ -273,4 +275,28 @@ fn there_were_no_shell_completions() {
     }
     let out = output(client(&home).args(["completions", "tcsh"]));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn listen_on_a_host_name_was_refused() {
+    let home = TestHome::new();
+    let port = free_port();
+    let up = Up::start_listening(&home, &format!("localhost:{port}"), port, &[]);
+    let out = output(up.client(&home).args(["jobs", "--json"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!saved_token(&home).is_empty());
+    let printed = up.stop();
+    assert!(
+        printed.contains(&format!("bosun: serving http://127.0.0.1:{port}")),
+        "localhost is served on its IPv4 loopback address: {printed}"
+    );
+
+    // A name that does not resolve is a usage error, in one line.
+    let out = output(client(&home).args(["up", "--listen", "no-such-host.invalid:8420"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-host.invalid"),
+        "{}",
+        stderr(&out)
+    );
 }
