@@ -102,6 +102,11 @@ impl JobSpec {
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
         let value: Value =
             serde_json::from_str(text).map_err(|source| SpecError::Json { what: WHAT, source })?;
+        Self::from_value(&value)
+    }
+
+    /// Reads seed 002's job JSON that is already parsed.
+    pub fn from_value(value: &Value) -> Result<Self, SpecError> {
         let root = value
             .as_object()
             .ok_or_else(|| invalid("(root)", "must be a JSON object"))?;
@@ -207,6 +212,81 @@ impl JobSpec {
         let command = Path::new(&self.command);
         if command.is_relative() && self.command.contains('/') {
             self.command = cwd.join(command).to_string_lossy().into_owned();
+        }
+    }
+}
+
+impl JobSpec {
+    /// Places a job read from `job_file` in that file's folder, as `bosun run` does:
+    /// relative paths resolved against it as [`resolve_paths`](Self::resolve_paths)
+    /// says, and the folder as the working directory when the file names none.
+    pub fn anchor(&mut self, job_file: &Path) {
+        let base = folder_of(job_file);
+        self.resolve_paths(&base);
+        if self.working_directory.is_none() {
+            self.working_directory = Some(base);
+        }
+    }
+}
+
+/// The absolute path of the folder holding `file` (`.` if it cannot be known).
+fn folder_of(file: &Path) -> PathBuf {
+    std::path::absolute(file)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Rewrites a job definition read from `job_file`, so that wherever it runs (a server
+/// with another working directory) it means what it means to `bosun run` here: a
+/// `process` gets the working directory and command of [`JobSpec::anchor`], absolute;
+/// a relative `bot.path` is taken relative to the file's folder. Every other field, and
+/// the spelling of field names, is kept. A `process` that does not parse is left as it
+/// is, for whoever reads the definition to refuse with its own message.
+pub fn anchor_definition(definition: &mut Value, job_file: &Path) {
+    let base = folder_of(job_file);
+    let spec = JobSpec::from_value(definition).ok().map(|mut spec| {
+        spec.anchor(job_file);
+        spec
+    });
+    let Some(root) = definition.as_object_mut() else {
+        return;
+    };
+    if let Some(spec) = spec
+        && let Some(Value::Object(process)) = field_mut(root, "process")
+    {
+        if let Some(dir) = spec.working_directory.as_deref().and_then(Path::to_str) {
+            set_field(process, "workingDirectory", Value::String(dir.to_owned()));
+        }
+        match field_mut(process, "command") {
+            Some(Value::String(command)) => *command = spec.command,
+            Some(Value::Array(argv)) if !argv.is_empty() => argv[0] = Value::String(spec.command),
+            _ => {}
+        }
+    }
+    if let Some(Value::Object(bot)) = field_mut(root, "bot")
+        && let Some(Value::String(path)) = field_mut(bot, "path")
+        && Path::new(path.as_str()).is_relative()
+        && let Some(absolute) = base.join(path.as_str()).to_str()
+    {
+        *path = absolute.to_owned();
+    }
+}
+
+/// The value of the field called `name` in any case.
+fn field_mut<'a>(object: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
+    object
+        .iter_mut()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+/// Sets the field called `name` in any case, keeping the spelling it has.
+fn set_field(object: &mut Map<String, Value>, name: &str, value: Value) {
+    match field_mut(object, name) {
+        Some(old) => *old = value,
+        None => {
+            object.insert(name.to_owned(), value);
         }
     }
 }
@@ -484,6 +564,44 @@ mod tests {
             let message = JobSpec::from_json(text).unwrap_err().to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }
+    }
+
+    #[test]
+    fn a_definition_is_anchored_in_its_files_folder_keeping_its_other_fields() {
+        let base = Path::new("/jobs/job.json");
+        let mut definition: Value = serde_json::from_str(
+            r#"{"Name": "x", "duplicatePolicy": "queue",
+                "Process": {"Command": ["./run.sh", "-v"], "WorkingDirectory": "work"}}"#,
+        )
+        .unwrap();
+        anchor_definition(&mut definition, base);
+        assert_eq!(
+            definition,
+            serde_json::json!({"Name": "x", "duplicatePolicy": "queue",
+                "Process": {"Command": ["/jobs/work/./run.sh", "-v"],
+                            "WorkingDirectory": "/jobs/work"}})
+        );
+
+        // No working directory: the file's folder, as `bosun run` has it.
+        let mut definition = serde_json::json!({"process": {"command": "sh"}});
+        anchor_definition(&mut definition, base);
+        assert_eq!(
+            definition,
+            serde_json::json!({"process": {"command": "sh", "workingDirectory": "/jobs"}})
+        );
+        // Absolute paths stay; a bot's relative path is the file's folder's.
+        let mut definition = serde_json::json!({"process": {"command": "/bin/true",
+            "workingDirectory": "/srv"}});
+        let unchanged = definition.clone();
+        anchor_definition(&mut definition, base);
+        assert_eq!(definition, unchanged);
+        let mut definition = serde_json::json!({"bot": {"path": "bots/hello"}});
+        anchor_definition(&mut definition, base);
+        assert_eq!(definition["bot"]["path"], "/jobs/bots/hello");
+        // What does not parse is left for the server to refuse.
+        let mut definition = serde_json::json!({"process": {"command": 3}});
+        anchor_definition(&mut definition, base);
+        assert_eq!(definition, serde_json::json!({"process": {"command": 3}}));
     }
 
     #[test]

@@ -92,7 +92,22 @@ pub enum WatchError {
         #[source]
         source: io::Error,
     },
-    /// The operating system refused the watch (for example the inotify watch limit).
+    /// The watched directory was removed or renamed while it was watched.
+    #[error("watch directory {path} was removed or renamed: it is watched again once it is back")]
+    DirectoryGone {
+        /// The directory that was watched (canonical).
+        path: PathBuf,
+    },
+    /// The kernel's queue of file events overflowed, so arrivals may have been lost.
+    #[error(
+        "the watch on {path} lost events (the kernel's event queue overflowed): it is watched and scanned again"
+    )]
+    Overflow {
+        /// The directory being watched (canonical).
+        path: PathBuf,
+    },
+    /// The operating system refused the watch or failed it later (for example the
+    /// inotify watch limit).
     #[error("could not watch {path}: {source}")]
     Notify {
         /// The directory being watched.

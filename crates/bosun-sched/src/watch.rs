@@ -13,6 +13,13 @@
 //!   inside a directory moved or created in the tree do.
 //! - A file written again after it was reported is reported again, once it is quiet.
 //!
+//! A watch that stops working ends its stream with one `Err` ([`WatchError`]): the
+//! directory was removed or renamed away (notify's event for the watched directory
+//! itself), the operating system reported an error (such as the inotify limit while
+//! following a new subdirectory), or the kernel's event queue overflowed and arrivals
+//! were lost. Nothing is reported silently any more after that: watch again, once the
+//! directory is back, and scan it with [`existing_matches`].
+//!
 //! Events wait for the consumer in a bounded channel of [`CHANNEL_CAPACITY`]. A path
 //! stays in the pending set, rather than queueing, until the channel has room, so while
 //! the consumer is slow further writes to the same file coalesce into one event; memory
@@ -86,7 +93,9 @@ pub struct FileEvent {
 /// Starts watching `trigger`'s directory; arrived files come out of the receiver.
 ///
 /// The watch stops, and the receiver then yields `None`, when `shutdown` is cancelled
-/// or the receiver is dropped. Fails at once if the directory is missing or not a
+/// or the receiver is dropped. When the watch fails later (the directory is removed or
+/// renamed, the operating system reports an error, events were lost), the receiver
+/// yields that error once, then `None`. Fails at once if the directory is missing or not a
 /// directory, the glob does not parse, or the operating system refuses the watch (for
 /// example because the inotify watch limit is reached).
 ///
@@ -99,7 +108,7 @@ pub struct FileEvent {
 pub fn watch(
     trigger: &FileTrigger,
     shutdown: CancellationToken,
-) -> Result<mpsc::Receiver<FileEvent>, WatchError> {
+) -> Result<mpsc::Receiver<Result<FileEvent, WatchError>>, WatchError> {
     let root = resolve(&trigger.directory)?;
     let matcher = Arc::new(Matcher::new(root.clone(), trigger)?);
     let shared = Arc::new(Shared::default());
@@ -109,10 +118,10 @@ pub fn watch(
         let matcher = Arc::clone(&matcher);
         move |result: notify::Result<notify::Event>| match result {
             Ok(event) => on_event(&shared, &matcher, event),
-            Err(err) => tracing::warn!(
-                directory = %matcher.root.display(),
-                "file watch error: {err}"
-            ),
+            Err(source) => shared.lose(WatchError::Notify {
+                path: matcher.root.clone(),
+                source,
+            }),
         }
     };
     let notify_err = |source| WatchError::Notify {
@@ -240,7 +249,9 @@ struct Shared {
     /// Paths waiting to be quiet: when each last changed, on the monotonic clock (for
     /// the debounce) and the wall clock (for the event).
     pending: Mutex<HashMap<PathBuf, (Instant, DateTime<Utc>)>>,
-    /// Wakes the debounce task when `pending` changed.
+    /// Why the watch stopped working, until the debounce task reports it.
+    lost: Mutex<Option<WatchError>>,
+    /// Wakes the debounce task when `pending` or `lost` changed.
     changed: Notify,
 }
 
@@ -263,17 +274,41 @@ impl Shared {
             self.changed.notify_one();
         }
     }
+
+    /// Records why the watch stopped working (the first reason counts).
+    fn lose(&self, why: WatchError) {
+        let mut lost = self
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lost.is_none() {
+            *lost = Some(why);
+            self.changed.notify_one();
+        }
+    }
+
+    fn take_lost(&self) -> Option<WatchError> {
+        self.lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// Runs on notify's thread: records arrivals and departures, never blocks for long.
 fn on_event(shared: &Shared, matcher: &Matcher, event: notify::Event) {
     if event.need_rescan() {
-        tracing::warn!(
-            directory = %matcher.root.display(),
-            "file watch lost events (kernel queue overflow); files that arrived meanwhile \
-             are not reported"
-        );
+        shared.lose(WatchError::Overflow {
+            path: matcher.root.clone(),
+        });
     }
+    // The watched directory itself was removed or renamed: the operating system's
+    // watch is on what is no longer the trigger's directory.
+    let gone = || {
+        shared.lose(WatchError::DirectoryGone {
+            path: matcher.root.clone(),
+        });
+    };
     let arrived = |path: &Path| {
         if matcher.matches(path) {
             shared.touch(path.to_owned());
@@ -301,10 +336,7 @@ fn on_event(shared: &Shared, matcher: &Matcher, event: notify::Event) {
         EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
             for path in &event.paths {
                 if *path == matcher.root {
-                    tracing::warn!(
-                        directory = %matcher.root.display(),
-                        "watched directory was removed or renamed; no more files will be reported"
-                    );
+                    gone();
                 }
                 shared.forget(path);
             }
@@ -318,7 +350,15 @@ fn on_event(shared: &Shared, matcher: &Matcher, event: notify::Event) {
         }
         // Backends that cannot tell which side of a rename a path is on: the
         // debounce task drops the path if nothing is there.
-        EventKind::Modify(ModifyKind::Name(_)) => event.paths.iter().for_each(|p| appeared(p)),
+        EventKind::Modify(ModifyKind::Name(_)) => {
+            for path in &event.paths {
+                if *path == matcher.root {
+                    gone();
+                } else {
+                    appeared(path);
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -343,12 +383,13 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The task behind [`watch`]: reports each pending path once it has been quiet for
-/// `quiet`, until shutdown or until the receiver is gone. Owns the notify watcher, so
-/// the operating system watch ends with it.
+/// `quiet`, until shutdown, until the receiver is gone, or until the watch is lost
+/// (reported, then the end). Owns the notify watcher, so the operating system watch
+/// ends with it.
 async fn debounce(
     _watcher: RecommendedWatcher,
     shared: Arc<Shared>,
-    tx: mpsc::Sender<FileEvent>,
+    tx: mpsc::Sender<Result<FileEvent, WatchError>>,
     quiet: Duration,
     shutdown: CancellationToken,
 ) {
@@ -363,6 +404,15 @@ async fn debounce(
             () = tx.closed() => return,
             () = shared.changed.notified() => {}
             () = tokio::time::sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {}
+        }
+        // Files still pending went with the directory, or are found by the scan that
+        // follows a new watch.
+        if let Some(why) = shared.take_lost() {
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                _ = tx.send(Err(why)) => {}
+            }
+            return;
         }
         // Send every path that is quiet now, the longest quiet first. A path leaves
         // `pending` only once the channel has room for it, so writes that come while
@@ -389,7 +439,7 @@ async fn debounce(
             };
             // Gone since, or a directory: nothing to report.
             if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
-                permit.send(FileEvent { path, at });
+                permit.send(Ok(FileEvent { path, at }));
             }
         }
     }

@@ -8,6 +8,13 @@
 //! skipped as the trigger's missed-run policy says. The set of watches follows the
 //! store: it is brought up to date when the API adds or removes a trigger, and once a
 //! minute for changes made elsewhere.
+//!
+//! A watch that fails (its directory removed or renamed, an error from the operating
+//! system) is reported as the trigger's problem and started again, at once and then
+//! with a backoff from [`FIRST_RETRY`] doubling up to [`RESYNC`], as long as it cannot
+//! be. A trigger that cannot be watched when the server starts is retried the same
+//! way. When the watch is back, its scan runs the files that arrived meanwhile (under
+//! either missed-run policy: the server was up).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,13 +26,19 @@ use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::admit;
 use crate::runner::RunnerHandle;
 
-/// How often the watches are compared with the store without being told.
+/// How often the watches are compared with the store without being told, and the
+/// longest wait before a trigger that cannot be watched is tried again.
 const RESYNC: Duration = Duration::from_secs(60);
+
+/// The first wait before a trigger that cannot be watched is tried again; each failure
+/// doubles it, up to [`RESYNC`].
+const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// Under the skip policy, a file changed this long before its watch started still
 /// counts as new: file times come from a coarse kernel clock that can lag ours.
@@ -95,10 +108,44 @@ struct Arrival {
     missed_before: Option<DateTime<Utc>>,
 }
 
+/// What a trigger's watch tells the loop in [`run`].
+enum Report {
+    /// A file to start the job for.
+    Arrived(Arrival),
+    /// The watch of this trigger stopped working, for this reason.
+    Lost {
+        trigger: Arc<FileTriggerRow>,
+        why: String,
+    },
+}
+
 /// A trigger being watched.
 struct Watching {
     row: Arc<FileTriggerRow>,
     stop: CancellationToken,
+}
+
+/// A trigger that could not be watched, and when to try again.
+struct Retry {
+    /// When the next attempt is due.
+    at: Instant,
+    /// The wait before it, doubled after each failure.
+    delay: Duration,
+    /// Since when nothing has watched it: under the skip policy, files changed after
+    /// this still run once it is watched again.
+    since: DateTime<Utc>,
+}
+
+impl Retry {
+    /// The next attempt after one that failed.
+    fn after_failure(previous: Option<&Retry>) -> Self {
+        let delay = previous.map_or(FIRST_RETRY, |r| (r.delay * 2).clamp(FIRST_RETRY, RESYNC));
+        Self {
+            at: Instant::now() + delay,
+            delay,
+            since: previous.map_or_else(Utc::now, |r| r.since),
+        }
+    }
 }
 
 /// Runs the watches until `stop` fires.
@@ -109,17 +156,37 @@ pub(crate) async fn run(
     health: Health,
     stop: CancellationToken,
 ) {
-    let (tx, mut rx) = mpsc::channel::<Arrival>(bosun_sched::watch::CHANNEL_CAPACITY);
+    let (tx, mut rx) = mpsc::channel::<Report>(bosun_sched::watch::CHANNEL_CAPACITY);
     let mut watching: HashMap<String, Watching> = HashMap::new();
+    let mut retries: HashMap<String, Retry> = HashMap::new();
     'outer: loop {
-        if let Err(e) = sync(&store, &mut watching, &health, &tx, &stop).await {
+        let mut triggers = Triggers {
+            watching: &mut watching,
+            retries: &mut retries,
+            health: &health,
+        };
+        if let Err(e) = sync(&store, &mut triggers, &tx, &stop).await {
             tracing::error!("could not read the file triggers: {e}");
         }
-        let resync = tokio::time::sleep(RESYNC);
+        // Until the next resync, or the next retry if one comes sooner.
+        let mut wake = Instant::now() + RESYNC;
+        if let Some(retry) = retries.values().map(|r| r.at).min() {
+            wake = wake.min(retry);
+        }
+        let resync = tokio::time::sleep_until(wake);
         tokio::pin!(resync);
         loop {
             tokio::select! {
-                Some(arrival) = rx.recv() => {
+                Some(report) = rx.recv() => {
+                    let arrival = match report {
+                        Report::Arrived(arrival) => arrival,
+                        Report::Lost { trigger, why } => {
+                            if lost(&mut watching, &mut retries, &health, &trigger, why) {
+                                break;
+                            }
+                            continue;
+                        }
+                    };
                     // Queued before its trigger was removed: dropped with it.
                     if !watching.contains_key(&arrival.trigger.id) {
                         continue;
@@ -143,57 +210,109 @@ pub(crate) async fn run(
     }
 }
 
-/// Starts the watches of new triggers and stops those of removed ones.
+/// Handles a watch that stopped working: it is no longer counted as watching, its
+/// problem is shown, and it is due to be started again at once. False when the report
+/// came from a watch already replaced or removed.
+fn lost(
+    watching: &mut HashMap<String, Watching>,
+    retries: &mut HashMap<String, Retry>,
+    health: &Health,
+    trigger: &Arc<FileTriggerRow>,
+    why: String,
+) -> bool {
+    let current = watching
+        .get(&trigger.id)
+        .is_some_and(|w| Arc::ptr_eq(&w.row, trigger));
+    if !current {
+        return false;
+    }
+    if let Some(w) = watching.remove(&trigger.id) {
+        w.stop.cancel();
+    }
+    tracing::warn!(trigger = %trigger.id, "a file trigger stopped watching (trying again): {why}");
+    health.lock().insert(trigger.id.clone(), Some(why));
+    retries.insert(
+        trigger.id.clone(),
+        Retry {
+            at: Instant::now(),
+            delay: Duration::ZERO,
+            since: Utc::now(),
+        },
+    );
+    true
+}
+
+/// What [`sync`] brings up to date.
+struct Triggers<'a> {
+    watching: &'a mut HashMap<String, Watching>,
+    retries: &'a mut HashMap<String, Retry>,
+    health: &'a Health,
+}
+
+/// Starts the watches of new triggers (and of those whose retry is due) and stops those
+/// of removed ones.
 async fn sync(
     store: &Store,
-    watching: &mut HashMap<String, Watching>,
-    health: &Health,
-    tx: &mpsc::Sender<Arrival>,
+    triggers: &mut Triggers<'_>,
+    tx: &mpsc::Sender<Report>,
     stop: &CancellationToken,
 ) -> Result<(), StoreError> {
     let rows = store.file_triggers(None, None).await?;
-    watching.retain(|id, w| {
+    triggers.watching.retain(|id, w| {
         let keep = rows.iter().any(|r| r.id == *id && *r == *w.row);
         if !keep {
             w.stop.cancel();
         }
         keep
     });
-    let mut health = health.lock();
-    health.retain(|id, _| rows.iter().any(|r| r.id == *id));
+    let present = |id: &String| rows.iter().any(|r| r.id == *id);
+    triggers.retries.retain(|id, _| present(id));
+    let mut health = triggers.health.lock();
+    health.retain(|id, _| present(id));
+    let now = Instant::now();
     for row in rows {
-        if watching.contains_key(&row.id) {
+        if triggers.watching.contains_key(&row.id) {
             continue;
         }
+        let retry = triggers.retries.get(&row.id);
+        if retry.is_some_and(|r| r.at > now) {
+            continue;
+        }
+        let since = retry.map(|r| r.since);
         let row = Arc::new(row);
-        match start(store, row.clone(), tx.clone(), stop.child_token()) {
+        match start(store, row.clone(), tx.clone(), stop.child_token(), since) {
             Ok(w) => {
                 tracing::info!(trigger = %row.id, directory = %row.directory, glob = %row.glob, "watching");
                 health.insert(row.id.clone(), None);
-                watching.insert(row.id.clone(), w);
+                triggers.retries.remove(&row.id);
+                triggers.watching.insert(row.id.clone(), w);
             }
             Err(why) => {
-                // Said once per cause, not at every resync.
+                let next = Retry::after_failure(retry);
+                // Said once per cause, not at every retry.
                 if health.get(&row.id) != Some(&Some(why.clone())) {
-                    tracing::warn!(trigger = %row.id, "a file trigger cannot watch (retried every minute): {why}");
+                    tracing::warn!(trigger = %row.id, "a file trigger cannot watch (tried again in {}, then less often, at least once a minute): {why}", humantime::format_duration(next.delay));
                     health.insert(row.id.clone(), Some(why));
                 }
+                triggers.retries.insert(row.id.clone(), next);
             }
         }
     }
     Ok(())
 }
 
-/// Watches one trigger, then scans for the files already there.
+/// Watches one trigger, then scans for the files already there. `since`: when nothing
+/// has watched it since while the server ran (a lost watch being started again).
 fn start(
     store: &Store,
     row: Arc<FileTriggerRow>,
-    tx: mpsc::Sender<Arrival>,
+    tx: mpsc::Sender<Report>,
     stop: CancellationToken,
+    since: Option<DateTime<Utc>>,
 ) -> Result<Watching, String> {
     let trigger = parse(&row);
     let missed_before = (FileMissed::from_stored(&row.missed_policy) == FileMissed::Skip)
-        .then(|| Utc::now() - SKIP_MARGIN);
+        .then(|| since.unwrap_or_else(Utc::now) - SKIP_MARGIN);
     // The watch first, so a file arriving during the scan is seen by one or the other.
     let mut events = bosun_sched::watch(&trigger, stop.clone()).map_err(|e| e.to_string())?;
     let store = store.clone();
@@ -218,7 +337,7 @@ fn start(
                         path,
                         missed_before,
                     };
-                    if tx.send(arrival).await.is_err() {
+                    if tx.send(Report::Arrived(arrival)).await.is_err() {
                         return;
                     }
                 }
@@ -230,12 +349,18 @@ fn start(
             Err(e) => tracing::warn!(trigger = %watched.id, "the scan for files failed: {e}"),
         }
         while let Some(event) = events.recv().await {
-            let arrival = Arrival {
-                trigger: watched.clone(),
-                path: event.path,
-                missed_before: None,
+            let report = match event {
+                Ok(event) => Report::Arrived(Arrival {
+                    trigger: watched.clone(),
+                    path: event.path,
+                    missed_before: None,
+                }),
+                Err(e) => Report::Lost {
+                    trigger: watched.clone(),
+                    why: e.to_string(),
+                },
             };
-            if tx.send(arrival).await.is_err() {
+            if tx.send(report).await.is_err() {
                 return;
             }
         }

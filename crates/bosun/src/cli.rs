@@ -139,7 +139,24 @@ pub(crate) enum Command {
     /// Create and list tenants on the server.
     #[command(subcommand)]
     Tenant(TenantCommand),
+
+    /// Print a shell completion script for bosun's subcommands and flags.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
 }
+
+/// `bosun completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  bosun completions bash > ~/.local/share/bash-completion/completions/bosun
+  bosun completions zsh > ~/.zfunc/_bosun     # with fpath+=~/.zfunc before compinit
+  bosun completions fish > ~/.config/fish/completions/bosun.fish";
 
 /// `bosun schedule …`.
 #[derive(Debug, Subcommand)]
@@ -254,6 +271,11 @@ pub(crate) struct ListArgs {
     /// Print the server's JSON answer unchanged, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -678,12 +700,14 @@ pub(crate) struct QueueArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UpArgs {
-    /// The address and port the API listens on.
+    /// The address and port the API listens on: an IP address or a host name
+    /// (`localhost:8420`; a name's loopback address is preferred), port 8420 if none.
     #[arg(
         long,
         env = "BOSUN_LISTEN",
         default_value = "127.0.0.1:8420",
-        value_name = "ADDR"
+        value_name = "ADDR",
+        value_parser = crate::listen::parse_listen
     )]
     pub(crate) listen: SocketAddr,
 
@@ -762,6 +786,11 @@ pub(crate) struct JobsArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -799,6 +828,11 @@ pub(crate) struct PsArgs {
     /// Print {"items": [...]} (running, then pending) as JSON, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -861,6 +895,11 @@ pub(crate) struct HistoryArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -879,6 +918,11 @@ pub(crate) struct StuckArgs {
     /// Print the server's JSON answer unchanged, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,

@@ -10,6 +10,7 @@ mod cli;
 mod cmd;
 mod durations;
 mod exit;
+mod listen;
 mod signals;
 
 use std::process::ExitCode;

@@ -20,7 +20,7 @@ const ARRIVAL: Duration = Duration::from_secs(5);
 
 /// A running watch on a fresh temporary directory, stopped on drop.
 struct Watched {
-    events: Receiver<FileEvent>,
+    events: Receiver<Result<FileEvent, WatchError>>,
     shutdown: CancellationToken,
     /// The canonical directory, which event paths start with.
     root: PathBuf,
@@ -65,6 +65,22 @@ impl Watched {
             .await
             .expect("an event within the arrival timeout")
             .expect("the watch is still running")
+            .expect("the watch did not fail")
+    }
+
+    /// The error that ends the stream, then its end.
+    async fn lost(&mut self) -> WatchError {
+        let last = tokio::time::timeout(ARRIVAL, self.events.recv())
+            .await
+            .expect("the watch reports within the arrival timeout")
+            .expect("the watch reports why it stopped before it ends");
+        let err = last.expect_err("the watch failed");
+        let end = tokio::time::timeout(ARRIVAL, self.events.recv()).await;
+        assert!(
+            matches!(end, Ok(None)),
+            "the stream ends after its error: {end:?}"
+        );
+        err
     }
 
     /// Nothing arrives within three debounces.
@@ -221,7 +237,47 @@ async fn shutdown_ends_the_stream() {
     let mut w = Watched::flat();
     w.shutdown.cancel();
     let end = tokio::time::timeout(ARRIVAL, w.events.recv()).await;
-    assert_eq!(end.expect("the stream ends promptly"), None);
+    assert!(
+        end.expect("the stream ends promptly").is_none(),
+        "no event after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn a_removed_directory_ended_the_watch_silently() {
+    let mut w = Watched::flat();
+    fs::remove_dir(&w.root).expect("rmdir");
+    let err = w.lost().await;
+    assert!(matches!(err, WatchError::DirectoryGone { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "watch directory {} was removed or renamed: it is watched again once it is back",
+            w.root.display()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_directory_renamed_away_ends_the_watch() {
+    let mut w = Watched::flat();
+    let away = w.root.with_extension("old");
+    fs::rename(&w.root, &away).expect("rename");
+    // Replaced by a new directory of the same name: the old watch follows the old one.
+    fs::create_dir(&w.root).expect("mkdir");
+    let err = w.lost().await;
+    assert!(matches!(err, WatchError::DirectoryGone { .. }), "{err:?}");
+    fs::remove_dir_all(&away).expect("clean up");
+}
+
+#[tokio::test]
+async fn removing_a_subdirectory_of_a_recursive_watch_is_not_losing_it() {
+    let mut w = Watched::start(
+        |dir| fs::create_dir(dir.join("sub")).expect("mkdir"),
+        |t| t.recursive = true,
+    );
+    fs::remove_dir(w.path("sub")).expect("rmdir");
+    w.assert_only_sentinel().await;
 }
 
 #[tokio::test]

@@ -293,6 +293,75 @@ async fn a_file_trigger_that_skips_missed_files_runs_only_for_new_ones() {
     .await;
 }
 
+/// The trigger's `watching` and `problem`, as `GET /api/jobs/{job}/triggers` shows them.
+async fn trigger_state(server: &TestServer, job: &str) -> (bool, Option<String>) {
+    let (_, all) = server.get(&format!("/api/jobs/{job}/triggers")).await;
+    let item = &all["items"][0];
+    (
+        item["watching"] == true,
+        item["problem"].as_str().map(str::to_owned),
+    )
+}
+
+#[tokio::test]
+async fn a_file_trigger_whose_directory_is_removed_and_recreated_reports_it_and_catches_up() {
+    on_each_engine(|server| async move {
+        let parent = tempfile::tempdir().unwrap();
+        let inbox = std::fs::canonicalize(parent.path()).unwrap().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        let mut job = sh_job("ingest", "cat \"$1\"");
+        job["duplicatePolicy"] = json!("queue");
+        server.post("/api/jobs", job).await;
+        let (status, trigger) = server
+            .post(
+                "/api/jobs/ingest/triggers",
+                json!({ "directory": inbox, "glob": "*.csv", "debounceMs": 100 }),
+            )
+            .await;
+        assert_eq!(status, 201, "{trigger}");
+        eventually(async || trigger_state(&server, "ingest").await.0.then_some(())).await;
+
+        // The directory goes: the trigger says so instead of claiming to watch.
+        std::fs::remove_dir(&inbox).unwrap();
+        let problem = eventually(async || match trigger_state(&server, "ingest").await {
+            (false, Some(problem)) => Some(problem),
+            _ => None,
+        })
+        .await;
+        // Why: removed (as the watch saw it), or missing (as the retry found it).
+        assert!(
+            problem.contains(inbox.to_str().unwrap())
+                && (problem.contains("was removed") || problem.contains("does not exist")),
+            "{problem}"
+        );
+
+        // It comes back with a file in it before the watch does; then another arrives.
+        std::fs::create_dir(&inbox).unwrap();
+        std::fs::write(inbox.join("early.csv"), "1").unwrap();
+        eventually(async || match trigger_state(&server, "ingest").await {
+            (true, None) => Some(()),
+            _ => None,
+        })
+        .await;
+        std::fs::write(inbox.join("late.csv"), "2").unwrap();
+        let executions = eventually(async || {
+            let all = server.executions_of("ingest").await;
+            (all.len() >= 2 && all.iter().all(|e| e["status"] == "CompletedSuccessfully"))
+                .then_some(all)
+        })
+        .await;
+        let mut paths = details(&executions);
+        paths.sort();
+        let expected: Vec<String> = ["early.csv", "late.csv"]
+            .iter()
+            .map(|f| inbox.join(f).to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(paths, expected, "a file ran twice or not at all");
+        server.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn bad_schedules_and_triggers_are_refused_with_what_to_fix() {
     on_each_engine(|server| async move {

@@ -1,6 +1,6 @@
 //! `bosun run JOB`: one job, here, supervised, with its output live and a summary.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -113,14 +113,7 @@ fn load(path: &Path) -> Result<Job, String> {
     })?;
     let mut spec =
         JobSpec::from_json(&text).map_err(|e| format!("bad job file {}: {e}", path.display()))?;
-    let base = std::path::absolute(path)
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    spec.resolve_paths(&base);
-    if spec.working_directory.is_none() {
-        spec.working_directory = Some(base);
-    }
+    spec.anchor(path);
     Ok(Job::Process(spec))
 }
 

@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::support::{TestHome, Up, client, code, examples, free_port, output, stderr, stdout};
+use crate::support::{
+    TestHome, Up, client, code, examples, free_port, output, saved_token, stderr, stdout,
+};
 
 #[test]
 fn a_client_command_without_a_server_says_to_start_one() {
@@ -185,4 +187,116 @@ fn up_submit_history_logs_and_jobs_end_to_end() {
     if saved["url"] != url {
         assert!(printed.contains("client.json now names"), "{printed}");
     }
+}
+
+#[test]
+fn submit_resolved_a_relative_working_directory_against_the_servers_folder() {
+    let home = TestHome::new();
+    let up = Up::start(&home);
+    // A job file in jobs/, whose command and working directory are relative to it.
+    let base = tempfile::tempdir().unwrap();
+    let jobs = std::fs::canonicalize(base.path()).unwrap().join("jobs");
+    std::fs::create_dir_all(jobs.join("work")).unwrap();
+    let script = jobs.join("work/where.sh");
+    std::fs::write(&script, "#!/bin/sh\npwd -P\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        jobs.join("where.json"),
+        r#"{"name": "where", "process": {"command": "./where.sh", "workingDirectory": "work"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        jobs.join("here.json"),
+        r#"{"name": "here", "process": {"command": "sh", "arguments": ["-c", "pwd -P"]}}"#,
+    )
+    .unwrap();
+
+    // Submitted from the folder above, by a relative path.
+    for (file, folder) in [
+        ("jobs/where.json", jobs.join("work")),
+        ("jobs/here.json", jobs.clone()),
+    ] {
+        let out = output(
+            up.client(&home)
+                .current_dir(&base)
+                .args(["submit", file, "--wait"]),
+        );
+        assert_eq!(code(&out), 0, "{file}: {}", stderr(&out));
+        let id = stdout(&out).trim().to_owned();
+        let out = output(up.client(&home).args(["logs", &id]));
+        assert_eq!(
+            stdout(&out),
+            format!("{}\n", folder.display()),
+            "{file} ran in the job file's folder"
+        );
+    }
+    up.stop();
+}
+
+#[test]
+fn jobs_grew_past_250_columns_for_one_long_name() {
+    let home = TestHome::new();
+    let up = Up::start(&home);
+    let name = "a-very-long-job-name-".repeat(9);
+    let file = home.write(
+        "long.json",
+        &format!(r#"{{"name": "{name}", "process": {{"command": "true"}}}}"#),
+    );
+    let out = output(up.client(&home).arg("submit").arg(&file));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // In a pipe, a name is cut to at most 60 columns, with `…` where it was cut.
+    let out = output(up.client(&home).args(["jobs"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("a-very-long"))
+        .unwrap_or_else(|| panic!("a row for the long name: {table}"));
+    assert!(row.chars().count() < 120, "{row}");
+    assert!(row.contains('…'), "{row}");
+    // --wide shows it whole.
+    let out = output(up.client(&home).args(["jobs", "--wide"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains(&name), "{}", stdout(&out));
+    up.stop();
+}
+
+#[test]
+fn there_were_no_shell_completions() {
+    let home = TestHome::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = output(client(&home).args(["completions", shell]));
+        assert_eq!(code(&out), 0, "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for word in ["submit", "trigger", "schedule", "server"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = output(client(&home).args(["completions", "tcsh"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn listen_on_a_host_name_was_refused() {
+    let home = TestHome::new();
+    let port = free_port();
+    let up = Up::start_listening(&home, &format!("localhost:{port}"), port, &[]);
+    let out = output(up.client(&home).args(["jobs", "--json"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!saved_token(&home).is_empty());
+    let printed = up.stop();
+    assert!(
+        printed.contains(&format!("bosun: serving http://127.0.0.1:{port}")),
+        "localhost is served on its IPv4 loopback address: {printed}"
+    );
+
+    // A name that does not resolve is a usage error, in one line.
+    let out = output(client(&home).args(["up", "--listen", "no-such-host.invalid:8420"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-host.invalid"),
+        "{}",
+        stderr(&out)
+    );
 }

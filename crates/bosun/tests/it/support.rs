@@ -195,8 +195,19 @@ impl Up {
     /// answers `/healthz`.
     pub(crate) fn start_with(home: &TestHome, flags: &[&str]) -> Self {
         let port = free_port();
+        Self::start_listening(home, &format!("127.0.0.1:{port}"), port, flags)
+    }
+
+    /// `bosun up --listen LISTEN` with this home and extra flags, where LISTEN names
+    /// `port` on 127.0.0.1 in some way; returns once it answers `/healthz`.
+    pub(crate) fn start_listening(
+        home: &TestHome,
+        listen: &str,
+        port: u16,
+        flags: &[&str],
+    ) -> Self {
         let mut child = client(home)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--home"])
+            .args(["up", "--listen", listen, "--home"])
             .arg(home.path())
             .args(flags)
             .stdout(Stdio::piped())

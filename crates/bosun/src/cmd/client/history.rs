@@ -3,7 +3,7 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::table::{Table, clip, or_dash};
+use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{Execution, List};
 use super::{Client, human, print};
 use crate::cli::HistoryArgs;
@@ -46,7 +46,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
     for execution in &page.items {
         table.row(row(execution, chrono::Utc::now()));
     }
-    print(&table.render())?;
+    print(&table.render(Layout::for_stdout(args.wide)))?;
     if let Some(cursor) = &page.next {
         eprintln!("bosun: more: {}", next_page(&args, cursor));
     }
@@ -93,6 +93,9 @@ fn next_page(args: &HistoryArgs, cursor: &str) -> String {
     if args.limit != 20 {
         command.push_str(&format!(" --limit {}", args.limit));
     }
+    if args.wide {
+        command.push_str(" --wide");
+    }
     command.push_str(&format!(" --before {}", quote(cursor)));
     command
 }
@@ -123,11 +126,12 @@ mod tests {
             status: Some(bosun_core::ExecutionStatus::Failed),
             before: Some("old".into()),
             json: false,
+            wide: true,
             client: ClientArgs::default(),
         };
         assert_eq!(
             next_page(&args, "c2VlZA=="),
-            "bosun history 'nightly report' --status Failed --limit 5 --before c2VlZA=="
+            "bosun history 'nightly report' --status Failed --limit 5 --wide --before c2VlZA=="
         );
     }
 }

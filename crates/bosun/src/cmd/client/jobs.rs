@@ -3,7 +3,7 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::table::{Table, or_dash};
+use super::table::{Layout, Table, or_dash};
 use super::wire::{Job, List};
 use super::{Client, human, print};
 use crate::cli::JobsArgs;
@@ -33,6 +33,6 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
             or_dash(human::parse_time(job.updated_at.as_deref()).map(|t| human::ago(t, now))),
         ]);
     }
-    print(&table.render())?;
+    print(&table.render(Layout::for_stdout(args.wide)))?;
     Ok(exit::SUCCESS)
 }

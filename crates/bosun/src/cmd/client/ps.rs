@@ -5,7 +5,7 @@ use bosun_core::ExecutionStatus;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::table::{Table, clip, or_dash};
+use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{Execution, List};
 use super::{Answer, Client, human, print};
 use crate::cli::PsArgs;
@@ -68,7 +68,7 @@ pub(crate) async fn ps(args: PsArgs) -> Result<u8> {
             clip(execution.status_message.as_deref().unwrap_or(""), 60),
         ]);
     }
-    print(&table.render())?;
+    print(&table.render(Layout::for_stdout(args.wide)))?;
     Ok(exit::SUCCESS)
 }
 

@@ -4,7 +4,7 @@ use anyhow::Result;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::table::{Table, or_dash};
+use super::table::{Layout, Table, or_dash};
 use super::{Client, human, print};
 use crate::cli::{ListArgs, RemoveArgs, ScheduleAddArgs, ScheduleCommand};
 use crate::exit;
@@ -107,7 +107,7 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
         };
         table.row(row);
     }
-    print(&table.render())?;
+    print(&table.render(Layout::for_stdout(args.wide)))?;
     Ok(exit::SUCCESS)
 }
 

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::table::{Table, clip, or_dash};
+use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{List, Stuck};
 use super::{Client, human, print};
 use crate::cli::StuckArgs;
@@ -48,6 +48,6 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
             clip(stuck.status_message.as_deref().unwrap_or(""), 60),
         ]);
     }
-    print(&table.render())?;
+    print(&table.render(Layout::for_stdout(args.wide)))?;
     Ok(exit::SUCCESS)
 }

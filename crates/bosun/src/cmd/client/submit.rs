@@ -65,8 +65,10 @@ impl Target {
         let shown = path.display();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ClientError::Usage(format!("cannot read {shown}: {e}")))?;
-        let definition: Value = serde_json::from_str(&text)
+        let mut definition: Value = serde_json::from_str(&text)
             .map_err(|e| ClientError::Usage(format!("{shown} is not valid JSON: {e}")))?;
+        // Relative paths are the job file's, as for `bosun run`, not the server's.
+        bosun_core::job::anchor_definition(&mut definition, path);
         let name = field(&definition, "name")
             .and_then(Value::as_str)
             .map(str::trim)
