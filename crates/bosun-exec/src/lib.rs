@@ -26,6 +26,8 @@ compile_error!("bosun-exec supports Unix for now; Windows support (Job Objects) 
 pub mod bot;
 pub mod error;
 pub mod home;
+#[cfg(target_os = "linux")]
+mod linux;
 pub mod lock;
 mod outcome;
 mod output;
