@@ -56,8 +56,12 @@ pub struct RunOptions {
     pub grace: Duration,
     /// The polite signal.
     pub stop_signal: StopSignal,
-    /// The most bytes kept in each log file; later output is counted and dropped.
+    /// The cap of each log file: past it, the log keeps the first and the last half of
+    /// the cap and a marker line says how many bytes in between were left out.
     pub log_limit: u64,
+    /// Appends to the log files instead of replacing them; what they hold counts
+    /// towards the cap (e.g. the output of the job's environment build).
+    pub append_logs: bool,
     /// Sees all output live, e.g. to echo it to a terminal.
     pub observer: Option<Observer>,
     /// When fired during a stop, skips the rest of the grace period and kills at once
@@ -84,6 +88,7 @@ impl RunOptions {
             grace: Self::GRACE,
             stop_signal: StopSignal::Terminate,
             log_limit: Self::LOG_LIMIT,
+            append_logs: false,
             observer: None,
             kill_now: CancellationToken::new(),
             on_start: None,
@@ -100,6 +105,7 @@ impl std::fmt::Debug for RunOptions {
             .field("grace", &self.grace)
             .field("stop_signal", &self.stop_signal)
             .field("log_limit", &self.log_limit)
+            .field("append_logs", &self.append_logs)
             .field("observer", &self.observer.is_some())
             .field("on_start", &self.on_start.is_some())
             .finish()

@@ -491,6 +491,7 @@ impl Runner {
         let id = execution.id.clone();
         let dir = self.logs.join(&id);
         let mut options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
+        options.log_limit = self.config.log_limit;
         let Registered {
             cancel,
             stdout_tx,

@@ -214,26 +214,58 @@ async fn both_streams_are_read_concurrently_so_a_chatty_child_never_blocks() {
 }
 
 #[tokio::test]
-async fn a_log_stops_at_its_cap_with_a_marker_and_the_child_still_finishes() {
+async fn a_capped_log_keeps_its_head_and_the_final_error_with_a_marker_between() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
     options.log_limit = 64 * 1024;
-    let job = sh("head -c 1048576 /dev/urandom | od -An -v; echo last");
+    // 1 MiB of numbered lines, then the line that says what went wrong.
+    let job = sh("seq 1 200000; echo 'Error: the final error'");
 
     let report = run(&job, &options, &never()).await;
 
     assert_eq!(report.outcome, Outcome::Exited(0));
     assert!(report.stdout.truncated);
     assert!(report.stdout.bytes > 1 << 20);
-    let log = std::fs::read(&report.output_log).unwrap();
-    let text = String::from_utf8_lossy(&log);
-    assert!(text.contains("[bosun] this log reached its limit of 65536 bytes"));
-    assert!(text.contains("bytes of output were dropped after the limit"));
+    let text = std::fs::read_to_string(&report.output_log).unwrap();
+    assert!(text.starts_with("1\n2\n3\n"), "the head is kept");
+    let marker = text
+        .lines()
+        .find(|line| line.starts_with("… bosun: "))
+        .expect("a marker line says what was left out");
     assert!(
-        !text.contains("last"),
-        "output after the cap must not be kept"
+        marker.ends_with(
+            "bytes of output omitted (log cap 64 KiB; set BOSUN_LOG_CAP or --max-log-size) …"
+        ),
+        "{marker}"
     );
-    assert!(log.len() < 64 * 1024 + 512);
+    assert!(
+        text.ends_with("199999\n200000\nError: the final error\n"),
+        "the end is kept"
+    );
+    // Whole lines on both sides of the marker, and nothing kept twice or lost besides.
+    let numbers: Vec<u64> = text
+        .lines()
+        .filter(|l| !l.starts_with('…') && !l.starts_with("Error"))
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let gap = numbers.windows(2).filter(|w| w[1] != w[0] + 1).count();
+    assert_eq!(gap, 1, "one gap, at the marker");
+    let omitted: u64 = marker["… bosun: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        text.len() as u64 - marker.len() as u64 - 1 + omitted,
+        report.stdout.bytes,
+        "what is kept and what the marker counts add up to the output"
+    );
+    assert!(text.len() < 64 * 1024 + 256);
+    assert!(
+        !dir.path().join("output.log.tail").exists(),
+        "the ring's file is removed"
+    );
     assert!(report.message().contains("output log truncated"));
 }
 
