@@ -69,6 +69,9 @@ pub struct RunOptions {
     pub kill_now: CancellationToken,
     /// Told the job's pid as soon as [`run`] has started it (e.g. to record it).
     pub on_start: Option<Arc<dyn Fn(u32) + Send + Sync>>,
+    /// Told when a bot's Python environment starts being built, before the bot starts
+    /// ([`crate::bot::run_bot`]; e.g. to show the phase). Not told when it is ready.
+    pub on_build: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl RunOptions {
@@ -92,6 +95,7 @@ impl RunOptions {
             observer: None,
             kill_now: CancellationToken::new(),
             on_start: None,
+            on_build: None,
         }
     }
 }
@@ -108,6 +112,7 @@ impl std::fmt::Debug for RunOptions {
             .field("append_logs", &self.append_logs)
             .field("observer", &self.observer.is_some())
             .field("on_start", &self.on_start.is_some())
+            .field("on_build", &self.on_build.is_some())
             .finish()
     }
 }

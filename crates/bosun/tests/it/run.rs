@@ -356,6 +356,41 @@ fn a_single_script_runs_and_a_fresh_environment_is_removed_afterwards() {
 }
 
 #[test]
+fn an_environment_build_shows_pips_lines_live_and_in_the_log() {
+    let home = TestHome::new();
+    home.write(
+        "reqbot/bot.py",
+        "import six\nprint('bot ran with six', six.__version__)\n",
+    );
+    let bot = home.write("reqbot/requirements.txt", "six==1.16.0\n");
+    let out = output(
+        home.bosun()
+            .args(["run", "--fresh-env", "--installer", "pip", "--log-dir"])
+            .arg(home.path().join("logs"))
+            .arg(bot.parent().unwrap()),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = stdout(&out);
+    let log = std::fs::read_to_string(home.path().join("logs/output.log")).unwrap();
+    for text in [&shown, &log] {
+        let building = text
+            .find("bosun: building the Python environment with pip")
+            .unwrap_or_else(|| panic!("the build is announced: {text}"));
+        let installed = text
+            .find("Successfully installed six-1.16.0")
+            .unwrap_or_else(|| panic!("pip's own lines are shown: {text}"));
+        let ready = text
+            .find("bosun: the Python environment is ready")
+            .unwrap_or_else(|| panic!("the build's end is shown: {text}"));
+        let ran = text.find("bot ran with six 1.16.0").expect("the bot ran");
+        assert!(
+            building < installed && installed < ready && ready < ran,
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn a_requirement_that_cannot_be_installed_is_reported_and_nothing_runs() {
     let home = TestHome::new();
     home.write("badreq/bot.py", "print('must not run')\n");
