@@ -163,7 +163,8 @@ pub async fn run_bot(
 struct BuildLog {
     output_log: PathBuf,
     error_log: PathBuf,
-    /// The most bytes of build output written: the head of the log's cap.
+    /// The most bytes of build output written: the head of the log's cap, or none
+    /// when the build is not logged.
     limit: u64,
     observer: Option<crate::output::Observer>,
     on_build: Option<Arc<dyn Fn() + Send + Sync>>,
@@ -172,7 +173,6 @@ struct BuildLog {
 
 #[derive(Default)]
 struct BuildLogState {
-    started: bool,
     file: Option<File>,
     written: u64,
 }
@@ -182,7 +182,11 @@ impl BuildLog {
         Self {
             output_log: options.output_log.clone(),
             error_log: options.error_log.clone(),
-            limit: options.log_limit / 2,
+            limit: if options.log_build {
+                options.log_limit / 2
+            } else {
+                0
+            },
             observer: options.observer.clone(),
             on_build: options.on_build.clone(),
             state: Mutex::default(),
@@ -191,7 +195,7 @@ impl BuildLog {
 
     /// True once a build started: the logs hold its output.
     fn wrote(&self) -> bool {
-        self.state.lock().expect("never poisoned").started
+        self.state.lock().expect("never poisoned").file.is_some()
     }
 
     fn see(&self, event: BuildEvent<'_>) {
@@ -233,8 +237,10 @@ impl BuildLog {
         if let Some(on_build) = &self.on_build {
             on_build();
         }
+        if self.limit == 0 {
+            return;
+        }
         let mut state = self.state.lock().expect("never poisoned");
-        state.started = true;
         let create = |path: &Path| {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;

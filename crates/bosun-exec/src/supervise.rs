@@ -62,6 +62,9 @@ pub struct RunOptions {
     /// Appends to the log files instead of replacing them; what they hold counts
     /// towards the cap (e.g. the output of the job's environment build).
     pub append_logs: bool,
+    /// Whether a bot's environment build writes its output to the start of the output
+    /// log ([`crate::bot::run_bot`]); the observer sees it either way.
+    pub log_build: bool,
     /// Sees all output live, e.g. to echo it to a terminal.
     pub observer: Option<Observer>,
     /// When fired during a stop, skips the rest of the grace period and kills at once
@@ -92,6 +95,7 @@ impl RunOptions {
             stop_signal: StopSignal::Terminate,
             log_limit: Self::LOG_LIMIT,
             append_logs: false,
+            log_build: true,
             observer: None,
             kill_now: CancellationToken::new(),
             on_start: None,
@@ -110,6 +114,7 @@ impl std::fmt::Debug for RunOptions {
             .field("stop_signal", &self.stop_signal)
             .field("log_limit", &self.log_limit)
             .field("append_logs", &self.append_logs)
+            .field("log_build", &self.log_build)
             .field("observer", &self.observer.is_some())
             .field("on_start", &self.on_start.is_some())
             .field("on_build", &self.on_build.is_some())

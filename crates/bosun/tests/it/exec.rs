@@ -180,6 +180,11 @@ fn a_fresh_environment_is_built_per_execution_and_removed() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let prefix = std::fs::read_to_string(home.path().join("Tasks/fresh/output.log")).unwrap();
     assert!(prefix.trim().ends_with("venvs/fresh"), "{prefix}");
+    assert_eq!(
+        prefix.lines().count(),
+        1,
+        "seed 001's output.log holds the script's output alone, not the build's: {prefix}"
+    );
     assert!(!home.path().join("venvs/fresh").exists());
 }
 
