@@ -5,14 +5,23 @@
 //! with the interpreter of its environment, unbuffered (`-u`), in its own folder, and
 //! is stopped with `SIGINT` first so Python raises `KeyboardInterrupt` and its
 //! `finally` blocks and context managers run.
+//!
+//! When its environment has to be built first, the build's output (pip's or uv's
+//! lines, between two `bosun:` lines) goes to the start of the run's output log and to
+//! the run's observer, as it comes: the run's log tells the whole story, and a build
+//! of minutes is not silent.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bosun_core::JobSpec;
 use tokio_util::sync::CancellationToken;
 
 use crate::outcome::{Outcome, RunReport};
-use crate::python::{EnvError, PythonEnvs, Requirements};
+use crate::output::Stream;
+use crate::python::{BuildEvent, BuildObserver, EnvError, PythonEnvs, Requirements};
 use crate::supervise::{RunOptions, StopSignal};
 
 /// The entry scripts looked for in a bot folder, in order.
@@ -107,6 +116,9 @@ pub enum EnvChoice {
 /// environment afterwards. `adjust` may change the job before it starts (timeout,
 /// working directory, environment variables). Cancellation while the environment is
 /// being built gives a report with [`Outcome::Cancelled`] and no pid.
+///
+/// A build is told to `options.on_build`, and its output goes to the start of the
+/// output log and to `options.observer` (see the module's description).
 pub async fn run_bot(
     bot: &Bot,
     args: &[String],
@@ -116,11 +128,16 @@ pub async fn run_bot(
     options: &RunOptions,
     cancel: &CancellationToken,
 ) -> Result<RunReport, EnvError> {
+    let build_log = Arc::new(BuildLog::new(options));
+    let observer: BuildObserver = {
+        let build_log = build_log.clone();
+        Arc::new(move |event| build_log.see(event))
+    };
     let env = tokio::select! {
         env = async {
             match choice {
-                EnvChoice::Cached => envs.ensure(&bot.requirements).await,
-                EnvChoice::Fresh(dir) => envs.fresh(dir, &bot.requirements).await,
+                EnvChoice::Cached => envs.ensure_with(&bot.requirements, Some(&observer)).await,
+                EnvChoice::Fresh(dir) => envs.fresh_with(dir, &bot.requirements, Some(&observer)).await,
             }
         } => env?,
         _ = cancel.cancelled() => return Ok(RunReport::not_started(Outcome::Cancelled, options)),
@@ -129,6 +146,8 @@ pub async fn run_bot(
     adjust(&mut job);
     let mut options = options.clone();
     options.stop_signal = BOT_STOP_SIGNAL;
+    // The job's output goes after the build's.
+    options.append_logs |= build_log.wrote();
     let report = crate::supervise::run(&job, &options, cancel).await;
     if matches!(choice, EnvChoice::Fresh(_)) {
         let root = env.root.clone();
@@ -137,6 +156,105 @@ pub async fn run_bot(
         }
     }
     Ok(report)
+}
+
+/// Writes an environment build's output to the start of the run's output log, and
+/// shows it to the run's observer.
+struct BuildLog {
+    output_log: PathBuf,
+    error_log: PathBuf,
+    /// The most bytes of build output written: the head of the log's cap, or none
+    /// when the build is not logged.
+    limit: u64,
+    observer: Option<crate::output::Observer>,
+    on_build: Option<Arc<dyn Fn() + Send + Sync>>,
+    state: Mutex<BuildLogState>,
+}
+
+#[derive(Default)]
+struct BuildLogState {
+    file: Option<File>,
+    written: u64,
+}
+
+impl BuildLog {
+    fn new(options: &RunOptions) -> Self {
+        Self {
+            output_log: options.output_log.clone(),
+            error_log: options.error_log.clone(),
+            limit: if options.log_build {
+                options.log_limit / 2
+            } else {
+                0
+            },
+            observer: options.observer.clone(),
+            on_build: options.on_build.clone(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// True once a build started: the logs hold its output.
+    fn wrote(&self) -> bool {
+        self.state.lock().expect("never poisoned").file.is_some()
+    }
+
+    fn see(&self, event: BuildEvent<'_>) {
+        let line;
+        let bytes = match event {
+            BuildEvent::Started(installer) => {
+                self.start();
+                line = format!("bosun: building the Python environment with {installer} …\n");
+                line.as_bytes()
+            }
+            BuildEvent::Output(bytes) => bytes,
+            BuildEvent::Finished { ok, elapsed } => {
+                let took = format!("{:.1} s", elapsed.as_secs_f64());
+                line = if ok {
+                    format!("bosun: the Python environment is ready ({took})\n")
+                } else {
+                    format!("bosun: the Python environment could not be built ({took})\n")
+                };
+                line.as_bytes()
+            }
+        };
+        if let Some(observer) = &self.observer {
+            observer(Stream::Stdout, bytes);
+        }
+        let mut state = self.state.lock().expect("never poisoned");
+        let room = self.limit.saturating_sub(state.written);
+        let take = bytes.len().min(room as usize);
+        state.written += take as u64;
+        if let Some(file) = state.file.as_mut()
+            && let Err(e) = file.write_all(&bytes[..take])
+        {
+            tracing::warn!(log = %self.output_log.display(), "could not write the environment build's output: {e}");
+            state.file = None;
+        }
+    }
+
+    /// Creates both logs (the job's output is appended to them) and says a build began.
+    fn start(&self) {
+        if let Some(on_build) = &self.on_build {
+            on_build();
+        }
+        if self.limit == 0 {
+            return;
+        }
+        let mut state = self.state.lock().expect("never poisoned");
+        let create = |path: &Path| {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            File::create(path)
+        };
+        let _ = create(&self.error_log);
+        match create(&self.output_log) {
+            Ok(file) => state.file = Some(file),
+            Err(e) => {
+                tracing::warn!(log = %self.output_log.display(), "could not create the log for the environment build: {e}")
+            }
+        }
+    }
 }
 
 fn file_name(name: Option<&std::ffi::OsStr>) -> String {

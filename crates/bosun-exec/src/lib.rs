@@ -24,8 +24,11 @@
 compile_error!("bosun-exec supports Unix for now; Windows support (Job Objects) is planned");
 
 pub mod bot;
+mod capped;
 pub mod error;
 pub mod home;
+#[cfg(target_os = "linux")]
+mod linux;
 pub mod lock;
 mod outcome;
 mod output;

@@ -35,7 +35,7 @@ pub enum Outcome {
 pub struct StreamStats {
     /// Bytes the child wrote.
     pub bytes: u64,
-    /// True when the log reached its cap and later bytes were dropped.
+    /// True when the log reached its cap and the middle of the output was left out.
     pub truncated: bool,
     /// Set when the log file could not be written.
     pub log_error: Option<String>,
@@ -169,7 +169,9 @@ impl RunReport {
         };
         for (name, stats) in [("output", &self.stdout), ("error", &self.stderr)] {
             if stats.truncated {
-                message.push_str(&format!(" ({name} log truncated at its size limit)"));
+                message.push_str(&format!(
+                    " ({name} log truncated at its size limit: its middle was left out)"
+                ));
             }
             if let Some(e) = &stats.log_error {
                 message.push_str(&format!(" ({name} log incomplete: {e})"));
@@ -289,7 +291,7 @@ mod tests {
         assert!(
             truncated
                 .message()
-                .ends_with("(output log truncated at its size limit)")
+                .ends_with("(output log truncated at its size limit: its middle was left out)")
         );
     }
 }

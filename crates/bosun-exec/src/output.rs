@@ -3,19 +3,18 @@
 //! Both streams are read at once (one task joins the two [`Sink::pump`]s) in
 //! fixed-size chunks as they come, so a child never blocks on a full pipe and bosun's
 //! memory does not grow with what a job prints.
-//! Bytes go to the log file until it reaches its cap; then a marker line is written and
-//! the rest is counted and dropped (still shown to the observer). The last few KiB of
-//! standard error are kept for failure messages. Bytes are bytes: non-UTF-8 output is
-//! logged unchanged.
+//! Each log keeps the start and the end of its stream under a cap (see the `capped`
+//! module): past the cap, the middle is left out and a marker line says how much
+//! (everything is still shown to the observer). The last few KiB of standard error are
+//! kept for failure messages. Bytes are bytes: non-UTF-8 output is logged unchanged.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::capped::CappedLog;
 use crate::outcome::StreamStats;
 use crate::supervise::RunOptions;
 
@@ -41,6 +40,7 @@ pub(crate) struct Sink {
     stream: Stream,
     log_path: PathBuf,
     limit: u64,
+    append: bool,
     observer: Option<Observer>,
 }
 
@@ -50,6 +50,7 @@ impl Sink {
             stream,
             log_path: log_path.to_owned(),
             limit: options.log_limit,
+            append: options.append_logs,
             observer: options.observer.clone(),
         }
     }
@@ -63,10 +64,11 @@ impl Sink {
             stream,
             log_path,
             limit,
+            append,
             observer,
         } = self;
         let mut stats = StreamStats::default();
-        let mut log = File::create(&log_path)
+        let mut log = CappedLog::create(&log_path, limit, append)
             .map_err(|e| {
                 stats.log_error = Some(format!(
                     "could not create log file {}: {e}",
@@ -76,7 +78,6 @@ impl Sink {
             .ok();
         let mut buf = vec![0u8; CHUNK];
         let mut tail: VecDeque<u8> = VecDeque::with_capacity(TAIL_BYTES);
-        let mut written: u64 = 0;
         loop {
             let n = match reader.read(&mut buf).await {
                 Ok(0) => break,
@@ -95,31 +96,18 @@ impl Sink {
             }
             tail.extend(&chunk[n.saturating_sub(TAIL_BYTES)..]);
 
-            let Some(file) = log.as_mut().filter(|_| !stats.truncated) else {
-                continue;
-            };
-            let room = limit.saturating_sub(written);
-            let take = (n as u64).min(room) as usize;
-            let mut result = file.write_all(&chunk[..take]);
-            written += take as u64;
-            if take < n && result.is_ok() {
-                stats.truncated = true;
-                result = writeln!(
-                    file,
-                    "\n[bosun] this log reached its limit of {limit} bytes; further output is not kept"
-                );
-            }
-            if let Err(e) = result {
+            if let Some(file) = log.as_mut()
+                && let Err(e) = file.write(chunk)
+            {
                 stats.log_error = Some(format!("writing {}: {e}", log_path.display()));
                 log = None;
             }
         }
-        if let (true, Some(file)) = (stats.truncated, log.as_mut()) {
-            let dropped = stats.bytes - written;
-            let _ = writeln!(
-                file,
-                "[bosun] {dropped} bytes of output were dropped after the limit"
-            );
+        if let Some(log) = log {
+            match log.finish() {
+                Ok(omitted) => stats.truncated = omitted > 0,
+                Err(e) => stats.log_error = Some(format!("writing {}: {e}", log_path.display())),
+            }
         }
         (stats, tail.into_iter().collect())
     }

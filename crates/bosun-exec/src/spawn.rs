@@ -8,8 +8,9 @@ use bosun_core::JobSpec;
 use tokio::process::{Child, Command};
 
 /// Spawns `spec` as the leader of a new process group with piped stdout/stderr and a
-/// null stdin. The error is one sentence naming what is wrong and how to fix it.
-pub(crate) fn spawn_child(spec: &JobSpec) -> Result<Child, String> {
+/// null stdin, carrying `mark` in [`crate::unix::MARK_VAR`]. The error is one sentence
+/// naming what is wrong and how to fix it.
+pub(crate) fn spawn_child(spec: &JobSpec, mark: &str) -> Result<Child, String> {
     if let Some(dir) = &spec.working_directory {
         match std::fs::metadata(dir) {
             Ok(m) if m.is_dir() => {}
@@ -32,6 +33,7 @@ pub(crate) fn spawn_child(spec: &JobSpec) -> Result<Child, String> {
     command
         .args(&spec.args)
         .envs(&spec.environment)
+        .env(crate::unix::MARK_VAR, mark)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -2,9 +2,11 @@
 //!
 //! [`spawn`] starts the job as the leader of a new process group. [`Running::wait`]
 //! reads both output pipes while it `select!`s over the child exiting, the deadline
-//! and cancellation, all in one future: one wake-up when a job ends, not three. Whatever ends the leader, the group is then emptied: a
-//! polite signal, the grace period, `SIGKILL`, and a wait until no member is left. A
-//! guard kills the group if the [`Running`] is dropped before that, so an aborted task
+//! and cancellation, all in one future: one wake-up when a job ends, not three.
+//! Whatever ends the leader, the job is then emptied: a polite signal, the grace
+//! period, `SIGKILL`, and a wait until no process of it is left — its group and, on
+//! Linux, the descendants that left the group with `setsid` (see `unix::JobProcs`).
+//! A guard kills the job if the [`Running`] is dropped before that, so an aborted task
 //! cannot leak processes.
 
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::outcome::{Outcome, RunReport, StreamStats};
 use crate::output::{Observer, Sink, Stream};
-use crate::unix::{decode, group_exists, signal_group, wait_group_gone};
+use crate::unix::{JobProcs, decode, kill_job, new_mark};
 
 /// The first signal sent to a job's group when bosun stops it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,8 +56,15 @@ pub struct RunOptions {
     pub grace: Duration,
     /// The polite signal.
     pub stop_signal: StopSignal,
-    /// The most bytes kept in each log file; later output is counted and dropped.
+    /// The cap of each log file: past it, the log keeps the first and the last half of
+    /// the cap and a marker line says how many bytes in between were left out.
     pub log_limit: u64,
+    /// Appends to the log files instead of replacing them; what they hold counts
+    /// towards the cap (e.g. the output of the job's environment build).
+    pub append_logs: bool,
+    /// Whether a bot's environment build writes its output to the start of the output
+    /// log ([`crate::bot::run_bot`]); the observer sees it either way.
+    pub log_build: bool,
     /// Sees all output live, e.g. to echo it to a terminal.
     pub observer: Option<Observer>,
     /// When fired during a stop, skips the rest of the grace period and kills at once
@@ -63,6 +72,9 @@ pub struct RunOptions {
     pub kill_now: CancellationToken,
     /// Told the job's pid as soon as [`run`] has started it (e.g. to record it).
     pub on_start: Option<Arc<dyn Fn(u32) + Send + Sync>>,
+    /// Told when a bot's Python environment starts being built, before the bot starts
+    /// ([`crate::bot::run_bot`]; e.g. to show the phase). Not told when it is ready.
+    pub on_build: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl RunOptions {
@@ -82,9 +94,12 @@ impl RunOptions {
             grace: Self::GRACE,
             stop_signal: StopSignal::Terminate,
             log_limit: Self::LOG_LIMIT,
+            append_logs: false,
+            log_build: true,
             observer: None,
             kill_now: CancellationToken::new(),
             on_start: None,
+            on_build: None,
         }
     }
 }
@@ -98,8 +113,11 @@ impl std::fmt::Debug for RunOptions {
             .field("grace", &self.grace)
             .field("stop_signal", &self.stop_signal)
             .field("log_limit", &self.log_limit)
+            .field("append_logs", &self.append_logs)
+            .field("log_build", &self.log_build)
             .field("observer", &self.observer.is_some())
             .field("on_start", &self.on_start.is_some())
+            .field("on_build", &self.on_build.is_some())
             .finish()
     }
 }
@@ -116,17 +134,20 @@ pub struct Running {
     guard: GroupGuard,
 }
 
-/// Kills the whole group if dropped while armed: the last line of defence when a
-/// [`Running`] is dropped without being waited for.
+/// Kills the whole job (its group and the processes that left it) if dropped while
+/// armed: the last line of defence when a [`Running`] is dropped without being waited
+/// for.
 struct GroupGuard {
     pgid: u32,
+    /// The job's mark (see `unix::new_mark`).
+    mark: String,
     armed: bool,
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if self.armed {
-            signal_group(self.pgid, Signal::SIGKILL);
+            kill_job(self.pgid, &self.mark);
         }
     }
 }
@@ -155,12 +176,14 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
 
     let start_time = Utc::now();
     let started = Instant::now();
-    let mut child = crate::spawn::spawn_child(spec)?;
+    let (mark, mark_value) = new_mark();
+    let mut child = crate::spawn::spawn_child(spec, &mark_value)?;
     let pid = child
         .id()
         .expect("a child that was just spawned has a pid: it has not been waited for");
     let guard = GroupGuard {
         pgid: pid,
+        mark,
         armed: true,
     };
     tracing::info!(job = %spec.name, pid, command = %spec.command, "started");
@@ -198,7 +221,7 @@ impl Running {
     }
 
     /// Waits for the job to end, stopping it on timeout or when `cancel` fires, and
-    /// returns once no process of its group is left.
+    /// returns once no process of it is left (see the module's description).
     ///
     /// The job's output is read by this future too, alongside the wait: one task, so
     /// the child's exit and its pipes' end wake bosun once, not once per stream. Call
@@ -265,39 +288,40 @@ impl Running {
         let grace = self.options.grace;
         let polite = self.options.stop_signal.signal();
         let deadline = self.started + self.timeout;
+        let mut procs = JobProcs::new(pgid, self.guard.mark.clone());
 
         let (status, stopped_by, grace_end) = tokio::select! {
             status = self.child.wait() => (status, None, None),
             _ = tokio::time::sleep_until(deadline) => {
-                tracing::info!(pid = pgid, "timed out; stopping the process group");
-                let (status, end) = stop(&mut self.child, pgid, polite, grace, &self.options.kill_now).await;
+                tracing::info!(pid = pgid, "timed out; stopping the job");
+                let (status, end) = stop(&mut self.child, &mut procs, polite, grace, &self.options.kill_now).await;
                 (status, Some(Outcome::TimedOut(self.timeout)), Some(end))
             }
             _ = cancel.cancelled() => {
-                tracing::info!(pid = pgid, "cancelled; stopping the process group");
-                let (status, end) = stop(&mut self.child, pgid, polite, grace, &self.options.kill_now).await;
+                tracing::info!(pid = pgid, "cancelled; stopping the job");
+                let (status, end) = stop(&mut self.child, &mut procs, polite, grace, &self.options.kill_now).await;
                 (status, Some(Outcome::Cancelled), Some(end))
             }
         };
         let elapsed = self.started.elapsed();
 
-        // The leader is gone; whatever it left in its group goes too.
+        // The leader is gone; whatever it left, in its group or out of it, goes too.
         let grace_end = match grace_end {
             Some(end) => end,
-            None if group_exists(pgid) => {
+            None if procs.left_behind() => {
                 tracing::debug!(pid = pgid, "leader exited; stopping the processes it left");
-                signal_group(pgid, Signal::SIGTERM);
+                procs.signal(Signal::SIGTERM);
                 Instant::now() + grace
             }
             None => Instant::now(),
         };
         let gone = tokio::select! {
-            gone = wait_group_gone(pgid, grace_end.saturating_duration_since(Instant::now())) => gone,
+            gone = procs.wait_gone(grace_end.saturating_duration_since(Instant::now())) => gone,
             _ = self.options.kill_now.cancelled() => false,
         };
         if !gone {
-            signal_group(pgid, Signal::SIGKILL);
-            wait_group_gone(pgid, Duration::from_secs(5)).await;
+            procs.signal(Signal::SIGKILL);
+            procs.wait_gone(Duration::from_secs(5)).await;
         }
         self.guard.armed = false;
         (status, stopped_by, elapsed)
@@ -331,18 +355,19 @@ async fn collect_output(
     }
 }
 
-/// Stops the leader: the polite signal to the group, up to `grace` for it to exit,
-/// then `SIGKILL` to the group. Returns the leader's status and the end of the grace
-/// period (which also bounds the wait for the rest of the group).
+/// Stops the leader: the polite signal to the job (its group and the processes that
+/// left it), up to `grace` for the leader to exit, then `SIGKILL` to the job. Returns
+/// the leader's status and the end of the grace period (which also bounds the wait for
+/// the rest of the job).
 async fn stop(
     child: &mut Child,
-    pgid: u32,
+    procs: &mut JobProcs,
     polite: Signal,
     grace: Duration,
     kill_now: &CancellationToken,
 ) -> (std::io::Result<std::process::ExitStatus>, Instant) {
     let grace_end = Instant::now() + grace;
-    signal_group(pgid, polite);
+    procs.signal(polite);
     tokio::select! {
         waited = tokio::time::timeout_at(grace_end, child.wait()) => {
             if let Ok(status) = waited {
@@ -351,7 +376,7 @@ async fn stop(
         }
         _ = kill_now.cancelled() => {}
     }
-    signal_group(pgid, Signal::SIGKILL);
+    procs.signal(Signal::SIGKILL);
     (child.wait().await, Instant::now())
 }
 

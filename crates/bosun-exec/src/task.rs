@@ -161,6 +161,8 @@ pub async fn execute(
     let mut options = options.clone();
     options.output_log = task_dir.join("output.log");
     options.error_log = task_dir.join("error.log");
+    // Seed 001's output.log is the script's output alone.
+    options.log_build = false;
     let choice = if fresh_env {
         EnvChoice::Fresh(home.venvs().join(id))
     } else {

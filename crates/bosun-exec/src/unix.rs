@@ -1,4 +1,4 @@
-//! Unix process-group plumbing: signalling a whole group, waiting until it is gone,
+//! Unix process-group plumbing: signalling a whole job, waiting until it is gone,
 //! reaping adopted descendants, and resource limits in the child.
 //!
 //! A job's leader is spawned with `process_group(0)`, so its pid is the group id and
@@ -6,8 +6,16 @@
 //! the group, never just the leader. On Linux bosun makes itself a child subreaper, so
 //! descendants orphaned by the leader's death are re-parented to bosun and reaped
 //! here instead of lingering as zombies under an init that may not reap them.
+//!
+//! Descendants that left the group (`setsid`) are found on Linux by the `linux`
+//! module's hunt, which [`JobProcs`] runs alongside the group's signals during a
+//! teardown; elsewhere only the group is stopped. Every job carries a mark in its
+//! environment ([`MARK_VAR`]) for that hunt: setting one variable is all it costs a
+//! spawn.
 
 use std::io;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bosun_core::Limits;
@@ -15,6 +23,121 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
+
+/// The variable that marks a job's processes. Its value is a comma-separated list of
+/// marks: a job started by a bosun that itself runs as a job carries both.
+pub(crate) const MARK_VAR: &str = "BOSUN_JOB_MARK";
+
+/// A new mark for a job: this bosun's pid and a counter, unique on the machine while
+/// this bosun lives, after the marks bosun itself inherited (if it runs as a job).
+/// Returns (the job's own mark, the variable's value).
+pub(crate) fn new_mark() -> (String, String) {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static INHERITED: OnceLock<Option<String>> = OnceLock::new();
+    let own = format!(
+        "{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let inherited = INHERITED.get_or_init(|| std::env::var(MARK_VAR).ok());
+    let value = match inherited {
+        Some(outer) if !outer.is_empty() => format!("{outer},{own}"),
+        _ => own.clone(),
+    };
+    (own, value)
+}
+
+/// A job's processes during its teardown: its group and, on Linux, the descendants
+/// that left the group, found by the job's mark.
+pub(crate) struct JobProcs {
+    pgid: u32,
+    mark: String,
+    /// The signal of the current step, sent to escapees found during it.
+    step: Option<Signal>,
+    #[cfg(target_os = "linux")]
+    hunt: crate::linux::Hunt,
+}
+
+impl JobProcs {
+    pub(crate) fn new(pgid: u32, mark: String) -> Self {
+        Self {
+            pgid,
+            mark,
+            step: None,
+            #[cfg(target_os = "linux")]
+            hunt: crate::linux::Hunt::default(),
+        }
+    }
+
+    /// Sends `signal` to the group and to every process that left it; escapees found
+    /// later in this step get it too.
+    pub(crate) fn signal(&mut self, signal: Signal) {
+        signal_group(self.pgid, signal);
+        self.step = Some(signal);
+        #[cfg(target_os = "linux")]
+        {
+            self.hunt.next_step();
+            self.hunt.sweep(self.pgid, &self.mark, Some(signal));
+        }
+    }
+
+    /// True while any of the job's processes is alive. Reaps those that were bosun's
+    /// children, and sends the step's signal to escapees not yet sent it.
+    fn exists(&mut self) -> bool {
+        let group = group_exists(self.pgid);
+        #[cfg(target_os = "linux")]
+        let escaped = self.hunt.sweep(self.pgid, &self.mark, self.step);
+        #[cfg(not(target_os = "linux"))]
+        let escaped = false;
+        group || escaped
+    }
+
+    /// After the leader exited by itself: true when it left processes behind. The
+    /// escapees are looked for only when bosun has a child at all (one system call), as
+    /// a leftover of a finished leader can only have been re-parented to bosun.
+    pub(crate) fn left_behind(&mut self) -> bool {
+        if group_exists(self.pgid) {
+            return true;
+        }
+        #[cfg(target_os = "linux")]
+        if crate::linux::has_children() {
+            return self.hunt.sweep(self.pgid, &self.mark, None);
+        }
+        false
+    }
+
+    /// Waits until none of the job's processes is left, up to `limit`. True when none
+    /// is.
+    ///
+    /// Polls at a short interval: this runs only while a job is being torn down, never
+    /// while it runs, and there is no event for "a process group became empty".
+    pub(crate) async fn wait_gone(&mut self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if !self.exists() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Kills the job at once, group and escapees, without waiting: the last line of
+/// defence when a job's supervisor is dropped.
+pub(crate) fn kill_job(pgid: u32, mark: &str) {
+    signal_group(pgid, Signal::SIGKILL);
+    #[cfg(target_os = "linux")]
+    for p in crate::linux::escapees(pgid, mark) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = mark;
+}
 
 /// Sends `signal` to every process of the group. False when the group is empty.
 pub(crate) fn signal_group(pgid: u32, signal: Signal) -> bool {
@@ -33,32 +156,13 @@ fn reap_group(pgid: u32) {
 }
 
 /// True while any process of the group exists (after reaping our own zombies).
-pub(crate) fn group_exists(pgid: u32) -> bool {
+fn group_exists(pgid: u32) -> bool {
     reap_group(pgid);
     match killpg(Pid::from_raw(pgid as i32), None) {
         Ok(()) => true,
         Err(Errno::ESRCH) => false,
         // EPERM: a member exists that we may not signal (it changed credentials).
         Err(_) => true,
-    }
-}
-
-/// Waits until the group is gone, up to `limit`. True when it is.
-///
-/// Polls at a short interval: this runs only while a job is being torn down, never
-/// while it runs, and there is no portable event for "a process group became empty".
-pub(crate) async fn wait_group_gone(pgid: u32, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if !group_exists(pgid) {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub on_restart: RestartPolicy,
     /// How long running jobs get to finish on shutdown before they are cancelled.
     pub drain_timeout: Duration,
+    /// The cap of each execution's log files (see [`bosun_exec::RunOptions::log_limit`]).
+    pub log_limit: u64,
     /// The largest request body accepted.
     pub body_limit: usize,
     /// Whether the very first start defines the example job `hello-bot`.
@@ -54,6 +56,7 @@ impl ServerConfig {
             history_limit: 100,
             on_restart: RestartPolicy::Kill,
             drain_timeout: Duration::from_secs(30),
+            log_limit: bosun_exec::RunOptions::LOG_LIMIT,
             body_limit: 1024 * 1024,
             example_job: false,
         }

@@ -8,7 +8,10 @@
 //! next execution start as soon as a slot frees, without waiting for the store
 //! ([`intake`] says how little a claim reads). While a job runs, its status lines go
 //! to the store (the latest of each, coalesced), its pid is recorded as soon as it
-//! starts, and followers of its log are told as bytes arrive. Its end frees its slot
+//! starts, and followers of its log are told as bytes arrive. A bot whose Python
+//! environment must be built first shows [`BUILDING`] as its status message while it
+//! is Pending, and the build's output is the start of its log, followed as it is
+//! written. Its end frees its slot
 //! at once; the end is recorded after, and its job's history kept to its limit
 //! ([`history`]). Starts and ends go to the store through one [`journal`], which
 //! writes what queued up together. On shutdown it takes no new work, gives
@@ -51,6 +54,9 @@ use self::journal::Journal;
 /// The name this runner claims executions under (also the embedded agent's name).
 pub(crate) const RUNNER_NAME: &str = "local";
 
+/// The status message of a claimed execution whose Python environment is being built.
+pub(crate) const BUILDING: &str = "building environment";
+
 /// How often the runner looks at the queue when nothing woke it.
 const TICK: Duration = Duration::from_secs(2);
 
@@ -60,6 +66,8 @@ struct Active {
     cancel: CancellationToken,
     stdout: watch::Receiver<u64>,
     stderr: watch::Receiver<u64>,
+    /// Its log files, once written before it starts (its environment's build).
+    early_logs: Arc<OnceLock<[PathBuf; 2]>>,
 }
 
 #[derive(Default)]
@@ -157,6 +165,7 @@ impl RunnerHandle {
         }
         let (stdout_tx, stdout_rx) = watch::channel(0u64);
         let (stderr_tx, stderr_rx) = watch::channel(0u64);
+        let early_logs = Arc::new(OnceLock::new());
         self.shared.active.lock().expect("never poisoned").insert(
             execution.id.clone(),
             Active {
@@ -164,12 +173,14 @@ impl RunnerHandle {
                 cancel: cancel.clone(),
                 stdout: stdout_rx,
                 stderr: stderr_rx,
+                early_logs: early_logs.clone(),
             },
         );
         Registered {
             cancel,
             stdout_tx,
             stderr_tx,
+            early_logs,
         }
     }
 
@@ -212,6 +223,21 @@ impl RunnerHandle {
         active.get(id).map(|a| match stream {
             Stream::Stdout => a.stdout.clone(),
             Stream::Stderr => a.stderr.clone(),
+        })
+    }
+
+    /// The log file of an execution that has not started but already writes its log
+    /// (its environment is being built); `None` otherwise.
+    pub(crate) fn early_log(&self, id: &str, stream: Stream) -> Option<PathBuf> {
+        let active = self
+            .shared
+            .active
+            .lock()
+            .expect("the active map is never poisoned");
+        let [out, err] = active.get(id)?.early_logs.get()?.clone();
+        Some(match stream {
+            Stream::Stdout => out,
+            Stream::Stderr => err,
         })
     }
 
@@ -270,11 +296,13 @@ impl Drop for Leftover {
     }
 }
 
-/// A registered execution's controls: its cancellation and its byte counters.
+/// A registered execution's controls: its cancellation, its byte counters, and where
+/// its logs are told to followers before it starts.
 struct Registered {
     cancel: CancellationToken,
     stdout_tx: watch::Sender<u64>,
     stderr_tx: watch::Sender<u64>,
+    early_logs: Arc<OnceLock<[PathBuf; 2]>>,
 }
 
 /// A claimed execution waiting for its slot; [`Execute::until`] sees it through.
@@ -521,10 +549,12 @@ impl Runner {
         let id = execution.id.clone();
         let dir = self.logs.join(&id);
         let mut options = RunOptions::new(dir.join("output.log"), dir.join("error.log"));
+        options.log_limit = self.config.log_limit;
         let Registered {
             cancel,
             stdout_tx,
             stderr_tx,
+            early_logs,
         } = registered;
         let (report_tx, mut report_rx) = watch::channel(Report::default());
         let scanner = Mutex::new(LineScanner::new(report_tx));
@@ -549,14 +579,37 @@ impl Runner {
             }
         }));
 
-        // Records the start, then the latest status line whenever one arrives, until
-        // the job's output ends (the observer, holding the sender, is dropped).
+        let (build_tx, mut build_rx) = tokio::sync::oneshot::channel::<()>();
+        let build_tx = Mutex::new(Some(build_tx));
+        let logs = [options.output_log.clone(), options.error_log.clone()];
+        options.on_build = Some(Arc::new(move || {
+            let _ = early_logs.set(logs.clone());
+            if let Some(tx) = build_tx.lock().expect("never poisoned").take() {
+                let _ = tx.send(());
+            }
+        }));
+
+        // Records the build's phase if there is one, the start, then the latest status
+        // line whenever one arrives, until the job's output ends (the observer, holding
+        // the sender, is dropped).
         let reporter = {
             let (store, journal) = (self.store.clone(), self.journal.clone());
             let id = id.clone();
             let (out, err) = (options.output_log.clone(), options.error_log.clone());
             tokio::spawn(async move {
-                if let Ok((pid, at)) = pid_rx.await {
+                let mut pid_rx = pid_rx;
+                let started = tokio::select! {
+                    biased;
+                    started = &mut pid_rx => started,
+                    Ok(()) = &mut build_rx => {
+                        let building = store.report(&id, Some(BUILDING), None, Utc::now()).await;
+                        if let Err(e) = building {
+                            tracing::warn!(execution = %id, "could not record the build phase: {e}");
+                        }
+                        pid_rx.await
+                    }
+                };
+                if let Ok((pid, at)) = started {
                     let running = ExecutionWrite::Running {
                         id: id.clone(),
                         pid: i64::from(pid),

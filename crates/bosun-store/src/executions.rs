@@ -539,7 +539,8 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Records that a claimed execution's process started.
+    /// Records that a claimed execution's process started. Its status message, which
+    /// said what happened before (e.g. "building environment"), is cleared.
     pub async fn mark_running(
         &self,
         id: &str,
@@ -563,7 +564,8 @@ impl Store {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE executions SET status = 'Running', pid = $2, start_time = $3, last_update = $3, \
-             output_log = $4, error_log = $5 WHERE id = $1 AND status = 'Pending'",
+             output_log = $4, error_log = $5, status_message = NULL \
+             WHERE id = $1 AND status = 'Pending'",
         )
         .bind(id)
         .bind(pid)
@@ -624,7 +626,8 @@ impl Store {
         done
     }
 
-    /// Records the last status line and progress a running job printed.
+    /// Records the last status line and progress a running job printed, or (a status
+    /// line alone) what the runner does for a claimed one before it starts.
     pub async fn report(
         &self,
         id: &str,

@@ -95,7 +95,8 @@ pub struct Execution {
     pub exit_code: Option<i64>,
     /// How it ended, in a sentence.
     pub message: Option<String>,
-    /// The last `::status::` line it printed.
+    /// The last `::status::` line it printed; before it started, what the runner is
+    /// doing for it ("building environment").
     pub status_message: Option<String>,
     /// The last `::progress::` it printed, 0–100.
     pub progress: Option<i64>,

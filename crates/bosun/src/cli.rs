@@ -610,9 +610,17 @@ pub(crate) struct SuperviseArgs {
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub(crate) startup_window: Duration,
 
-    /// The most bytes kept in each of output.log and error.log; later output is
-    /// dropped and a marker line says so.
-    #[arg(long, value_parser = parse_size, default_value = "100M", value_name = "SIZE")]
+    /// The cap of each of output.log and error.log. Past it, a log keeps the first and
+    /// the last half of the cap (where the final error is), and a marker line says how
+    /// many bytes in between were left out.
+    #[arg(
+        long,
+        alias = "log-cap",
+        env = "BOSUN_LOG_CAP",
+        value_parser = parse_size,
+        default_value = "100MiB",
+        value_name = "SIZE"
+    )]
     pub(crate) max_log_size: u64,
 }
 
@@ -738,6 +746,19 @@ pub(crate) struct UpArgs {
     /// How long running jobs get to finish on shutdown before they are cancelled.
     #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
     pub(crate) drain_timeout: Duration,
+
+    /// The cap of each execution's output.log and error.log. Past it, a log keeps the
+    /// first and the last half of the cap, and a marker line says how many bytes in
+    /// between were left out.
+    #[arg(
+        long,
+        alias = "log-cap",
+        env = "BOSUN_LOG_CAP",
+        value_parser = parse_size,
+        default_value = "100MiB",
+        value_name = "SIZE"
+    )]
+    pub(crate) max_log_size: u64,
 
     /// The data directory: database, logs, Python environments, client.json
     /// [default: ~/.local/share/bosun].

@@ -18,7 +18,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return refuse(error),
+    };
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -41,6 +44,42 @@ fn main() -> ExitCode {
             ExitCode::from(exit::INTERNAL)
         }
     }
+}
+
+/// Prints a command-line error (or the help or version asked for) and gives its exit
+/// code: clap's own (2 for an error, 0 for help), except that `bosun exec` keeps seed
+/// 001's code 1 for invalid arguments.
+fn refuse(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let asked = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    // The subcommand: the first word that is not an option. The only options before
+    // it are the global, value-less `-v`s, and the strict parse has just failed, so
+    // the arguments are read as words here.
+    let subcommand = std::env::args_os()
+        .skip(1)
+        .find(|arg| !arg.to_string_lossy().starts_with('-'));
+    if asked || subcommand.is_none_or(|word| word != "exec") {
+        error.exit();
+    }
+    // A failed print (closed stderr) changes nothing about the exit code.
+    let _ = error.print();
+    // clap shows the usage with some errors (a missing id) but not others (a bad value).
+    if !error.render().to_string().contains("Usage:") {
+        use clap::CommandFactory;
+        let mut command = cli::Cli::command();
+        // Built, so the subcommand's usage starts with `bosun exec`, not `exec`.
+        command.build();
+        let exec = command
+            .find_subcommand_mut("exec")
+            .expect("`exec` is one of the subcommands cli.rs declares");
+        eprintln!("\n{}", exec.render_usage());
+    }
+    ExitCode::from(bosun_exec::task::code::INVALID_ARGUMENTS)
 }
 
 /// Logs go to stderr; `BOSUN_LOG` (or `RUST_LOG`) takes an `EnvFilter` directive,

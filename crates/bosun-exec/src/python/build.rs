@@ -18,7 +18,7 @@ use tracing::{debug, info};
 use super::error::EnvError;
 use super::interpreter::{Interpreter, find_on_path};
 use super::requirements::{Loaded, Source};
-use super::{Installer, blocking, tool, venv_python};
+use super::{BuildObserver, Installer, blocking, tool, venv_python};
 
 /// The file whose presence says an environment is complete; written last.
 pub(super) const READY_MARKER: &str = ".bosun-ready";
@@ -69,23 +69,30 @@ struct Marker<'a> {
     created: String,
 }
 
-/// Builds an environment at `root`, which must not exist or be empty.
+/// Builds an environment at `root`, which must not exist or be empty, showing the
+/// tools' output to `observer`.
 pub(super) async fn build(
     interpreter: &Interpreter,
     tool: &Tool,
     root: &Path,
     requirements: &Loaded,
+    observer: Option<&BuildObserver>,
 ) -> Result<(), EnvError> {
     let started = Instant::now();
     let installer = tool.installer();
     info!(root = %root.display(), %installer, interpreter = %interpreter.path.display(), "creating Python environment");
-    create_venv(interpreter, tool, root).await?;
-    install(tool, root, requirements).await?;
+    create_venv(interpreter, tool, root, observer).await?;
+    install(tool, root, requirements, observer).await?;
     info!(root = %root.display(), %installer, elapsed_ms = started.elapsed().as_millis() as u64, "Python environment built");
     Ok(())
 }
 
-async fn create_venv(interpreter: &Interpreter, tool: &Tool, root: &Path) -> Result<(), EnvError> {
+async fn create_venv(
+    interpreter: &Interpreter,
+    tool: &Tool,
+    root: &Path,
+    observer: Option<&BuildObserver>,
+) -> Result<(), EnvError> {
     let installer = tool.installer();
     let (mut command, what) = match tool {
         Tool::Uv(uv) => {
@@ -107,7 +114,7 @@ async fn create_venv(interpreter: &Interpreter, tool: &Tool, root: &Path) -> Res
     command.env("NO_COLOR", "1");
     debug!(command = %what, root = %root.display(), "creating the venv");
     let fail = |message: String| EnvError::Create { installer, message };
-    let run = tool::run(command)
+    let run = tool::run(command, observer)
         .await
         .map_err(|e| fail(format!("could not start `{what}`: {e}")))?;
     if !run.status.success() {
@@ -127,7 +134,12 @@ async fn create_venv(interpreter: &Interpreter, tool: &Tool, root: &Path) -> Res
     Ok(())
 }
 
-async fn install(tool: &Tool, root: &Path, requirements: &Loaded) -> Result<(), EnvError> {
+async fn install(
+    tool: &Tool,
+    root: &Path,
+    requirements: &Loaded,
+    observer: Option<&BuildObserver>,
+) -> Result<(), EnvError> {
     let installer = tool.installer();
     let file = match &requirements.source {
         Source::Empty => {
@@ -178,7 +190,7 @@ async fn install(tool: &Tool, root: &Path, requirements: &Loaded) -> Result<(), 
     command.env("NO_COLOR", "1");
     info!(requirements = %file.display(), %installer, "installing requirements");
     let fail = |message: String| EnvError::Install { installer, message };
-    let run = tool::run(command)
+    let run = tool::run(command, observer)
         .await
         .map_err(|e| fail(format!("could not start `{what}`: {e}")))?;
     if !run.status.success() {

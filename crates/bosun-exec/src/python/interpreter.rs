@@ -220,7 +220,7 @@ async fn probe(name: &str, path: &Path) -> Result<String, EnvError> {
     debug!(interpreter = %path.display(), "asking the interpreter for its version");
     let mut command = Command::new(path);
     command.args(["-c", PROBE_SCRIPT]);
-    let run = match tokio::time::timeout(PROBE_TIMEOUT, tool::run(command)).await {
+    let run = match tokio::time::timeout(PROBE_TIMEOUT, tool::run(command, None)).await {
         Ok(Ok(run)) => run,
         Ok(Err(e)) => return Err(fail(format!("could not run {}: {e}", path.display()))),
         Err(_) => {

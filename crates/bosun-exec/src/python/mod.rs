@@ -17,6 +17,9 @@
 //! - **uv or pip.** [`Installer::Auto`] uses `uv` when it is on `PATH` (much faster) and
 //!   falls back to `python3 -m venv` + pip. Both give a plain venv with no system
 //!   site-packages. Tool output is captured, and its tail quoted in errors.
+//! - **Visible while it builds.** [`PythonEnvs::ensure_with`] tells a [`BuildObserver`]
+//!   when a build starts and ends, and passes it everything the tools print as they
+//!   print it (a run puts it in the job's log). A ready environment tells it nothing.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), bosun_exec::python::EnvError> {
@@ -40,6 +43,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bosun_core::requirements::environment_key;
 use serde::{Deserialize, Serialize};
@@ -95,6 +100,27 @@ impl FromStr for Installer {
         }
     }
 }
+
+/// What a [`BuildObserver`] is told while an environment is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildEvent<'a> {
+    /// A build starts, with this installer.
+    Started(Installer),
+    /// Output of the build's tools (the interpreter's venv module, pip, uv), either
+    /// stream, as it was read.
+    Output(&'a [u8]),
+    /// The build ended, successfully or not, after this long.
+    Finished {
+        /// Whether the environment is ready.
+        ok: bool,
+        /// How long the build took.
+        elapsed: Duration,
+    },
+}
+
+/// Sees an environment build: its start, its tools' output, its end.
+pub type BuildObserver = Arc<dyn Fn(BuildEvent<'_>) + Send + Sync>;
 
 /// Where the requirements come from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -176,6 +202,15 @@ impl PythonEnvs {
     /// environment's build lock, checks again (another thread or process may just have
     /// built it), removes a half-built directory, builds, and marks it ready.
     pub async fn ensure(&self, requirements: &Requirements) -> Result<PythonEnv, EnvError> {
+        self.ensure_with(requirements, None).await
+    }
+
+    /// [`PythonEnvs::ensure`], telling `observer` about a build if there is one.
+    pub async fn ensure_with(
+        &self,
+        requirements: &Requirements,
+        observer: Option<&BuildObserver>,
+    ) -> Result<PythonEnv, EnvError> {
         let venvs_dir = self.absolute_venvs_dir()?;
         let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
         let owned = requirements.clone();
@@ -206,11 +241,10 @@ impl PythonEnvs {
         }
         remove_unfinished(&root).await?;
 
-        let built = async {
-            let tool = Tool::resolve(self.installer)?;
-            build::build(&interpreter, &tool, &root, &loaded).await?;
+        let built = observed(observer, self.installer, async |tool| {
+            build::build(&interpreter, &tool, &root, &loaded, observer).await?;
             build::mark_ready(&root, &interpreter, tool.installer(), &loaded).await
-        };
+        });
         if let Err(error) = built.await {
             discard_failed(&root).await;
             return Err(error);
@@ -228,6 +262,16 @@ impl PythonEnvs {
         dir: &Path,
         requirements: &Requirements,
     ) -> Result<PythonEnv, EnvError> {
+        self.fresh_with(dir, requirements, None).await
+    }
+
+    /// [`PythonEnvs::fresh`], telling `observer` about the build.
+    pub async fn fresh_with(
+        &self,
+        dir: &Path,
+        requirements: &Requirements,
+        observer: Option<&BuildObserver>,
+    ) -> Result<PythonEnv, EnvError> {
         let venvs_dir = self.absolute_venvs_dir()?;
         let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
         let owned = requirements.clone();
@@ -237,10 +281,9 @@ impl PythonEnvs {
         let check = root.clone();
         blocking(move || prepare_fresh_dir(&check)).await?;
 
-        let built = async {
-            let tool = Tool::resolve(self.installer)?;
-            build::build(&interpreter, &tool, &root, &loaded).await
-        };
+        let built = observed(observer, self.installer, async |tool| {
+            build::build(&interpreter, &tool, &root, &loaded, observer).await
+        });
         if let Err(error) = built.await {
             discard_failed(&root).await;
             return Err(error);
@@ -277,6 +320,28 @@ impl PythonEnv {
         }
         tokio::fs::remove_dir_all(&self.root).await
     }
+}
+
+/// Resolves the installer and runs `build` with it, telling `observer` when the build
+/// starts and how it ended.
+async fn observed(
+    observer: Option<&BuildObserver>,
+    installer: Installer,
+    build: impl AsyncFnOnce(Tool) -> Result<(), EnvError>,
+) -> Result<(), EnvError> {
+    let started = Instant::now();
+    let tool = Tool::resolve(installer)?;
+    if let Some(observer) = observer {
+        observer(BuildEvent::Started(tool.installer()));
+    }
+    let result = build(tool).await;
+    if let Some(observer) = observer {
+        observer(BuildEvent::Finished {
+            ok: result.is_ok(),
+            elapsed: started.elapsed(),
+        });
+    }
+    result
 }
 
 /// Removes what a crashed build left at `root`; call with the build lock held.

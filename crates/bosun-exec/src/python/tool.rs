@@ -4,6 +4,7 @@
 //! cannot hang a build. Both output pipes are read concurrently (a full pipe would block the
 //! child) and only their last bytes are kept: an error message needs the tail, where pip and
 //! uv name the package they could not install, and a long install must not grow memory.
+//! A [`BuildObserver`] sees all of it as it comes, to show a build's progress.
 
 use std::ffi::OsStr;
 use std::io;
@@ -11,6 +12,8 @@ use std::process::{ExitStatus, Stdio};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
+
+use super::{BuildEvent, BuildObserver};
 
 /// How many bytes of each stream are kept.
 const KEEP_BYTES: usize = 16 * 1024;
@@ -48,11 +51,15 @@ impl ToolRun {
     }
 }
 
-/// Runs `command` to completion with stdin closed, keeping the tails of its output.
+/// Runs `command` to completion with stdin closed, keeping the tails of its output and
+/// showing all of it, as it comes, to `observer`.
 ///
 /// The child is killed if the returned future is dropped, so cancelling a build does not
 /// leave a pip running behind it.
-pub(super) async fn run(mut command: Command) -> io::Result<ToolRun> {
+pub(super) async fn run(
+    mut command: Command,
+    observer: Option<&BuildObserver>,
+) -> io::Result<ToolRun> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -67,8 +74,11 @@ pub(super) async fn run(mut command: Command) -> io::Result<ToolRun> {
         .stderr
         .take()
         .expect("stderr is piped: set just above");
-    let (stdout, stderr, status) =
-        tokio::try_join!(read_tail(stdout), read_tail(stderr), child.wait())?;
+    let (stdout, stderr, status) = tokio::try_join!(
+        read_tail(stdout, observer),
+        read_tail(stderr, observer),
+        child.wait()
+    )?;
     Ok(ToolRun {
         status,
         stdout,
@@ -89,13 +99,19 @@ pub(super) fn describe(program: &OsStr, args: &[&str]) -> String {
         .join(" ")
 }
 
-async fn read_tail(mut reader: impl AsyncRead + Unpin) -> io::Result<Vec<u8>> {
+async fn read_tail(
+    mut reader: impl AsyncRead + Unpin,
+    observer: Option<&BuildObserver>,
+) -> io::Result<Vec<u8>> {
     let mut kept = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
         let n = reader.read(&mut chunk).await?;
         if n == 0 {
             break;
+        }
+        if let Some(observer) = observer {
+            observer(BuildEvent::Output(&chunk[..n]));
         }
         kept.extend_from_slice(&chunk[..n]);
         if kept.len() > 2 * KEEP_BYTES {

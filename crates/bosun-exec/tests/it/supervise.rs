@@ -96,6 +96,102 @@ async fn processes_left_behind_by_a_finished_leader_are_stopped() {
     );
 }
 
+/// A job that starts `setsid sleep 600` (a new session, out of the job's group),
+/// records its pid, then waits.
+const ESCAPE: &str = "setsid sleep 600 & echo $! > escaped; sleep 600";
+
+#[tokio::test]
+async fn a_setsid_descendant_does_not_escape_the_timeout() {
+    bosun_exec::become_subreaper().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut job = sh(ESCAPE);
+    job.working_directory = Some(dir.path().to_owned());
+    job.timeout = Duration::from_millis(500);
+
+    let report = run(&job, &options(dir.path()), &never()).await;
+
+    assert!(matches!(report.outcome, Outcome::TimedOut(_)));
+    let escaped = pids_in(&dir.path().join("escaped"));
+    assert_eq!(escaped.len(), 1, "the script records the setsid'd pid");
+    assert!(
+        !exists(escaped[0]),
+        "setsid'd pid {} survived the timeout (alive or zombie)",
+        escaped[0]
+    );
+}
+
+#[tokio::test]
+async fn a_setsid_descendant_does_not_escape_cancellation() {
+    bosun_exec::become_subreaper().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut job = sh(ESCAPE);
+    job.working_directory = Some(dir.path().to_owned());
+    let running = spawn(&job, &options(dir.path())).unwrap();
+    let escaped = dir.path().join("escaped");
+    let cancel = CancellationToken::new();
+    let waiting = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { running.wait(&cancel).await }
+    });
+    assert!(wait_for(Duration::from_secs(5), || pids_in(&escaped).len() == 1).await);
+
+    cancel.cancel();
+    let report = waiting.await.unwrap();
+
+    assert_eq!(report.outcome, Outcome::Cancelled);
+    let pid = pids_in(&escaped)[0];
+    assert!(!exists(pid), "setsid'd pid {pid} survived cancellation");
+}
+
+#[tokio::test]
+async fn a_setsid_descendant_left_by_a_finished_leader_is_stopped() {
+    bosun_exec::become_subreaper().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The leader waits until the escapee has left its group, then exits 0.
+    let mut job = sh("setsid sleep 600 & echo $! > escaped; sleep 0.2; echo done");
+    job.working_directory = Some(dir.path().to_owned());
+
+    let started = Instant::now();
+    let report = run(&job, &options(dir.path()), &never()).await;
+
+    assert_eq!(report.outcome, Outcome::Exited(0));
+    let pid = pids_in(&dir.path().join("escaped"))[0];
+    assert!(
+        !exists(pid),
+        "setsid'd pid {pid} outlived its finished leader"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "sleep stops at SIGTERM, well within the grace period"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report.output_log).unwrap(),
+        "done\n"
+    );
+}
+
+#[tokio::test]
+async fn a_setsid_descendant_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    bosun_exec::become_subreaper().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Ignored signals survive exec: the escaped sleep ignores TERM too.
+    let mut job = sh("trap '' TERM INT; setsid sleep 600 & echo $! > escaped; echo done");
+    job.working_directory = Some(dir.path().to_owned());
+    let options = options(dir.path());
+    let escaped = dir.path().join("escaped");
+
+    let started = Instant::now();
+    let report = run(&job, &options, &never()).await;
+
+    assert_eq!(report.outcome, Outcome::Exited(0));
+    let pid = pids_in(&escaped)[0];
+    assert!(!exists(pid), "pid {pid} survived SIGKILL");
+    assert!(
+        started.elapsed() >= options.grace,
+        "killed only after the grace period"
+    );
+}
+
 #[tokio::test]
 async fn both_streams_are_read_concurrently_so_a_chatty_child_never_blocks() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,26 +214,58 @@ async fn both_streams_are_read_concurrently_so_a_chatty_child_never_blocks() {
 }
 
 #[tokio::test]
-async fn a_log_stops_at_its_cap_with_a_marker_and_the_child_still_finishes() {
+async fn a_capped_log_keeps_its_head_and_the_final_error_with_a_marker_between() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
     options.log_limit = 64 * 1024;
-    let job = sh("head -c 1048576 /dev/urandom | od -An -v; echo last");
+    // 1 MiB of numbered lines, then the line that says what went wrong.
+    let job = sh("seq 1 200000; echo 'Error: the final error'");
 
     let report = run(&job, &options, &never()).await;
 
     assert_eq!(report.outcome, Outcome::Exited(0));
     assert!(report.stdout.truncated);
     assert!(report.stdout.bytes > 1 << 20);
-    let log = std::fs::read(&report.output_log).unwrap();
-    let text = String::from_utf8_lossy(&log);
-    assert!(text.contains("[bosun] this log reached its limit of 65536 bytes"));
-    assert!(text.contains("bytes of output were dropped after the limit"));
+    let text = std::fs::read_to_string(&report.output_log).unwrap();
+    assert!(text.starts_with("1\n2\n3\n"), "the head is kept");
+    let marker = text
+        .lines()
+        .find(|line| line.starts_with("… bosun: "))
+        .expect("a marker line says what was left out");
     assert!(
-        !text.contains("last"),
-        "output after the cap must not be kept"
+        marker.ends_with(
+            "bytes of output omitted (log cap 64 KiB; set BOSUN_LOG_CAP or --max-log-size) …"
+        ),
+        "{marker}"
     );
-    assert!(log.len() < 64 * 1024 + 512);
+    assert!(
+        text.ends_with("199999\n200000\nError: the final error\n"),
+        "the end is kept"
+    );
+    // Whole lines on both sides of the marker, and nothing kept twice or lost besides.
+    let numbers: Vec<u64> = text
+        .lines()
+        .filter(|l| !l.starts_with('…') && !l.starts_with("Error"))
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let gap = numbers.windows(2).filter(|w| w[1] != w[0] + 1).count();
+    assert_eq!(gap, 1, "one gap, at the marker");
+    let omitted: u64 = marker["… bosun: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        text.len() as u64 - marker.len() as u64 - 1 + omitted,
+        report.stdout.bytes,
+        "what is kept and what the marker counts add up to the output"
+    );
+    assert!(text.len() < 64 * 1024 + 256);
+    assert!(
+        !dir.path().join("output.log.tail").exists(),
+        "the ring's file is removed"
+    );
     assert!(report.message().contains("output log truncated"));
 }
 

@@ -4,7 +4,9 @@
 //! `follow` reads on from where it was each time the runner says bytes arrived. A
 //! follower gets `event: log` messages (the text; one `data:` line per output line)
 //! and, once the execution has ended and its log is read to the end, one
-//! `event: end` whose data is the final status.
+//! `event: end` whose data is the final status. A bot whose environment is being built
+//! is followed from the build's first line, before it starts. Past its cap, a log's
+//! tail (after the marker line) is appended only when the job's output ends.
 
 use std::io::SeekFrom;
 use std::time::Duration;
@@ -174,16 +176,24 @@ impl Follow {
                     Some(e) => e,
                     None => return Some(self.end("Unknown")),
                 };
-                if execution.status == "Pending" {
-                    // Not started yet: look again shortly (there is no log to follow).
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    continue;
-                }
+                let path = if execution.status == "Pending" {
+                    // Not started yet: its environment's build may write the log already.
+                    match self.state.runner.early_log(&self.id, self.stream) {
+                        Some(path) => Some(path.to_string_lossy().into_owned()),
+                        None => {
+                            // No log to follow yet: look again shortly.
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                            continue;
+                        }
+                    }
+                } else {
+                    log_path(&execution, self.stream)
+                };
                 self.started = true;
                 if self.written.is_none() {
                     self.written = self.state.runner.follow(&self.id, self.stream);
                 }
-                self.path = log_path(&execution, self.stream);
+                self.path = path;
             }
             if let Some(text) = self.read(CHUNK).await {
                 // As a JSON string: SSE data cannot hold a `\r`, which a receiver

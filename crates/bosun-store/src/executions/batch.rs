@@ -81,7 +81,7 @@ const STATEMENTS: [&str; 5] = [
      AS job_changed_at;",
     // Starts.
     "UPDATE executions SET status = 'Running', pid = v.pid, start_time = v.at, \
-     last_update = v.at, output_log = v.out, error_log = v.err \
+     last_update = v.at, output_log = v.out, error_log = v.err, status_message = NULL \
      FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.pid') AS pid, \
      json_extract(value, '$.at') AS at, json_extract(value, '$.out') AS out, \
      json_extract(value, '$.err') AS err FROM json_each(?ARRAY)) AS v \

@@ -2,8 +2,12 @@
 
 use serde_json::Value;
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use crate::support::{
-    TestHome, Up, client, code, examples, free_port, output, saved_token, stderr, stdout,
+    TestHome, Up, client, code, examples, free_port, output, read_all, saved_token, stderr, stdout,
+    wait_for,
 };
 
 #[test]
@@ -299,4 +303,78 @@ fn listen_on_a_host_name_was_refused() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_server_bot_shows_building_environment_and_its_log_has_pips_lines() {
+    let home = TestHome::new();
+    // Its own environments, so the build happens whatever earlier tests built.
+    std::fs::remove_file(home.path().join("venvs")).unwrap();
+    home.write(
+        "reqbot/bot.py",
+        "import six\nprint('bot ran with six', six.__version__)\n",
+    );
+    let requirements = home.write("reqbot/requirements.txt", "six==1.16.0\n");
+    let job = home.write(
+        "reqbot.json",
+        &serde_json::json!({
+            "name": "reqbot",
+            "bot": {"path": requirements.parent().unwrap()},
+        })
+        .to_string(),
+    );
+    let up = Up::start_with(&home, &["--no-example"]);
+    let out = output(up.client(&home).arg("submit").arg(&job));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+
+    // While pip works, the execution waits with its phase as its status message.
+    let phase = |home: &TestHome| {
+        let out = output(up.client(home).args(["ps", "--json"]));
+        let all: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        all["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["id"] == id.as_str())
+            .map(|e| (e["status"].clone(), e["statusMessage"].clone()))
+    };
+    assert!(
+        wait_for(Duration::from_secs(60), || phase(&home)
+            == Some(("Pending".into(), "building environment".into()))),
+        "ps never showed the build: {:?}",
+        phase(&home)
+    );
+    let out = output(up.client(&home).arg("ps"));
+    assert!(
+        stdout(&out).contains("building environment"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A follower started during the build sees the build's lines, then the bot's.
+    let mut follower = up
+        .client(&home)
+        .args(["logs", "-f", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let followed = read_all(follower.stdout.take());
+    assert_eq!(follower.wait().unwrap().code(), Some(0));
+    // pip says "Successfully installed six-1.16.0", uv "+ six==1.16.0".
+    let installed = ["Successfully installed six-1.16.0", "+ six==1.16.0"]
+        .iter()
+        .find_map(|line| followed.find(line))
+        .unwrap_or_else(|| panic!("the installer's lines were followed: {followed}"));
+    let ran = followed
+        .find("bot ran with six 1.16.0")
+        .expect("the bot ran");
+    assert!(installed < ran, "{followed}");
+
+    // Once it runs, the phase is gone; the log keeps the build's lines.
+    let execution = up.execution(&home, &id);
+    assert_eq!(execution["status"], "CompletedSuccessfully", "{execution}");
+    assert!(execution["statusMessage"].is_null(), "{execution}");
+    let out = output(up.client(&home).args(["logs", &id]));
+    assert_eq!(stdout(&out), followed);
 }

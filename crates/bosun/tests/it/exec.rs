@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{TestHome, code, output, stderr, wait_for};
+use crate::support::{TestHome, code, output, stderr, stdout, wait_for};
 
 const ID: &str = "12345678-1234-1234-1234-123456789012";
 
@@ -180,5 +180,35 @@ fn a_fresh_environment_is_built_per_execution_and_removed() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let prefix = std::fs::read_to_string(home.path().join("Tasks/fresh/output.log")).unwrap();
     assert!(prefix.trim().ends_with("venvs/fresh"), "{prefix}");
+    assert_eq!(
+        prefix.lines().count(),
+        1,
+        "seed 001's output.log holds the script's output alone, not the build's: {prefix}"
+    );
     assert!(!home.path().join("venvs/fresh").exists());
+}
+
+#[test]
+fn exec_with_missing_extra_or_invalid_arguments_exits_1_not_the_parsers_2() {
+    let home = TestHome::new();
+    let cases: [&[&str]; 4] = [
+        &["exec"],
+        &["exec", "one", "two"],
+        &["exec", "one", "--no-such-flag"],
+        &["exec", "one", "--timeout", "soon"],
+    ];
+    for args in cases {
+        let out = output(home.bosun().args(args));
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Usage: bosun exec"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Help is not an error, and other commands keep the parser's code.
+    let help = output(home.bosun().args(["exec", "--help"]));
+    assert_eq!(code(&help), 0, "{}", stderr(&help));
+    assert!(stdout(&help).contains("Usage: bosun exec"));
+    assert_eq!(code(&output(home.bosun().args(["run"]))), 2);
 }

@@ -248,6 +248,46 @@ fn a_200_mib_flood_keeps_bosun_memory_bounded_and_the_log_capped() {
 }
 
 #[test]
+fn bosun_log_cap_sets_the_cap_and_the_log_keeps_the_final_error() {
+    let home = TestHome::new();
+    let job = home.write(
+        "chatty.json",
+        r#"{"process":{"command":"sh","arguments":["-c","seq 1 100000; echo 'Error: disk full' >&2; echo 'Error: disk full'"]}}"#,
+    );
+    let out = output(
+        home.bosun()
+            .env("BOSUN_LOG_CAP", "64KiB")
+            .args(["run", "--json", "--log-dir"])
+            .arg(home.path().join("logs"))
+            .arg(&job),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = std::fs::read_to_string(home.path().join("logs/output.log")).unwrap();
+    assert!(log.starts_with("1\n2\n"), "the head is kept");
+    assert!(
+        log.contains("bytes of output omitted (log cap 64 KiB; set BOSUN_LOG_CAP"),
+        "a marker says what was left out"
+    );
+    assert!(
+        log.ends_with("100000\nError: disk full\n"),
+        "the end is kept"
+    );
+    assert!(log.len() < (64 << 10) + 256, "{} bytes", log.len());
+
+    // The option beats the variable.
+    let out = output(
+        home.bosun()
+            .env("BOSUN_LOG_CAP", "64KiB")
+            .args(["run", "--json", "--log-cap", "1M", "--log-dir"])
+            .arg(home.path().join("roomy"))
+            .arg(&job),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = std::fs::read_to_string(home.path().join("roomy/output.log")).unwrap();
+    assert!(!log.contains("omitted"), "588 KiB fit a 1 MiB cap whole");
+}
+
+#[test]
 fn output_is_echoed_byte_for_byte_even_when_not_utf8() {
     let home = TestHome::new();
     let job = home.write(
@@ -313,6 +353,41 @@ fn a_single_script_runs_and_a_fresh_environment_is_removed_afterwards() {
         !std::path::Path::new(prefix.trim()).exists(),
         "the fresh environment was removed"
     );
+}
+
+#[test]
+fn an_environment_build_shows_pips_lines_live_and_in_the_log() {
+    let home = TestHome::new();
+    home.write(
+        "reqbot/bot.py",
+        "import six\nprint('bot ran with six', six.__version__)\n",
+    );
+    let bot = home.write("reqbot/requirements.txt", "six==1.16.0\n");
+    let out = output(
+        home.bosun()
+            .args(["run", "--fresh-env", "--installer", "pip", "--log-dir"])
+            .arg(home.path().join("logs"))
+            .arg(bot.parent().unwrap()),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = stdout(&out);
+    let log = std::fs::read_to_string(home.path().join("logs/output.log")).unwrap();
+    for text in [&shown, &log] {
+        let building = text
+            .find("bosun: building the Python environment with pip")
+            .unwrap_or_else(|| panic!("the build is announced: {text}"));
+        let installed = text
+            .find("Successfully installed six-1.16.0")
+            .unwrap_or_else(|| panic!("pip's own lines are shown: {text}"));
+        let ready = text
+            .find("bosun: the Python environment is ready")
+            .unwrap_or_else(|| panic!("the build's end is shown: {text}"));
+        let ran = text.find("bot ran with six 1.16.0").expect("the bot ran");
+        assert!(
+            building < installed && installed < ready && ready < ran,
+            "{text}"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,218 @@
+//! Linux: finding a job's descendants that left its process group.
+//!
+//! A process that calls `setsid` (or `setpgid`) is no longer reached by signals to the
+//! job's group. To stop it anyway, bosun hunts for the job's whole tree when it tears a
+//! job down — never while the job runs:
+//!
+//! - every process is read from `/proc/PID/stat` (state, parent, group, start time),
+//!   which gives the parent tree;
+//! - the roots are bosun's own children that carry the job's mark (`BOSUN_JOB_MARK` in
+//!   `/proc/PID/environ`, set by bosun when it spawns the job): the job's leader while it
+//!   lives, and the descendants re-parented to bosun, the child subreaper, once their
+//!   parent died. The mark tells this job's orphans from those of the other jobs the
+//!   same bosun runs;
+//! - the job's processes are the roots and all their descendants.
+//!
+//! What this cannot see: a descendant re-parented elsewhere (bosun is not the subreaper,
+//! or an intermediate process is one), and an orphan that cleared or replaced its
+//! environment before its parent died. Both need a cgroup to be found; they are
+//! documented limits.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::Read;
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
+use nix::unistd::Pid;
+
+use crate::unix::MARK_VAR;
+
+/// One process, as `/proc/PID/stat` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Proc {
+    pub(crate) pid: i32,
+    pub(crate) ppid: i32,
+    pub(crate) pgrp: i32,
+    /// Clock ticks after boot; with the pid, it names one process for good.
+    pub(crate) start: u64,
+    pub(crate) zombie: bool,
+}
+
+/// Parses `/proc/PID/stat`. The command name (field 2) may hold spaces and brackets,
+/// so the fields are counted from its last `)`.
+fn parse_stat(text: &str) -> Option<Proc> {
+    let (head, rest) = text.rsplit_once(')')?;
+    let pid = head.split_once(" (")?.0.trim().parse().ok()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state(3) ppid(4) pgrp(5) ... starttime(22).
+    Some(Proc {
+        pid,
+        zombie: matches!(*fields.first()?, "Z" | "X"),
+        ppid: fields.get(1)?.parse().ok()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+fn read_stat(pid: i32) -> Option<Proc> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Every process visible in `/proc`. Processes that end while they are read are
+/// skipped.
+fn all_processes() -> Vec<Proc> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let name = entry.ok()?.file_name();
+        let pid: i32 = name.to_str()?.parse().ok()?;
+        read_stat(pid)
+    })
+    .collect()
+}
+
+/// True when `pid`'s environment carries `mark`. A zombie's or another user's
+/// environment cannot be read: false.
+fn carries(pid: i32, mark: &str) -> bool {
+    let mut environ = Vec::new();
+    let read = fs::File::open(format!("/proc/{pid}/environ"))
+        .and_then(|mut file| file.read_to_end(&mut environ));
+    if read.is_err() {
+        return false;
+    }
+    let prefix = format!("{MARK_VAR}=");
+    environ
+        .split(|b| *b == 0)
+        .filter_map(|entry| entry.strip_prefix(prefix.as_bytes()))
+        .any(|value| value.split(|b| *b == b',').any(|m| m == mark.as_bytes()))
+}
+
+/// True when this process has any child, living or not yet reaped. One system call:
+/// lets a job's end skip the hunt when nothing can have been re-parented to bosun.
+pub(crate) fn has_children() -> bool {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::All, flags), Err(nix::errno::Errno::ECHILD))
+}
+
+/// The living processes of the job marked `mark` that are outside its group `pgid`,
+/// found in one pass over `/proc` (see the module's description).
+pub(crate) fn escapees(pgid: u32, mark: &str) -> Vec<Proc> {
+    let me = std::process::id() as i32;
+    let processes = all_processes();
+    let mut children: HashMap<i32, Vec<&Proc>> = HashMap::new();
+    for p in &processes {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue: Vec<&Proc> = children
+        .get(&me)
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.zombie && carries(p.pid, mark))
+        .copied()
+        .collect();
+    while let Some(p) = queue.pop() {
+        if !seen.insert(p.pid) {
+            continue;
+        }
+        if !p.zombie && p.pgrp != pgid as i32 {
+            found.push(*p);
+        }
+        queue.extend(children.get(&p.pid).into_iter().flatten().copied());
+    }
+    found
+}
+
+/// The escapees of one job during its teardown: which were signalled, and which are
+/// to be reaped once they exit.
+#[derive(Debug, Default)]
+pub(crate) struct Hunt {
+    /// Every escapee seen, by pid, with its start time.
+    seen: HashMap<i32, u64>,
+    /// The pids already sent the signal of the current step.
+    signalled: HashSet<i32>,
+}
+
+impl Hunt {
+    /// Looks for escapees, sends `signal` to those not yet sent it in this step, and
+    /// reaps those that became bosun's children and exited. True when any is alive.
+    pub(crate) fn sweep(&mut self, pgid: u32, mark: &str, signal: Option<Signal>) -> bool {
+        self.reap();
+        let alive = escapees(pgid, mark);
+        for p in &alive {
+            self.seen.insert(p.pid, p.start);
+            if let Some(signal) = signal
+                && self.signalled.insert(p.pid)
+            {
+                tracing::debug!(
+                    pid = p.pid,
+                    ?signal,
+                    "signalling a process that left the job's group"
+                );
+                let _ = kill(Pid::from_raw(p.pid), signal);
+            }
+        }
+        // Those that became zombies since the first reap: the scan saw them already
+        // dead, so no later sweep would find them.
+        self.reap();
+        !alive.is_empty()
+    }
+
+    /// Starts a new step: the next [`Hunt::sweep`] signals every escapee again.
+    pub(crate) fn next_step(&mut self) {
+        self.signalled.clear();
+    }
+
+    /// Reaps the escapees that are bosun's exited children. A pid is reaped only while
+    /// it still names the process that was seen (same start time), so the status of
+    /// another child that reused it is never taken.
+    fn reap(&mut self) {
+        let me = std::process::id() as i32;
+        self.seen.retain(|&pid, &mut start| match read_stat(pid) {
+            Some(p) if p.start == start && p.zombie && p.ppid == me => {
+                let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+                false
+            }
+            Some(p) => p.start == start,
+            None => false,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_from_the_last_bracket() {
+        let text = "4242 (we ird) (name) S 1 4240 4240 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 62818 3133440 353";
+        assert_eq!(
+            parse_stat(text),
+            Some(Proc {
+                pid: 4242,
+                ppid: 1,
+                pgrp: 4240,
+                start: 62818,
+                zombie: false,
+            })
+        );
+        assert!(
+            parse_stat("1 (x) Z 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5")
+                .unwrap()
+                .zombie
+        );
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_is_found_in_proc_with_its_parent() {
+        let me = std::process::id() as i32;
+        let found = all_processes().into_iter().find(|p| p.pid == me).unwrap();
+        assert_eq!(found.ppid, nix::unistd::getppid().as_raw());
+        assert_eq!(found.pgrp, nix::unistd::getpgrp().as_raw());
+        assert!(!found.zombie);
+    }
+}
