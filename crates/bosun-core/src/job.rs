@@ -245,10 +245,15 @@ fn folder_of(file: &Path) -> PathBuf {
 /// is, for whoever reads the definition to refuse with its own message.
 pub fn anchor_definition(definition: &mut Value, job_file: &Path) {
     let base = folder_of(job_file);
-    let spec = JobSpec::from_value(definition).ok().map(|mut spec| {
-        spec.anchor(job_file);
-        spec
-    });
+    // The definition's own fields (a server job's `duplicatePolicy`, …) are not a
+    // process job's: only `process` is read here.
+    let spec = definition
+        .as_object()
+        .and_then(|root| JobSpec::from_object(root).ok())
+        .map(|mut spec| {
+            spec.anchor(job_file);
+            spec
+        });
     let Some(root) = definition.as_object_mut() else {
         return;
     };
