@@ -13,6 +13,12 @@
 //!   same bosun runs;
 //! - the job's processes are the roots and all their descendants.
 //!
+//! A job whose leader exits by itself is hunted for only when bosun has a child at all
+//! (one system call). When other jobs of this process are running, its hunt is handed
+//! to the sweeper ([`sweep_later`]), a thread that reads `/proc` once for every job
+//! handed over since its last pass, at most ten times a second: a server ending
+//! hundreds of jobs a second neither reads `/proc` for each nor makes a job's end wait.
+//!
 //! What this cannot see: a descendant re-parented elsewhere (bosun is not the subreaper,
 //! or an intermediate process is one), and an orphan that cleared or replaced its
 //! environment before its parent died. Both need a cgroup to be found; they are
@@ -21,6 +27,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
@@ -99,31 +107,47 @@ pub(crate) fn has_children() -> bool {
 /// The living processes of the job marked `mark` that are outside its group `pgid`,
 /// found in one pass over `/proc` (see the module's description).
 pub(crate) fn escapees(pgid: u32, mark: &str) -> Vec<Proc> {
-    let me = std::process::id() as i32;
-    let processes = all_processes();
-    let mut children: HashMap<i32, Vec<&Proc>> = HashMap::new();
-    for p in &processes {
-        children.entry(p.ppid).or_default().push(p);
-    }
-    let mut found = Vec::new();
-    let mut seen = HashSet::new();
-    let mut queue: Vec<&Proc> = children
-        .get(&me)
-        .into_iter()
-        .flatten()
-        .filter(|p| !p.zombie && carries(p.pid, mark))
-        .copied()
-        .collect();
-    while let Some(p) = queue.pop() {
-        if !seen.insert(p.pid) {
-            continue;
+    Tree::read().escapees(pgid, mark)
+}
+
+/// Every process of one pass over `/proc`, by parent: what a hunt walks.
+struct Tree {
+    children: HashMap<i32, Vec<Proc>>,
+}
+
+impl Tree {
+    fn read() -> Self {
+        let mut children: HashMap<i32, Vec<Proc>> = HashMap::new();
+        for p in all_processes() {
+            children.entry(p.ppid).or_default().push(p);
         }
-        if !p.zombie && p.pgrp != pgid as i32 {
-            found.push(*p);
-        }
-        queue.extend(children.get(&p.pid).into_iter().flatten().copied());
+        Self { children }
     }
-    found
+
+    /// The living processes of the job marked `mark` outside its group `pgid` (0 once
+    /// the group is gone).
+    fn escapees(&self, pgid: u32, mark: &str) -> Vec<Proc> {
+        let me = std::process::id() as i32;
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        let mut queue: Vec<&Proc> = self
+            .children
+            .get(&me)
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.zombie && carries(p.pid, mark))
+            .collect();
+        while let Some(p) = queue.pop() {
+            if !seen.insert(p.pid) {
+                continue;
+            }
+            if !p.zombie && p.pgrp != pgid as i32 {
+                found.push(*p);
+            }
+            queue.extend(self.children.get(&p.pid).into_iter().flatten());
+        }
+        found
+    }
 }
 
 /// The escapees of one job during its teardown: which were signalled, and which are
@@ -178,6 +202,109 @@ impl Hunt {
             }
             Some(p) => p.start == start,
             None => false,
+        });
+    }
+}
+
+/// A finished job whose leftovers the sweeper is to stop: its mark, the polite signal
+/// and the grace period before `SIGKILL`.
+pub(crate) struct Leftovers {
+    pub(crate) mark: String,
+    pub(crate) polite: Signal,
+    pub(crate) grace: Duration,
+}
+
+/// The least time between two of the sweeper's passes over `/proc`: under a stream
+/// of job ends it reads `/proc` at most ten times a second, however many jobs end.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Hands a finished job's possible leftovers to the process-wide sweeper: a thread
+/// of its own (not a task, so it outlives any one runtime) that sleeps until a job
+/// is handed to it, reads `/proc` once for every job handed over since its last
+/// pass, sends the polite signal to what it finds, and after the grace period
+/// `SIGKILL`s and reaps what is left.
+pub(crate) fn sweep_later(job: Leftovers) {
+    static SWEEPER: OnceLock<Mutex<mpsc::Sender<Leftovers>>> = OnceLock::new();
+    let sender = SWEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("bosun-sweeper".into())
+            .spawn(move || sweeper(rx));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start the thread that stops finished jobs' leftovers");
+        }
+        Mutex::new(tx)
+    });
+    let sent = sender
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send(job);
+    if sent.is_err() {
+        tracing::warn!("no sweeper to stop a finished job's leftovers");
+    }
+}
+
+/// A job the sweeper found leftovers of, signalled, waiting for its grace to end.
+struct Stopping {
+    mark: String,
+    hunt: Hunt,
+    kill_at: Instant,
+}
+
+fn sweeper(jobs: mpsc::Receiver<Leftovers>) {
+    let mut stopping: Vec<Stopping> = Vec::new();
+    let mut last_pass: Option<Instant> = None;
+    loop {
+        // Sleep until a job is handed over or the earliest grace period ends.
+        let first = match stopping.iter().map(|s| s.kill_at).min() {
+            None => match jobs.recv() {
+                Ok(job) => Some(job),
+                Err(_) => return,
+            },
+            Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        if let Some(first) = first {
+            if let Some(wait) = last_pass.map(|at| SWEEP_INTERVAL.saturating_sub(at.elapsed())) {
+                std::thread::sleep(wait);
+            }
+            let mut batch = vec![first];
+            batch.extend(jobs.try_iter());
+            last_pass = Some(Instant::now());
+            let tree = Tree::read();
+            for job in batch {
+                let found = tree.escapees(0, &job.mark);
+                if found.is_empty() {
+                    continue;
+                }
+                let mut hunt = Hunt::default();
+                for p in &found {
+                    hunt.seen.insert(p.pid, p.start);
+                    tracing::debug!(pid = p.pid, "stopping a process a finished job left behind");
+                    let _ = kill(Pid::from_raw(p.pid), job.polite);
+                }
+                stopping.push(Stopping {
+                    mark: job.mark,
+                    hunt,
+                    kill_at: Instant::now() + job.grace,
+                });
+            }
+        }
+        let now = Instant::now();
+        stopping.retain_mut(|s| {
+            if s.kill_at > now {
+                return true;
+            }
+            // Those that obeyed are zombies to reap; the rest get SIGKILL, and a last
+            // sweep a moment later reaps them.
+            s.hunt.next_step();
+            s.hunt.sweep(0, &s.mark, Some(Signal::SIGKILL));
+            std::thread::sleep(Duration::from_millis(20));
+            s.hunt.sweep(0, &s.mark, None);
+            false
         });
     }
 }

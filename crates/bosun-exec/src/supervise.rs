@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::outcome::{Outcome, RunReport, StreamStats};
 use crate::output::{Observer, Sink, Stream};
-use crate::unix::{JobProcs, decode, kill_job, new_mark};
+use crate::unix::{JobProcs, Live, decode, kill_job, new_mark};
 
 /// The first signal sent to a job's group when bosun stops it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,6 +141,8 @@ struct GroupGuard {
     pgid: u32,
     /// The job's mark (see `unix::new_mark`).
     mark: String,
+    /// Counts the job as live until its supervisor is done with it.
+    live: Live,
     armed: bool,
 }
 
@@ -184,6 +186,7 @@ pub fn spawn(spec: &JobSpec, options: &RunOptions) -> Result<Running, String> {
     let guard = GroupGuard {
         pgid: pid,
         mark,
+        live: Live::new(),
         armed: true,
     };
     tracing::info!(job = %spec.name, pid, command = %spec.command, "started");
@@ -308,7 +311,7 @@ impl Running {
         // The leader is gone; whatever it left, in its group or out of it, goes too.
         let grace_end = match grace_end {
             Some(end) => end,
-            None if procs.left_behind() => {
+            None if procs.left_behind(&self.guard.live, Signal::SIGTERM, grace) => {
                 tracing::debug!(pid = pgid, "leader exited; stopping the processes it left");
                 procs.signal(Signal::SIGTERM);
                 Instant::now() + grace

@@ -15,7 +15,7 @@
 
 use std::io;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bosun_core::Limits;
@@ -47,6 +47,34 @@ pub(crate) fn new_mark() -> (String, String) {
     (own, value)
 }
 
+/// Jobs of this process between their spawn and the end of their teardown: when a
+/// finished leader's job is the only one, its leftovers are hunted at once; with
+/// others running, by the the sweeper (`linux::sweep_later`), so that one pass over `/proc` serves many job
+/// ends and no job's end waits for it.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a job as live for as long as it is held (see [`LIVE`]).
+#[derive(Debug)]
+pub(crate) struct Live(());
+
+impl Live {
+    pub(crate) fn new() -> Self {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Self(())
+    }
+
+    /// True when no other job of this process is live.
+    pub(crate) fn alone(&self) -> bool {
+        LIVE.load(Ordering::Relaxed) <= 1
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A job's processes during its teardown: its group and, on Linux, the descendants
 /// that left the group, found by the job's mark.
 pub(crate) struct JobProcs {
@@ -54,6 +82,9 @@ pub(crate) struct JobProcs {
     mark: String,
     /// The signal of the current step, sent to escapees found during it.
     step: Option<Signal>,
+    /// Whether escapees are looked for: once the job is being stopped, or its finished
+    /// leader was found to have left some. A job that ends cleanly never reads `/proc`.
+    hunting: bool,
     #[cfg(target_os = "linux")]
     hunt: crate::linux::Hunt,
 }
@@ -64,6 +95,7 @@ impl JobProcs {
             pgid,
             mark,
             step: None,
+            hunting: false,
             #[cfg(target_os = "linux")]
             hunt: crate::linux::Hunt::default(),
         }
@@ -74,6 +106,7 @@ impl JobProcs {
     pub(crate) fn signal(&mut self, signal: Signal) {
         signal_group(self.pgid, signal);
         self.step = Some(signal);
+        self.hunting = true;
         #[cfg(target_os = "linux")]
         {
             self.hunt.next_step();
@@ -86,23 +119,36 @@ impl JobProcs {
     fn exists(&mut self) -> bool {
         let group = group_exists(self.pgid);
         #[cfg(target_os = "linux")]
-        let escaped = self.hunt.sweep(self.pgid, &self.mark, self.step);
+        let escaped = self.hunting && self.hunt.sweep(self.pgid, &self.mark, self.step);
         #[cfg(not(target_os = "linux"))]
         let escaped = false;
         group || escaped
     }
 
-    /// After the leader exited by itself: true when it left processes behind. The
-    /// escapees are looked for only when bosun has a child at all (one system call), as
-    /// a leftover of a finished leader can only have been re-parented to bosun.
-    pub(crate) fn left_behind(&mut self) -> bool {
+    /// After the leader exited by itself: true when it left processes behind in its
+    /// group, or (alone among this process's jobs) outside it. The escapees are
+    /// looked for only when bosun has a child at all (one system call), as a leftover
+    /// of a finished leader can only have been re-parented to bosun; with other jobs
+    /// running, the sweeper looks for them later and stops them itself, with `polite`
+    /// and `grace`.
+    pub(crate) fn left_behind(&mut self, live: &Live, polite: Signal, grace: Duration) -> bool {
         if group_exists(self.pgid) {
             return true;
         }
         #[cfg(target_os = "linux")]
         if crate::linux::has_children() {
-            return self.hunt.sweep(self.pgid, &self.mark, None);
+            if live.alone() {
+                self.hunting = self.hunt.sweep(self.pgid, &self.mark, None);
+                return self.hunting;
+            }
+            crate::linux::sweep_later(crate::linux::Leftovers {
+                mark: self.mark.clone(),
+                polite,
+                grace,
+            });
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (live, polite, grace);
         false
     }
 

@@ -156,8 +156,10 @@ async fn a_setsid_descendant_left_by_a_finished_leader_is_stopped() {
 
     assert_eq!(report.outcome, Outcome::Exited(0));
     let pid = pids_in(&dir.path().join("escaped"))[0];
+    // Alone, the job's end stops it; with other tests' jobs running in this process,
+    // the sweeper does, a moment later.
     assert!(
-        !exists(pid),
+        wait_for(Duration::from_secs(5), || !exists(pid)).await,
         "setsid'd pid {pid} outlived its finished leader"
     );
     assert!(
@@ -168,6 +170,30 @@ async fn a_setsid_descendant_left_by_a_finished_leader_is_stopped() {
         std::fs::read_to_string(&report.output_log).unwrap(),
         "done\n"
     );
+}
+
+#[tokio::test]
+async fn a_setsid_descendant_left_while_other_jobs_run_is_stopped_by_the_sweeper() {
+    bosun_exec::become_subreaper().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Another job runs throughout, so the finished leader's leftovers go to the
+    // sweeper instead of being hunted by its own teardown.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = spawn(&sh("sleep 3"), &options(other_dir.path())).unwrap();
+    let mut job = sh("setsid sleep 600 & echo $! > escaped; sleep 0.2; echo done");
+    job.working_directory = Some(dir.path().to_owned());
+
+    let report = run(&job, &options(dir.path()), &never()).await;
+
+    assert_eq!(report.outcome, Outcome::Exited(0));
+    let pid = pids_in(&dir.path().join("escaped"))[0];
+    assert!(
+        wait_for(Duration::from_secs(5), || !exists(pid)).await,
+        "setsid'd pid {pid} outlived its finished leader while another job ran"
+    );
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    assert_eq!(other.wait(&cancel).await.outcome, Outcome::Cancelled);
 }
 
 #[tokio::test]
