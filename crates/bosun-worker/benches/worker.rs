@@ -35,6 +35,13 @@
 //! `--noop-only` runs the worker's no-op rounds alone, with no baseline, and prints what
 //! Redis spent per job on each command: a run to profile the worker's path with.
 //!
+//! `--limits` measures the limits instead: a worker reading every role, each role's
+//! runner replaced by one that sleeps `L` (`--job-ms`, default 50), with `MAX_TOTAL=N`
+//! for N in 1, 2 and 4, runs 25 × N jobs (`--jobs` a slot) XADDed at once, either all
+//! to `jobs:agent` or spread over the five roles' streams. The clock runs from the
+//! first XADD until the last notification; the figure is jobs/s ÷ (N / L), the
+//! throughput of N slots kept busy. Goal: ≥ 0.9, whatever roles have work.
+//!
 //! `cargo bench -p bosun-worker --bench worker [-- --quick] [--jobs N]`; see [`USAGE`].
 //! docs/PERFORMANCE.md explains the figures and records a run.
 
@@ -54,10 +61,14 @@ use tokio_util::sync::CancellationToken;
 type Fallible<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const USAGE: &str = "usage: cargo bench -p bosun-worker --bench worker -- \
-[--quick] [--jobs N] [--rounds N] [--samples N] [--noop-only]
+[--quick] [--jobs N] [--rounds N] [--samples N] [--noop-only] [--limits [--job-ms L]]
   --quick        3 rounds of 300 jobs, 40 latency samples: a smoke run, not figures to quote
   --noop-only    only the worker's no-op rounds, and what Redis spent on each job (for
                  profiling the worker's path; no baseline, so no ratio)
+  --limits       throughput under MAX_TOTAL=1, 2, 4 of jobs that take L each, against
+                 N / L; --jobs is then jobs per slot [default: 25], --rounds rounds per
+                 case [default: 3]
+  --job-ms L     with --limits, how long a job takes, in ms [default: 50]
   --jobs N       jobs per round and side [default: 2000]
   --rounds N     throughput rounds [default: 7]
   --samples N    latency samples per side [default: 200]";
@@ -97,7 +108,14 @@ fn main() {
         .build()
         .expect("a tokio runtime can be built");
     let outcome = runtime.block_on(async {
-        tokio::spawn(async move { run(&settings).await.map_err(|e| e.to_string()) }).await
+        tokio::spawn(async move {
+            let outcome = match settings.limits {
+                Some(job) => limits(&settings, job).await,
+                None => run(&settings).await,
+            };
+            outcome.map_err(|e| e.to_string())
+        })
+        .await
     });
     match outcome {
         Ok(Ok(())) => {}
@@ -119,6 +137,8 @@ struct Settings {
     jobs: usize,
     samples: usize,
     noop_only: bool,
+    /// `--limits`: how long a job takes.
+    limits: Option<Duration>,
 }
 
 impl Settings {
@@ -128,9 +148,10 @@ impl Settings {
             jobs: 2000,
             samples: 200,
             noop_only: false,
+            limits: None,
         };
         let (mut jobs, mut rounds, mut samples) = (None, None, None);
-        let mut noop_only = false;
+        let (mut noop_only, mut limits, mut job_ms) = (false, false, 50);
         while let Some(arg) = args.next() {
             let mut number = |flag: &str| -> Result<usize, String> {
                 let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -148,9 +169,12 @@ impl Settings {
                         jobs: 300,
                         samples: 40,
                         noop_only: false,
+                        limits: None,
                     }
                 }
                 "--noop-only" => noop_only = true,
+                "--limits" => limits = true,
+                "--job-ms" => job_ms = number("--job-ms")?,
                 "--jobs" => jobs = Some(number("--jobs")?),
                 "--rounds" => rounds = Some(number("--rounds")?),
                 "--samples" => samples = Some(number("--samples")?),
@@ -162,6 +186,11 @@ impl Settings {
         settings.rounds = rounds.unwrap_or(settings.rounds);
         settings.samples = samples.unwrap_or(settings.samples);
         settings.noop_only = noop_only;
+        if limits {
+            settings.limits = Some(Duration::from_millis(job_ms as u64));
+            settings.jobs = jobs.unwrap_or(25);
+            settings.rounds = rounds.unwrap_or(3);
+        }
         Ok(Some(settings))
     }
 }
@@ -796,6 +825,166 @@ impl Bench<'_> {
             .ok_or("the fake LLM lost a call it counted")?
             .received)
     }
+}
+
+// ------------------------------------------------------------------ limits
+
+/// `--limits`' runner, for every role: sleeps its job's length, and counts the most
+/// jobs it had at once.
+struct Sleep {
+    length: Duration,
+    running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JobRunner for Sleep {
+    fn run<'a>(&'a self, _job: &'a JobMessage, _stop: &'a CancellationToken) -> JobFuture<'a> {
+        use std::sync::atomic::Ordering::SeqCst;
+        Box::pin(async move {
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.peak.fetch_max(now, SeqCst);
+            tokio::time::sleep(self.length).await;
+            self.running.fetch_sub(1, SeqCst);
+            Ok(String::new())
+        })
+    }
+}
+
+/// `--limits`: for each total limit and each spread of the work, a worker of its own
+/// (every role enabled, every runner a [`Sleep`] of `length`), rounds of `jobs` a slot
+/// XADDed at once; jobs/s against `N / length`.
+async fn limits(settings: &Settings, length: Duration) -> Fallible<()> {
+    const TOTALS: [usize; 3] = [1, 2, 4];
+    let redis = RedisServer::start();
+    let client = redis::Client::open(redis.url())?;
+    let mut producer = client.get_multiplexed_async_connection().await?;
+    let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(scratch)?;
+    let dir = tempfile::tempdir_in(scratch)?;
+    let database_url = format!("sqlite://{}", dir.path().join("results.db").display());
+    println!(
+        "| MAX_TOTAL | work on | jobs a round | jobs/s (median) | N / L | ratio (goal ≥ 0.9) | per round | most at once |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---|---:|");
+    let mut worst = f64::INFINITY;
+    for total in TOTALS {
+        for all_roles in [false, true] {
+            let case = format!(
+                "{}c{total}{}:",
+                redis.namespace(),
+                if all_roles { "all" } else { "one" }
+            );
+            let mut config = WorkerConfig::new(redis.url(), &database_url, dir.path());
+            for role in Role::ALL {
+                let stream = &mut config.role_mut(role).stream;
+                *stream = format!("{case}{stream}");
+            }
+            config.updates = format!("{case}signalr:updates");
+            config.dead_letter = format!("{case}jobs:dead");
+            config.group = format!("{case}{GROUP}");
+            config.max_total = total;
+            let streams: Vec<String> = if all_roles {
+                Role::ALL
+                    .iter()
+                    .map(|r| config.role(*r).stream.clone())
+                    .collect()
+            } else {
+                vec![config.role(Role::Agent).stream.clone()]
+            };
+            let updates = config.updates.clone();
+            let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let shutdown = CancellationToken::new();
+            let mut worker = bosun_worker::start(config, &shutdown).await?;
+            for role in Role::ALL {
+                let sleep = Sleep {
+                    length,
+                    running: running.clone(),
+                    peak: peak.clone(),
+                };
+                worker = worker.with_runner(role, sleep);
+            }
+            let worker_task = tokio::spawn(worker.run(shutdown.clone()));
+            wait_for_blocked(&mut producer, 1).await?;
+            let n = settings.jobs * total;
+            let mut rates = Vec::new();
+            for round in 0..settings.rounds {
+                // The reader blocked again after the round before.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let start = Instant::now();
+                enqueue_over(&mut producer, &streams, &format!("{case}r{round}"), n).await?;
+                let deadline = start + LIMIT;
+                loop {
+                    let notified: usize = redis::cmd("XLEN")
+                        .arg(&updates)
+                        .query_async(&mut producer)
+                        .await?;
+                    if notified >= n * (round + 1) {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        return Err(format!(
+                            "MAX_TOTAL={total}: a round was not done in {LIMIT:?}"
+                        )
+                        .into());
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+                rates.push(n as f64 / start.elapsed().as_secs_f64());
+            }
+            shutdown.cancel();
+            worker_task.await?;
+            let ideal = total as f64 / length.as_secs_f64();
+            let ratios: Vec<f64> = rates.iter().map(|r| r / ideal).collect();
+            worst = worst.min(median(&ratios));
+            println!(
+                "| {total} | {} | {n} | {:.1} | {ideal:.1} | {:.3} | {} | {} |",
+                if all_roles {
+                    "all five roles"
+                } else {
+                    "`agent` only"
+                },
+                median(&rates),
+                median(&ratios),
+                list(&ratios, |v| format!("{v:.3}")),
+                peak.load(std::sync::atomic::Ordering::SeqCst),
+            );
+        }
+    }
+    println!();
+    println!(
+        "- {} ({}); every role enabled, block 5 s; jobs of {} ms; {} rounds a case, {} jobs a slot; worst median ratio {worst:.3}: {}",
+        redis.url(),
+        redis_version(&mut producer).await?,
+        length.as_millis(),
+        settings.rounds,
+        settings.jobs,
+        if worst >= 0.9 { "pass" } else { "FAIL" }
+    );
+    Ok(())
+}
+
+/// XADDs `n` jobs like [`enqueue`]'s, the `i`th to `streams[i % streams.len()]`, in
+/// one pipeline.
+async fn enqueue_over(
+    conn: &mut MultiplexedConnection,
+    streams: &[String],
+    tag: &str,
+    n: usize,
+) -> Fallible<()> {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd("XADD")
+            .arg(&streams[i % streams.len()])
+            .arg("*")
+            .arg("jobId")
+            .arg(format!("{tag}-{i}"))
+            .arg("task")
+            .arg("sleep")
+            .ignore();
+    }
+    pipe.query_async::<()>(conn).await?;
+    Ok(())
 }
 
 /// XADDs `n` job entries (seed 003's fields, a short task) to `stream`, in pipelines.

@@ -38,16 +38,33 @@ impl Drop for Slot {
     }
 }
 
-/// What to read next: which role streams, how many entries from each.
+/// What to read next: which role streams, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
-    /// The roles with room, in reading order.
-    pub(crate) roles: Vec<Role>,
-    /// Entries to ask of each.
-    pub(crate) count: usize,
-    /// Some enabled role was left out for want of room: a freed slot is worth waking
-    /// the reader for.
+    /// The roles with room, each with its free slots (at most [`MAX_BATCH`]), in
+    /// reading order: the order starts at another role each time, so that a small total
+    /// is shared fairly between roles.
+    pub(crate) roles: Vec<(Role, usize)>,
+    /// The free slots in all: no read or takeover may bring more entries than this.
+    pub(crate) total: usize,
+    /// How the entries are read.
+    pub(crate) take: Take,
+    /// Some enabled role was left out for want of room of its own: a freed slot is
+    /// worth waking the reader for.
     pub(crate) partial: bool,
+}
+
+/// How a [`Plan`]'s entries are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Take {
+    /// This many from each role's stream, in one blocking read of them all: there are
+    /// free slots in all for that many from every one.
+    Each(usize),
+    /// The roles' streams one after another, each up to its room, until the free slots
+    /// in all are used: there are fewer of those than roles with room, and a read of
+    /// every stream at once could bring an entry from each. When nothing is waiting,
+    /// the reader waits for a new entry in any of them without taking it.
+    InTurn,
 }
 
 fn limit(n: usize) -> usize {
@@ -78,31 +95,34 @@ impl Slots {
         self.roles.iter().find(|(r, _)| *r == role).map(|(_, s)| s)
     }
 
-    /// What to read now; `None` when no role has room.
+    /// What to read now; `None` when no role has room, or no slot in all is free.
+    ///
+    /// Every role with room is read, whatever the total: a plan that read only as many
+    /// roles as there were free slots in all waited out a whole blocking read on an
+    /// empty stream while another held the work.
     pub(crate) fn plan(&self) -> Option<Plan> {
-        let total_free = self.total.available_permits();
+        let total = self.total.available_permits();
         let n = self.roles.len();
         let start = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n.max(1);
-        let with_room: Vec<(Role, usize)> = (0..n)
+        let roles: Vec<(Role, usize)> = (0..n)
             .map(|i| &self.roles[(start + i) % n])
-            .map(|(r, s)| (*r, s.available_permits()))
+            .map(|(r, s)| (*r, s.available_permits().min(MAX_BATCH)))
             .filter(|(_, free)| *free > 0)
             .collect();
-        let mut partial = with_room.len() < n;
-        let mut chosen = with_room;
-        if total_free < chosen.len() {
-            chosen.truncate(total_free);
-            partial = true;
-        }
-        if chosen.is_empty() {
+        if roles.is_empty() || total == 0 {
             return None;
         }
-        let least = chosen.iter().map(|(_, f)| *f).min().unwrap_or(1);
-        let count = least.min(total_free / chosen.len()).clamp(1, MAX_BATCH);
-        chosen.sort_by_key(|(r, _)| *r);
+        let partial = roles.len() < n;
+        let take = if total < roles.len() {
+            Take::InTurn
+        } else {
+            let least = roles.iter().map(|(_, f)| *f).min().unwrap_or(1);
+            Take::Each(least.min(total / roles.len()).clamp(1, MAX_BATCH))
+        };
         Some(Plan {
-            roles: chosen.into_iter().map(|(r, _)| r).collect(),
-            count,
+            roles,
+            total,
+            take,
             partial,
         })
     }
@@ -115,7 +135,7 @@ impl Slots {
             .expect("entries are read only from enabled roles' streams")
             .clone()
             .try_acquire_owned()
-            .expect("a plan reads no more entries than there are free slots");
+            .expect("a plan reads no more entries than its role has free slots");
         let total = self
             .total
             .clone()
@@ -145,42 +165,74 @@ mod tests {
         config
     }
 
+    fn roles(plan: &Plan) -> Vec<Role> {
+        let mut roles: Vec<Role> = plan.roles.iter().map(|(r, _)| *r).collect();
+        roles.sort();
+        roles
+    }
+
     #[test]
     fn a_plan_never_asks_for_more_than_the_free_slots() {
         let slots = Slots::new(&config(&[(Role::Manager, 2), (Role::Agent, 5)], 4));
         let plan = slots.plan().unwrap();
-        assert_eq!(plan.roles, [Role::Manager, Role::Agent]);
-        assert_eq!(plan.count, 2, "4 free in all, shared by two streams");
+        assert_eq!(roles(&plan), [Role::Manager, Role::Agent]);
+        assert_eq!(
+            plan.take,
+            Take::Each(2),
+            "4 free in all, shared by two streams"
+        );
         let held: Vec<Slot> = (0..2).map(|_| slots.take(Role::Manager)).collect();
         let plan = slots.plan().unwrap();
         assert_eq!(
-            (plan.roles.as_slice(), plan.count, plan.partial),
-            ([Role::Agent].as_slice(), 2, true)
+            (plan.roles.as_slice(), plan.take, plan.partial),
+            ([(Role::Agent, 5)].as_slice(), Take::Each(2), true)
         );
         let more: Vec<Slot> = (0..2).map(|_| slots.take(Role::Agent)).collect();
         assert_eq!(slots.plan(), None, "the total of 4 is used");
         drop(held);
         assert_eq!(
-            slots.plan().unwrap().count,
-            1,
+            slots.plan().unwrap().take,
+            Take::Each(1),
             "2 free in all, two streams with room"
         );
         drop(more);
     }
 
     #[test]
-    fn with_one_free_slot_in_all_the_roles_take_turns() {
-        let slots = Slots::new(&config(&[(Role::Manager, 0), (Role::Agent, 0)], 1));
+    fn fewer_free_slots_in_all_than_roles_with_room_reads_every_role_in_turn() {
+        let all: Vec<(Role, usize)> = Role::ALL.iter().map(|r| (*r, 0)).collect();
+        let slots = Slots::new(&config(&all, 2));
         let first = slots.plan().unwrap();
+        assert_eq!(roles(&first), Role::ALL, "no role is left out");
+        assert_eq!(
+            (first.take, first.total, first.partial),
+            (Take::InTurn, 2, false)
+        );
         let second = slots.plan().unwrap();
-        assert_eq!((first.count, second.count), (1, 1));
-        assert_ne!(first.roles, second.roles, "both streams get read");
-        assert!(first.partial);
+        assert_ne!(
+            first.roles[0], second.roles[0],
+            "each plan starts elsewhere"
+        );
+        let held = slots.take(Role::Agent);
+        assert_eq!(slots.plan().unwrap().total, 1);
+        let full = slots.take(Role::Agent);
+        assert_eq!(slots.plan(), None, "the total of 2 is used");
+        drop((held, full));
+    }
+
+    #[test]
+    fn a_role_at_its_limit_is_left_out_and_a_freed_slot_is_worth_a_wake() {
+        let slots = Slots::new(&config(&[(Role::Manager, 1), (Role::Agent, 0)], 0));
+        let held = slots.take(Role::Manager);
+        let plan = slots.plan().unwrap();
+        assert_eq!((roles(&plan), plan.partial), (vec![Role::Agent], true));
+        drop(held);
+        assert!(!slots.plan().unwrap().partial);
     }
 
     #[test]
     fn no_limits_read_in_batches() {
         let slots = Slots::new(&config(&[(Role::Agent, 0)], 0));
-        assert_eq!(slots.plan().unwrap().count, MAX_BATCH);
+        assert_eq!(slots.plan().unwrap().take, Take::Each(MAX_BATCH));
     }
 }

@@ -56,6 +56,99 @@ pub async fn read(
     entries_of(reply)
 }
 
+/// What [`take_in_turn`] found.
+#[derive(Debug)]
+pub enum Taken {
+    /// The entries it took, with their stream's name.
+    Entries(Vec<(String, StreamId)>),
+    /// Nothing was waiting: each stream's newest entry id (`0-0` for an empty stream),
+    /// in the order given, for [`wait_past`].
+    Nothing(Vec<String>),
+}
+
+/// Takes up to `total` new entries (`XREADGROUP … >`, not blocking) from `streams`,
+/// one stream after another, each up to its own count, in one script: atomic, so no
+/// more than `total` are taken in all. (`COUNT` in one `XREADGROUP` of several streams
+/// is per stream: with fewer to take than streams, it could take more than `total`,
+/// and entries taken and not started would sit pending on this consumer.)
+pub async fn take_in_turn(
+    conn: &mut impl redis::aio::ConnectionLike,
+    group: &str,
+    consumer: &str,
+    streams: &[(&str, usize)],
+    total: usize,
+) -> RedisResult<Taken> {
+    // KEYS: the streams, in turn. ARGV: group, consumer, total, each stream's count.
+    // The reply: {1, XREADGROUP's reply for the streams read} or {0, newest ids}.
+    const SCRIPT: &str = r"
+local left = tonumber(ARGV[3])
+local read = {}
+for i, key in ipairs(KEYS) do
+  if left <= 0 then break end
+  local count = math.min(tonumber(ARGV[3 + i]), left)
+  local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', count, 'STREAMS', key, '>')
+  if reply then
+    left = left - #reply[1][2]
+    read[#read + 1] = reply[1]
+  end
+end
+if #read > 0 then return {1, read} end
+local newest = {}
+for i, key in ipairs(KEYS) do
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  newest[i] = last and last[1] or '0-0'
+end
+return {0, newest}";
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(SCRIPT).arg(streams.len());
+    for (stream, _) in streams {
+        cmd.arg(*stream);
+    }
+    cmd.arg(group).arg(consumer).arg(total);
+    for (_, count) in streams {
+        cmd.arg(*count);
+    }
+    let reply: Value = cmd.query_async(conn).await?;
+    let invalid = || {
+        redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "the reply of the script that reads streams in turn is not as expected",
+        ))
+    };
+    let Value::Array(reply) = reply else {
+        return Err(invalid());
+    };
+    let mut reply = reply.into_iter();
+    match (reply.next(), reply.next()) {
+        (Some(Value::Int(1)), Some(read)) => Ok(Taken::Entries(entries_of(read)?)),
+        (Some(Value::Int(0)), Some(newest)) => Ok(Taken::Nothing(
+            redis::from_redis_value(newest).map_err(|_| invalid())?,
+        )),
+        _ => Err(invalid()),
+    }
+}
+
+/// Waits (`XREAD BLOCK`, outside the group: nothing is taken) until one of `streams`
+/// has an entry after its id in `ids` ([`Taken::Nothing`]'s), or `block_ms` passes.
+pub async fn wait_past(
+    conn: &mut MultiplexedConnection,
+    streams: &[&str],
+    ids: &[String],
+    block_ms: u64,
+) -> RedisResult<()> {
+    let _: Value = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(1)
+        .arg("BLOCK")
+        .arg(block_ms)
+        .arg("STREAMS")
+        .arg(streams)
+        .arg(ids)
+        .query_async(conn)
+        .await?;
+    Ok(())
+}
+
 /// The entries of an `XREADGROUP` reply, with their stream's name: `[[stream, [[id,
 /// [field, value, …]], …]], …]` (a map of streams in RESP3), or nil when the read
 /// timed out. Taken apart by hand, moving each value out, where the `redis` crate's

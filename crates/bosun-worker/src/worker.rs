@@ -2,9 +2,13 @@
 //! of its own, and for each one save the result, notify, and acknowledge, in that order.
 //!
 //! - One reader, on a connection of its own (a blocking `XREADGROUP` holds its
-//!   connection), reads every role stream with room in one call. When a slot frees up
-//!   for a role it left out, it interrupts its own blocked read with `CLIENT UNBLOCK`,
-//!   which returns nothing read, so no entry is taken and then dropped.
+//!   connection), reads every role stream with room in one call. When there are fewer
+//!   free slots in all than roles with room, it takes entries from the streams one
+//!   after another in one script ([`streams::take_in_turn`]), never more than the free
+//!   slots, and if none is waiting it waits for a new entry in any of them
+//!   ([`streams::wait_past`]) without taking it. When a slot frees up for a role it
+//!   left out, it interrupts its own blocked read with `CLIENT UNBLOCK`, which returns
+//!   nothing read, so no entry is taken and then dropped.
 //! - Every `claim_idle / 2` it also takes over entries pending longer than
 //!   `claim_idle` on any consumer (`XAUTOCLAIM`): those of a dead worker, and its own
 //!   that failed in a way worth retrying. After `max_attempts` deliveries an entry goes
@@ -57,8 +61,8 @@ use crate::llm::LlmClient;
 use crate::message::{self, JobMessage};
 use crate::metrics::{Outcome, count_job};
 use crate::runner::{self, JobRunner};
-use crate::slots::{Plan, Slot, Slots};
-use crate::streams;
+use crate::slots::{Plan, Slot, Slots, Take};
+use crate::streams::{self, Taken};
 
 /// The longest wait between two attempts to reach Redis.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -380,8 +384,9 @@ fn parse(role: Role, entry: &StreamId) -> Result<JobMessage, message::Malformed>
     JobMessage::from_entry(role, &entry.map)
 }
 
-/// One blocking read under `plan`, interrupted (as a timeout: nothing taken) when a
-/// slot frees up for a role it left out, or on shutdown.
+/// One read under `plan`: the entries it took. A blocked read or wait is interrupted
+/// (as a timeout: nothing taken) when a slot frees up for a role it left out, or on
+/// shutdown.
 async fn read_once(
     shared: &Shared,
     read: &mut ReadConnection,
@@ -389,18 +394,48 @@ async fn read_once(
     shutdown: &CancellationToken,
 ) -> redis::RedisResult<Vec<(String, StreamId)>> {
     let id = read.id;
-    let names: Vec<&str> = plan.roles.iter().map(|r| shared.stream(*r)).collect();
+    let names: Vec<&str> = plan.roles.iter().map(|(r, _)| shared.stream(*r)).collect();
     let block_ms = u64::try_from(shared.config.block.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);
-    let request = streams::read(
-        &mut read.conn,
-        &shared.config.group,
-        &shared.config.consumer,
-        &names,
-        plan.count,
-        block_ms,
-    );
+    let (group, consumer) = (&shared.config.group, &shared.config.consumer);
+    match plan.take {
+        Take::Each(count) => {
+            let request = streams::read(&mut read.conn, group, consumer, &names, count, block_ms);
+            interruptible(shared, id, plan, shutdown, request).await
+        }
+        Take::InTurn => {
+            let counts: Vec<(&str, usize)> = names
+                .iter()
+                .zip(&plan.roles)
+                .map(|(name, (_, room))| (*name, *room))
+                .collect();
+            let taken =
+                streams::take_in_turn(&mut read.conn, group, consumer, &counts, plan.total).await?;
+            match taken {
+                Taken::Entries(entries) => Ok(entries),
+                Taken::Nothing(newest) => {
+                    // Nothing waits: wait for a new entry without taking it, then plan
+                    // and take again (another worker may have taken it by then).
+                    let wait = streams::wait_past(&mut read.conn, &names, &newest, block_ms);
+                    interruptible(shared, id, plan, shutdown, wait).await?;
+                    Ok(Vec::new())
+                }
+            }
+        }
+    }
+}
+
+/// Awaits `request`, a blocking command on the reader's connection (client `id`),
+/// ending it early with `CLIENT UNBLOCK … TIMEOUT` (so it returns as if timed out,
+/// nothing taken) when a slot frees up for a role `plan` left out, or on shutdown.
+async fn interruptible<T>(
+    shared: &Shared,
+    id: i64,
+    plan: &Plan,
+    shutdown: &CancellationToken,
+    request: impl Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<T> {
     tokio::pin!(request);
     let wake = async {
         if plan.partial {
@@ -415,7 +450,6 @@ async fn read_once(
     tokio::select! {
         result = &mut request => result,
         () = wake => {
-            // Ends the blocked read as a timeout: nothing is taken.
             let mut conn = shared.conn.clone();
             let unblocked: redis::RedisResult<i64> = redis::cmd("CLIENT")
                 .arg("UNBLOCK")
@@ -432,8 +466,10 @@ async fn read_once(
     }
 }
 
-/// Takes over entries idle too long on any consumer, as many as `plan` has room for,
-/// looking on from each stream's entry in `from` (and keeping where it stopped there).
+/// Takes over entries idle too long on any consumer, as many as `plan` has room for:
+/// every role with room in turn, each up to its free slots, until the free slots in all
+/// are used. Looks on from each stream's entry in `from` (and keeps where it stopped
+/// there).
 async fn claim(
     shared: &Arc<Shared>,
     plan: &Plan,
@@ -442,7 +478,11 @@ async fn claim(
 ) {
     let mut conn = shared.conn.clone();
     let idle_ms = u64::try_from(shared.config.claim_idle.as_millis()).unwrap_or(u64::MAX);
-    for role in &plan.roles {
+    let mut left = plan.total;
+    for (role, room) in &plan.roles {
+        if left == 0 {
+            break;
+        }
         let stream = shared.stream(*role);
         let start = from.entry(*role).or_insert_with(|| "0-0".to_owned());
         let claimed = streams::autoclaim(
@@ -452,11 +492,13 @@ async fn claim(
             &shared.config.consumer,
             idle_ms,
             start,
-            plan.count,
+            (*room).min(left),
         )
         .await;
         match claimed {
             Ok(reply) => {
+                // At most the count asked for; an entry each takes a slot below.
+                left = left.saturating_sub(reply.claimed.len());
                 // "0-0" once the end was reached: the next look starts over.
                 start.clone_from(&reply.next_stream_id);
                 for id in &reply.deleted_ids {
