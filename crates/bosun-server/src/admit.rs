@@ -5,7 +5,7 @@
 //! ([`bosun_store::NewExecution::alone`]): a check made before the write would let
 //! requests that arrive together all find the job idle and all be admitted.
 
-use bosun_store::{Job, NewExecution, Store, StoreError};
+use bosun_store::{Job, NewExecution};
 
 use crate::definition::{Definition, DuplicatePolicy};
 
@@ -30,15 +30,4 @@ pub(crate) fn refusal(job: &Job) -> String {
         "job {:?} is already running and its duplicatePolicy is \"skip\": wait for it, cancel it, or set duplicatePolicy to \"queue\" or \"allow\"",
         job.name
     )
-}
-
-/// False when `job` has an active execution and its policy is to skip new ones. A
-/// read, not a guarantee: one that must hold creates with [`under_policy`].
-pub(crate) async fn admitted(
-    store: &Store,
-    job: &Job,
-    definition: &Definition,
-) -> Result<bool, StoreError> {
-    Ok(definition.duplicate_policy != DuplicatePolicy::Skip
-        || store.active_count(&job.id).await? == 0)
 }

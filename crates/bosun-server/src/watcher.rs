@@ -402,13 +402,6 @@ async fn arrived(
     let mut start = arrival
         .missed_before
         .is_none_or(|watched| modified >= watched);
-    if start
-        && let Ok(definition) = admit::definition(&job)
-        && !admit::admitted(store, &job, &definition).await?
-    {
-        tracing::warn!(job = %job.name, file = path, "a file is skipped: the job is still running and its duplicatePolicy is \"skip\" (use \"queue\" to run once per file)");
-        start = false;
-    }
     let mut tx = store.begin().await?;
     if !store
         .record_trigger_file(&mut tx, &row.id, path, modified)
@@ -417,12 +410,22 @@ async fn arrived(
         return Ok(());
     }
     if start {
-        store
-            .insert_execution(
-                &mut tx,
-                NewExecution::of(&job, "file", Some(path.to_owned()), vec![path.to_owned()]),
-            )
-            .await?;
+        let new = NewExecution::of(&job, "file", Some(path.to_owned()), vec![path.to_owned()]);
+        // A definition that does not parse still gets its execution: the runner fails
+        // it with the reason, where a user looks.
+        let new = match admit::definition(&job) {
+            Ok(definition) => admit::under_policy(new, &definition),
+            Err(_) => new,
+        };
+        match store.insert_execution(&mut tx, new).await {
+            Ok(_) => {}
+            // The file is recorded as seen all the same: it is not run later.
+            Err(StoreError::AlreadyActive { .. }) => {
+                tracing::warn!(job = %job.name, file = path, "a file is skipped: the job is still running and its duplicatePolicy is \"skip\" (use \"queue\" to run once per file)");
+                start = false;
+            }
+            Err(e) => return Err(e),
+        }
     }
     store.commit(tx, "starting a job for a file").await?;
     if start {

@@ -488,3 +488,44 @@ async fn schedules_and_triggers_need_their_permissions_and_stay_in_their_tenant(
     })
     .await;
 }
+
+#[tokio::test]
+async fn files_arriving_while_a_skip_job_runs_are_skipped_for_good() {
+    on_each_engine(|server| async move {
+        let inbox = tempfile::tempdir().unwrap();
+        let inbox_path = std::fs::canonicalize(inbox.path()).unwrap();
+        // duplicatePolicy "skip" is the default; the run outlasts the other files.
+        server.post("/api/jobs", sh_job("once", "sleep 2")).await;
+        let (status, trigger) = server
+            .post(
+                "/api/jobs/once/triggers",
+                json!({ "directory": inbox_path, "glob": "*.csv", "debounceMs": 100 }),
+            )
+            .await;
+        assert_eq!(status, 201, "{trigger}");
+        eventually(async || trigger_state(&server, "once").await.0.then_some(())).await;
+
+        std::fs::write(inbox_path.join("first.csv"), "1").unwrap();
+        eventually(async || (!server.executions_of("once").await.is_empty()).then_some(())).await;
+        for name in ["a.csv", "b.csv", "c.csv"] {
+            std::fs::write(inbox_path.join(name), name).unwrap();
+        }
+        // The first run ends, and nothing of what arrived meanwhile runs later.
+        eventually(async || {
+            let all = server.executions_of("once").await;
+            all.iter()
+                .all(|e| e["status"] == "CompletedSuccessfully")
+                .then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let all = server.executions_of("once").await;
+        assert_eq!(
+            details(&all),
+            [inbox_path.join("first.csv").to_str().unwrap()],
+            "only the file that found the job idle ran"
+        );
+        server.stop().await;
+    })
+    .await;
+}
