@@ -111,13 +111,8 @@ pub(crate) struct AdminTokenRevokeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AdminTenantCreateArgs {
-    /// Its slug, used in seed 000's routes (/SLUG/api/…): lowercase letters, digits
-    /// and '-'.
-    pub(crate) slug: String,
-
-    /// A display name [default: the slug].
-    #[arg(long, value_name = "NAME")]
-    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) tenant: NewTenant,
 
     /// Print the tenant and its admin token (with its secret) as JSON.
     #[arg(long)]
@@ -137,6 +132,18 @@ pub(crate) struct AdminListArgs {
     pub(crate) store: StoreArgs,
 }
 
+/// A tenant to create, through the API or on the store.
+#[derive(Debug, Args)]
+pub(crate) struct NewTenant {
+    /// Its slug, used in seed 000's routes (/SLUG/api/…): lowercase letters, digits
+    /// and '-'.
+    pub(crate) slug: String,
+
+    /// A display name [default: the slug].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+}
+
 /// `bosun tenant …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TenantCommand {
@@ -150,13 +157,8 @@ pub(crate) enum TenantCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct TenantCreateArgs {
-    /// Its slug, used in seed 000's routes (/SLUG/api/…): lowercase letters, digits
-    /// and '-'.
-    pub(crate) slug: String,
-
-    /// A display name [default: the slug].
-    #[arg(long, value_name = "NAME")]
-    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) tenant: NewTenant,
 
     /// Print the server's JSON answer (the tenant, and its token with the secret).
     #[arg(long)]

@@ -128,7 +128,8 @@ async fn revoke(args: AdminTokenRevokeArgs) -> Result<u8> {
 
 async fn create_tenant(args: AdminTenantCreateArgs) -> Result<u8> {
     let store = open(&args.store).await?;
-    let created = access::create_tenant(&store, &args.slug, args.name.as_deref()).await;
+    let created =
+        access::create_tenant(&store, &args.tenant.slug, args.tenant.name.as_deref()).await;
     store.close().await;
     let (tenant, token, secret) = created?;
     if args.json {

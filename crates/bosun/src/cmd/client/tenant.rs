@@ -18,7 +18,7 @@ pub(crate) async fn tenant(command: TenantCommand) -> Result<u8> {
 
 async fn create(args: TenantCreateArgs) -> Result<u8> {
     let client = Client::new(&args.client)?;
-    let body = json!({ "slug": args.slug, "name": args.name });
+    let body = json!({ "slug": args.tenant.slug, "name": args.tenant.name });
     let request = client
         .request(Method::POST, &["api", "tenants"])
         .json(&body);
