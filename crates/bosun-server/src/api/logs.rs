@@ -2,11 +2,12 @@
 //!
 //! Both read the log files, never a copy in memory: `tail` reads from the end, and
 //! `follow` reads on from where it was each time the runner says bytes arrived. A
-//! follower gets `event: log` messages (the text; one `data:` line per output line)
-//! and, once the execution has ended and its log is read to the end, one
-//! `event: end` whose data is the final status. A bot whose environment is being built
-//! is followed from the build's first line, before it starts. Past its cap, a log's
-//! tail (after the marker line) is appended only when the job's output ends.
+//! follower gets `event: log` messages (the text as one JSON string, so carriage
+//! returns and CRLF arrive as written) and, once the execution has ended and its log
+//! is read to the end, one `event: end` whose data is the final status. A bot whose
+//! environment is being built is followed from the build's first line, before it
+//! starts. Past its cap, a log's tail (after the marker line) is appended only when the
+//! job's output ends.
 
 use std::io::SeekFrom;
 use std::time::Duration;
