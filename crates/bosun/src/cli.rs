@@ -610,9 +610,17 @@ pub(crate) struct SuperviseArgs {
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub(crate) startup_window: Duration,
 
-    /// The cap of each of output.log and error.log. Past it, a log keeps the first and
-    /// the last half of the cap (where the final error is), and a marker line says how
-    /// many bytes in between were left out.
+    #[command(flatten)]
+    pub(crate) log_cap: LogCapArgs,
+}
+
+/// The cap of a job's logs, for the commands that run jobs (`run`, `exec`, `queue`,
+/// `up`).
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct LogCapArgs {
+    /// The cap of each of a job's output.log and error.log. Past it, a log keeps the
+    /// first and the last half of the cap (where the final error is), and a marker line
+    /// says how many bytes in between were left out.
     #[arg(
         long,
         alias = "log-cap",
@@ -747,18 +755,8 @@ pub(crate) struct UpArgs {
     #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
     pub(crate) drain_timeout: Duration,
 
-    /// The cap of each execution's output.log and error.log. Past it, a log keeps the
-    /// first and the last half of the cap, and a marker line says how many bytes in
-    /// between were left out.
-    #[arg(
-        long,
-        alias = "log-cap",
-        env = "BOSUN_LOG_CAP",
-        value_parser = parse_size,
-        default_value = "100MiB",
-        value_name = "SIZE"
-    )]
-    pub(crate) max_log_size: u64,
+    #[command(flatten)]
+    pub(crate) log_cap: LogCapArgs,
 
     /// The data directory: database, logs, Python environments, client.json
     /// [default: ~/.local/share/bosun].

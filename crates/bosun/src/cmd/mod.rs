@@ -67,7 +67,7 @@ fn run_options(args: &SuperviseArgs, stop: &Stop) -> RunOptions {
     let mut options = RunOptions::new("", "");
     options.grace = args.grace;
     options.startup_window = args.startup_window;
-    options.log_limit = args.max_log_size;
+    options.log_limit = args.log_cap.max_log_size;
     options.kill_now = stop.kill_now.clone();
     options
 }

@@ -35,7 +35,7 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
         OnRestart::Adopt => RestartPolicy::Adopt,
     };
     config.drain_timeout = args.drain_timeout;
-    config.log_limit = args.max_log_size;
+    config.log_limit = args.log_cap.max_log_size;
     config.example_job = !args.no_example;
 
     // Listen before starting, so that a signal while the database opens is not lost:
