@@ -131,6 +131,7 @@ fn strings(items: &[Value], name: &'static str) -> Result<Vec<String>, SpecError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::chain;
 
     const ID: &str = "12345678-1234-1234-1234-123456789012";
 
@@ -179,7 +180,7 @@ mod tests {
             ("not json", "execution.json is not valid"),
         ];
         for (text, expected) in cases {
-            let message = ExecutionInfo::from_json(text, ID).unwrap_err().to_string();
+            let message = chain(&ExecutionInfo::from_json(text, ID).unwrap_err()).to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }
     }

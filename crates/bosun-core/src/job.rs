@@ -420,6 +420,7 @@ fn limits(process: &Map<String, Value>) -> Result<Limits, SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::chain;
 
     #[test]
     fn reads_the_seed_002_example() {
@@ -533,16 +534,17 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let message = JobSpec::from_json(text).unwrap_err().to_string();
+            let message = chain(&JobSpec::from_json(text).unwrap_err()).to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }
     }
 
     #[test]
     fn a_name_that_could_escape_its_log_folder_is_refused() {
-        let message = JobSpec::from_json(r#"{"name":"../../etc","process":{"command":"x"}}"#)
-            .unwrap_err()
-            .to_string();
+        let message = chain(
+            &JobSpec::from_json(r#"{"name":"../../etc","process":{"command":"x"}}"#).unwrap_err(),
+        )
+        .to_string();
         assert!(message.contains("\"..\""), "{message}");
     }
 
@@ -566,7 +568,7 @@ mod tests {
                 r#"unknown field "retries" in process: known fields are"#,
             ),
         ] {
-            let message = JobSpec::from_json(text).unwrap_err().to_string();
+            let message = chain(&JobSpec::from_json(text).unwrap_err()).to_string();
             assert!(message.contains(expected), "{text}: {message}");
         }
     }

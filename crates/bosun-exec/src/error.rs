@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum ExecError {
     /// A filesystem operation failed.
-    #[error("could not {about} {path}: {source}")]
+    #[error("could not {about} {path}")]
     Io {
         /// What bosun was doing, as a verb phrase ("create directory").
         about: &'static str,

@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use bosun_core::ExecutionInfo;
+use bosun_core::error::chain;
 use tokio_util::sync::CancellationToken;
 
 use crate::bot::{Bot, EnvChoice, run_bot};
@@ -97,7 +98,12 @@ pub async fn execute(
     let lock = match acquire(&home.locks(), id) {
         Ok(lock) => lock,
         Err(e @ LockError::Held { .. }) => return ExecEnd::early(code::LOCK, e.to_string()),
-        Err(e) => return ExecEnd::early(code::LOCK, format!("could not take the lock: {e}")),
+        Err(e) => {
+            return ExecEnd::early(
+                code::LOCK,
+                format!("could not take the lock: {}", chain(&e)),
+            );
+        }
     };
     if let Some(note) = &lock.reclaimed {
         tracing::warn!(id, "{note}");
@@ -126,7 +132,10 @@ pub async fn execute(
     let info = match ExecutionInfo::from_json(&text, id) {
         Ok(info) => info,
         Err(e) => {
-            return ExecEnd::early(code::INVALID_INFO, format!("{}: {e}", info_path.display()));
+            return ExecEnd::early(
+                code::INVALID_INFO,
+                format!("{}: {}", info_path.display(), chain(&e)),
+            );
         }
     };
     let script = task_dir.join(&info.script_path);
@@ -206,9 +215,9 @@ pub async fn execute(
             }
         }
         Err(e @ EnvError::Install { .. }) | Err(e @ EnvError::Requirements { .. }) => {
-            ExecEnd::early(code::REQUIREMENTS, e.to_string())
+            ExecEnd::early(code::REQUIREMENTS, chain(&e).to_string())
         }
-        Err(e) => ExecEnd::early(code::VENV, e.to_string()),
+        Err(e) => ExecEnd::early(code::VENV, chain(&e).to_string()),
     };
     remove_dir(&temp);
     drop(lock);

@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_core::task_queue::state;
 use bosun_core::{BotTask, TaskQueue};
 use chrono::Utc;
@@ -134,7 +135,7 @@ pub async fn process_next(
                     let error = (report.outcome != Outcome::Exited(0)).then(|| report.message());
                     (error, Some(Box::new(report)))
                 }
-                Err(e) => (Some(e.to_string()), None),
+                Err(e) => (Some(chain(&e).to_string()), None),
             }
         }
     };
@@ -208,7 +209,7 @@ pub fn update<T>(
     };
     let mut queue = TaskQueue::from_json(&text).map_err(|e| QueueError::Corrupt {
         path: path.to_owned(),
-        message: e.to_string(),
+        message: chain(&e).to_string(),
     })?;
     let before = queue.clone();
     let answer = edit(&mut queue);

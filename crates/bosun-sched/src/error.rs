@@ -73,7 +73,7 @@ pub enum WatchError {
         path: PathBuf,
     },
     /// The glob does not parse.
-    #[error("invalid glob {glob:?}: {source}")]
+    #[error("invalid glob {glob:?}")]
     Glob {
         /// The glob as the user wrote it.
         glob: String,
@@ -82,7 +82,7 @@ pub enum WatchError {
         source: globset::Error,
     },
     /// A filesystem operation on the watched tree failed.
-    #[error("could not {about} {path}: {source}")]
+    #[error("could not {about} {path}")]
     Io {
         /// What was being done, as a verb phrase ("read directory").
         about: &'static str,
@@ -108,7 +108,7 @@ pub enum WatchError {
     },
     /// The operating system refused the watch or failed it later (for example the
     /// inotify watch limit).
-    #[error("could not watch {path}: {source}")]
+    #[error("could not watch {path}")]
     Notify {
         /// The directory being watched.
         path: PathBuf,

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_core::job::{LIMITS_FIELDS, PROCESS_FIELDS};
 use bosun_core::{JobSpec, check_fields, check_name};
 use serde_json::Value;
@@ -72,9 +73,9 @@ impl Definition {
         let Some(root) = value.as_object() else {
             return Err("a job definition is a JSON object".to_owned());
         };
-        check_fields(root, "the job", FIELDS).map_err(|e| e.to_string())?;
+        check_fields(root, "the job", FIELDS).map_err(|e| chain(&e).to_string())?;
         if let Some(Value::String(name)) = field(value, "name") {
-            check_name("job", name.trim()).map_err(|e| e.to_string())?;
+            check_name("job", name.trim()).map_err(|e| chain(&e).to_string())?;
         }
         Self::read(value)
     }
@@ -105,14 +106,14 @@ impl Definition {
                 return Err("give either \"process\" or \"bot\", not both".to_owned());
             }
             (Some(_), None) => {
-                let spec = JobSpec::from_object(root).map_err(|e| e.to_string())?;
+                let spec = JobSpec::from_object(root).map_err(|e| chain(&e).to_string())?;
                 Work::Process(spec)
             }
             (None, Some(bot)) => {
                 let Some(fields) = bot.as_object() else {
                     return Err("\"bot\" is an object: {\"path\": …}".to_owned());
                 };
-                check_fields(fields, "bot", BOT_FIELDS).map_err(|e| e.to_string())?;
+                check_fields(fields, "bot", BOT_FIELDS).map_err(|e| chain(&e).to_string())?;
                 let path = field(bot, "path").and_then(Value::as_str).ok_or(
                     "\"bot\" needs a \"path\": the bot's folder or .py file on the server",
                 )?;
@@ -131,7 +132,7 @@ impl Definition {
                         .collect::<Option<_>>()
                         .ok_or("bot \"arguments\" must be strings")?,
                     Some(Value::String(s)) => {
-                        bosun_core::job::split_arguments(s).map_err(|e| e.to_string())?
+                        bosun_core::job::split_arguments(s).map_err(|e| chain(&e).to_string())?
                     }
                     Some(_) => return Err("bot \"arguments\" is a list of strings".to_owned()),
                 };

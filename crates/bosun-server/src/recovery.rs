@@ -21,6 +21,7 @@
 
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_store::{Execution, Finish, Store};
 use chrono::{DateTime, Utc};
 use tokio::task::{JoinHandle, JoinSet};
@@ -124,7 +125,7 @@ async fn watch(store: Store, execution: Execution, pid: u32) {
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(execution = %execution.id, "could not look at an adopted execution: {e}");
+                tracing::warn!(execution = %execution.id, "could not look at an adopted execution: {}", chain(&e));
             }
         }
         tokio::time::sleep(WATCH).await;
@@ -140,7 +141,7 @@ async fn end(store: &Store, execution: &Execution, status: &str, message: String
         end_time: Utc::now(),
     };
     if let Err(e) = store.finish(&execution.id, &finish).await {
-        tracing::error!(execution = %execution.id, "could not record the end: {e}");
+        tracing::error!(execution = %execution.id, "could not record the end: {}", chain(&e));
     }
 }
 

@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
@@ -336,7 +337,7 @@ impl Execute {
             biased;
             _ = stop.cancelled() => {
                 if let Err(e) = runner.store.release_claim(&execution.id, RUNNER_NAME).await {
-                    tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {e}");
+                    tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {}", chain(&e));
                 }
             }
             _ = cancel.cancelled() => {
@@ -479,7 +480,7 @@ impl Runner {
                 }
                 Err(e) => {
                     drop(room);
-                    tracing::error!("runner could not read the queue: {e}");
+                    tracing::error!("runner could not read the queue: {}", chain(&e));
                     tokio::select! {
                         _ = tokio::time::sleep(TICK) => {}
                         _ = stop.cancelled() => break,
@@ -494,7 +495,7 @@ impl Runner {
         while let Ok(handoff) = handoffs.try_recv() {
             let id = &handoff.execution.id;
             if let Err(e) = this.store.release_claim(id, RUNNER_NAME).await {
-                tracing::warn!(execution = %id, "could not give a claimed execution back to the queue: {e}");
+                tracing::warn!(execution = %id, "could not give a claimed execution back to the queue: {}", chain(&e));
             }
             this.handle.deregister(id);
         }
@@ -533,7 +534,7 @@ impl Runner {
         let (id, job_id) = (&execution.id, &execution.job_id);
         let ended = self.journal.ended(id, job_id, finish.clone(), keep).await;
         if let Err(e) = ended {
-            tracing::error!(execution = %id, "could not record the end: {e}");
+            tracing::error!(execution = %id, "could not record the end: {}", chain(&e));
         }
     }
 
@@ -604,7 +605,7 @@ impl Runner {
                     Ok(()) = &mut build_rx => {
                         let building = store.report(&id, Some(BUILDING), None, Utc::now()).await;
                         if let Err(e) = building {
-                            tracing::warn!(execution = %id, "could not record the build phase: {e}");
+                            tracing::warn!(execution = %id, "could not record the build phase: {}", chain(&e));
                         }
                         pid_rx.await
                     }
@@ -618,7 +619,7 @@ impl Runner {
                         error_log: path(&err),
                     };
                     if let Err(e) = journal.started(running).await {
-                        tracing::error!(execution = %id, "could not record the start: {e}");
+                        tracing::error!(execution = %id, "could not record the start: {}", chain(&e));
                     }
                 }
                 while report_rx.changed().await.is_ok() {
@@ -627,7 +628,7 @@ impl Runner {
                         .report(&id, latest.status.as_deref(), latest.progress, Utc::now())
                         .await;
                     if let Err(e) = stored {
-                        tracing::warn!(execution = %id, "could not record a status line: {e}");
+                        tracing::warn!(execution = %id, "could not record a status line: {}", chain(&e));
                     }
                 }
             })
@@ -710,7 +711,9 @@ impl Runner {
                 .await
                 {
                     Ok(report) => report,
-                    Err(e) => RunReport::not_started(Outcome::SpawnFailed(e.to_string()), options),
+                    Err(e) => {
+                        RunReport::not_started(Outcome::SpawnFailed(chain(&e).to_string()), options)
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_sched::{MissedPolicy, Schedule, due};
 use bosun_store::{NewExecution, ScheduleRow, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ pub(crate) async fn run(
             Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default(),
             Ok(None) => MAX_SLEEP,
             Err(e) => {
-                tracing::error!("the scheduler could not read its schedules: {e}");
+                tracing::error!("the scheduler could not read its schedules: {}", chain(&e));
                 RETRY
             }
         };
@@ -91,7 +92,7 @@ async fn tick(
                 // Another server moved it on; its new time is read next round.
                 Ok(None) => now + chrono::TimeDelta::seconds(1),
                 Err(e) => {
-                    tracing::error!(schedule = %row.id, "could not fire a schedule: {e}");
+                    tracing::error!(schedule = %row.id, "could not fire a schedule: {}", chain(&e));
                     now + chrono::TimeDelta::from_std(RETRY).expect("a few seconds")
                 }
             }

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::error::chain;
 use bosun_sched::FileTrigger;
 use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -166,7 +167,7 @@ pub(crate) async fn run(
             health: &health,
         };
         if let Err(e) = sync(&store, &mut triggers, &tx, &stop).await {
-            tracing::error!("could not read the file triggers: {e}");
+            tracing::error!("could not read the file triggers: {}", chain(&e));
         }
         // Until the next resync, or the next retry if one comes sooner.
         let mut wake = Instant::now() + RESYNC;
@@ -195,7 +196,8 @@ pub(crate) async fn run(
                         tracing::error!(
                             trigger = %arrival.trigger.id,
                             file = %arrival.path.display(),
-                            "could not start a job for a file: {e}"
+                            "could not start a job for a file: {}",
+                            chain(&e)
                         );
                     }
                 }
@@ -314,7 +316,8 @@ fn start(
     let missed_before = (FileMissed::from_stored(&row.missed_policy) == FileMissed::Skip)
         .then(|| since.unwrap_or_else(Utc::now) - SKIP_MARGIN);
     // The watch first, so a file arriving during the scan is seen by one or the other.
-    let mut events = bosun_sched::watch(&trigger, stop.clone()).map_err(|e| e.to_string())?;
+    let mut events =
+        bosun_sched::watch(&trigger, stop.clone()).map_err(|e| chain(&e).to_string())?;
     let store = store.clone();
     let watched = row.clone();
     tokio::spawn(async move {
@@ -342,10 +345,12 @@ fn start(
                     }
                 }
                 if let Err(e) = store.forget_trigger_files(&watched.id, &present).await {
-                    tracing::warn!(trigger = %watched.id, "could not forget removed files: {e}");
+                    tracing::warn!(trigger = %watched.id, "could not forget removed files: {}", chain(&e));
                 }
             }
-            Ok(Err(e)) => tracing::warn!(trigger = %watched.id, "could not scan for files: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!(trigger = %watched.id, "could not scan for files: {}", chain(&e))
+            }
             Err(e) => tracing::warn!(trigger = %watched.id, "the scan for files failed: {e}"),
         }
         while let Some(event) = events.recv().await {
@@ -357,7 +362,7 @@ fn start(
                 }),
                 Err(e) => Report::Lost {
                     trigger: watched.clone(),
-                    why: e.to_string(),
+                    why: chain(&e).to_string(),
                 },
             };
             if tx.send(report).await.is_err() {

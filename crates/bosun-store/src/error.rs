@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum StoreError {
     /// The database could not be opened or reached.
-    #[error("could not open the database {url}: {source}")]
+    #[error("could not open the database {url}")]
     Open {
         /// The URL, with any password removed.
         url: String,
@@ -14,10 +14,10 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// The schema could not be brought up to date.
-    #[error("could not migrate the database schema: {0}")]
+    #[error("could not migrate the database schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A query failed.
-    #[error("database error while {about}: {source}")]
+    #[error("database error while {about}")]
     Query {
         /// What the store was doing.
         about: &'static str,
@@ -26,7 +26,7 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// A statement on the worker results' own SQLite connection failed.
-    #[error("database error while {about}: {source}")]
+    #[error("database error while {about}")]
     Sqlite {
         /// What the store was doing.
         about: &'static str,

@@ -40,7 +40,8 @@ fn main() -> ExitCode {
     match command.unwrap_or_else(|e| Err(anyhow::anyhow!("the command's task failed: {e}"))) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("bosun: {e:#}");
+            // The chain, each cause once: what failed, then why.
+            eprintln!("bosun: {}", bosun_core::error::chain(e.as_ref()));
             ExitCode::from(exit::INTERNAL)
         }
     }

@@ -46,7 +46,7 @@ pub enum EnvError {
     },
     /// A requirements file (or a file it includes with `-r`/`-c`) could not be read.
     #[error(
-        "could not read requirements file {}: {source} — check that it exists and is readable",
+        "could not read requirements file {} — check that it exists and is readable",
         .path.display()
     )]
     Requirements {
@@ -58,7 +58,7 @@ pub enum EnvError {
     },
     /// A file or directory of the environment cache could not be used. The source says
     /// why (permission denied, no space left, not empty…), which is also what to fix.
-    #[error("could not {about} {}: {source}", .path.display())]
+    #[error("could not {about} {}", .path.display())]
     Io {
         /// What bosun was doing, phrased to follow "could not", e.g. "create the directory".
         about: &'static str,

@@ -422,6 +422,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bosun_core::error::chain;
 
     #[test]
     fn installer_names_round_trip() {
@@ -444,7 +445,8 @@ mod tests {
         assert!(dir.path().join("a/b").is_dir());
         fs::write(dir.path().join("a/b/file"), "x").unwrap();
         let err = prepare_fresh_dir(&dir.path().join("a/b")).unwrap_err();
-        assert!(err.to_string().contains("not empty"), "{err}");
+        let err = chain(&err).to_string();
+        assert!(err.contains("not empty"), "{err}");
     }
 
     #[test]

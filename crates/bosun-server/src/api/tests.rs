@@ -28,8 +28,10 @@ impl Api {
     async fn new(home: &std::path::Path, url: &str) -> Self {
         let store = match Store::open(url).await {
             Ok(store) => store,
-            Err(e) if url.starts_with("postgres") => panic!("{e}\n{POSTGRES_HELP}"),
-            Err(e) => panic!("{e}"),
+            Err(e) if url.starts_with("postgres") => {
+                panic!("{}\n{POSTGRES_HELP}", bosun_core::error::chain(&e))
+            }
+            Err(e) => panic!("{}", bosun_core::error::chain(&e)),
         };
         let tenant = store
             .ensure_tenant(crate::DEFAULT_TENANT, "Default")

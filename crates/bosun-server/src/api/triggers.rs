@@ -9,6 +9,7 @@ use std::path::Path as FsPath;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bosun_core::error::chain;
 use bosun_store::{FileTriggerRow, NewFileTrigger};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -98,7 +99,7 @@ pub(super) async fn create(
         recursive: new.recursive,
         missed_policy: String::new(),
     });
-    bosun_sched::check(&probe).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    bosun_sched::check(&probe).map_err(|e| ApiError::BadRequest(chain(&e).to_string()))?;
     let row = state
         .store
         .create_file_trigger(&caller.tenant.id, &job.id, &new)

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use bosun_core::error::chain;
 use bosun_store::{Execution, ExecutionWrite, ExecutionWritten, Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -151,7 +152,7 @@ impl Intake {
                 // Taken by another runner, or cancelled.
                 Ok(_) => continue,
                 Err(e) => {
-                    tracing::warn!(execution = %execution.id, "could not claim an execution: {e}");
+                    tracing::warn!(execution = %execution.id, "could not claim an execution: {}", chain(&e));
                     continue;
                 }
             };
@@ -166,7 +167,7 @@ impl Intake {
                     && !(self.one_at_a_time(&job_id) && started_alone.contains(&job_id));
                 if !again {
                     if let Err(e) = self.store.release_claim(&execution.id, RUNNER_NAME).await {
-                        tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {e}");
+                        tracing::warn!(execution = %execution.id, "could not give a claimed execution back to the queue: {}", chain(&e));
                     }
                     given_back.push(execution);
                     continue;

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use bosun_core::error::chain;
 use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -114,7 +115,7 @@ async fn write(store: Store, logs: PathBuf, mut receiver: mpsc::UnboundedReceive
         for (job_id, (count, keep)) in ended {
             match history.trim(&store, &job_id, count, keep).await {
                 Ok(pruned) => remove_logs(&logs, &pruned),
-                Err(e) => tracing::warn!(job = %job_id, "could not prune history: {e}"),
+                Err(e) => tracing::warn!(job = %job_id, "could not prune history: {}", chain(&e)),
             }
         }
         for (reply, result) in replies {

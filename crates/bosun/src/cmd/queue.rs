@@ -1,6 +1,7 @@
 //! `bosun queue`: seed 000's TaskQueue.json executor (see `bosun_exec::taskqueue`).
 
 use anyhow::Result;
+use bosun_core::error::chain;
 use bosun_exec::Outcome;
 use bosun_exec::taskqueue::{QueueRun, Taken, process_next};
 
@@ -51,7 +52,7 @@ pub(crate) async fn queue(args: QueueArgs) -> Result<u8> {
             })
         }
         Err(e) => {
-            eprintln!("bosun: {e}");
+            eprintln!("bosun: {}", chain(&e));
             Ok(ERROR)
         }
     }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use bosun_core::error::chain;
 use bosun_core::{JobRunResult, JobSpec, Limits};
 use bosun_exec::RunReport;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
@@ -82,7 +83,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<u8> {
             match run_bot(&bot, &[], &envs, &choice, adjust, &options, &stop.cancel).await {
                 Ok(report) => report,
                 Err(e) => {
-                    eprintln!("bosun: {e}");
+                    eprintln!("bosun: {}", chain(&e));
                     return Ok(exit::NOT_STARTED);
                 }
             }
@@ -111,8 +112,8 @@ fn load(path: &Path) -> Result<Job, String> {
         ),
         _ => format!("cannot read {}: {e}", path.display()),
     })?;
-    let mut spec =
-        JobSpec::from_json(&text).map_err(|e| format!("bad job file {}: {e}", path.display()))?;
+    let mut spec = JobSpec::from_json(&text)
+        .map_err(|e| format!("bad job file {}: {}", path.display(), chain(&e)))?;
     spec.anchor(path);
     Ok(Job::Process(spec))
 }

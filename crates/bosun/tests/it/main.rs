@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+mod errors;
 mod exec;
 mod queue;
 mod restart;

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
+use bosun_core::error::chain;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -422,13 +423,13 @@ impl Client {
             return ClientError::Unreachable {
                 url,
                 refused: true,
-                detail: chain(&error),
+                detail: chain(&error).to_string(),
             };
         }
         let detail = if error.is_timeout() {
             "it did not answer in time".to_owned()
         } else {
-            chain(&error)
+            chain(&error).to_string()
         };
         ClientError::Unreachable {
             url,
@@ -436,18 +437,6 @@ impl Client {
             detail,
         }
     }
-}
-
-/// An error and its sources on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The `message` of the server's `{"code", "message"}` error body, or a description of
