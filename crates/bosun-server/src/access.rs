@@ -21,6 +21,7 @@ use bosun_core::{NameError, check_name, check_slug};
 use bosun_store::{Store, StoreError, Tenant, Token, TokenDeletion};
 
 use crate::config::ServerConfig;
+use crate::error::ServerError;
 
 /// Why a tenant or token could not be made or removed.
 #[derive(Debug, thiserror::Error)]
@@ -60,17 +61,13 @@ impl From<NameError> for AccessError {
 
 /// Opens the store of a data directory the way `bosun up` does: `database_url`, else
 /// the SQLite file `bosun.db` in `home` (created, with the directory, if missing).
-pub async fn open_store(home: &Path, database_url: Option<String>) -> anyhow::Result<Store> {
+pub async fn open_store(home: &Path, database_url: Option<String>) -> Result<Store, ServerError> {
     let mut config = ServerConfig::new(home);
     config.database_url = database_url;
     let url = config.database_url();
     if !url.starts_with("postgres") {
-        std::fs::create_dir_all(home).map_err(|e| {
-            anyhow::anyhow!(
-                "could not create the data directory {}: {e}",
-                home.display()
-            )
-        })?;
+        std::fs::create_dir_all(home)
+            .map_err(ServerError::io("create the data directory", home))?;
     }
     Ok(Store::open(&url).await?)
 }

@@ -1,11 +1,94 @@
-//! The API's one error type: each variant a status, the body `{"code", "message"}`.
+//! The server's errors: [`ServerError`], why it could not start or serve, and the API's
+//! one error type, [`ApiError`]: each variant a status, the body `{"code", "message"}`.
 //! Internal details are logged once here and never reach the client.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bosun_core::error::chain;
 use bosun_store::StoreError;
+
+use crate::home_lock::HomeInUse;
+
+/// Why the server could not start, or stopped serving: each variant says what it was
+/// doing, the source why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Another server holds the data directory.
+    #[error(transparent)]
+    HomeInUse(#[from] HomeInUse),
+    /// A file or directory the server keeps could not be used.
+    #[error("could not {about} {}", path.display())]
+    Io {
+        /// What the server was doing, phrased to follow "could not", e.g. "create the
+        /// data directory".
+        about: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The API's address could not be listened on.
+    #[error(
+        "listening on {addr}: is another server running there? pick another address with --listen"
+    )]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store failed; its error says what it was doing.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The example job could not be defined.
+    #[error("could not create the example job")]
+    ExampleJob(#[source] StoreError),
+    /// Serving HTTP failed.
+    #[error("could not serve HTTP")]
+    Serve(#[source] std::io::Error),
+    /// The runner's task ended abnormally.
+    #[error("the runner failed")]
+    Runner(#[source] tokio::task::JoinError),
+    /// A schedule, as stored, does not parse.
+    #[error("schedule {id} cannot be read back: {problem}")]
+    Schedule {
+        /// The schedule's id.
+        id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A server error was answered outside the handlers (by axum or a layer).
+    #[error("answered {status} outside the handlers: {text}")]
+    Outside {
+        /// The status answered.
+        status: StatusCode,
+        /// The answer's text, if any.
+        text: String,
+    },
+}
+
+impl ServerError {
+    /// A [`ServerError::Io`] maker for `map_err`.
+    pub(crate) fn io(
+        about: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            about,
+            path,
+            source,
+        }
+    }
+}
 
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +119,9 @@ pub enum ApiError {
     /// The body is over the server's limit.
     #[error("request body too large: send less than the server's body limit (1 MiB by default)")]
     TooLarge,
-    /// Something failed inside the server.
+    /// Something failed inside the server; the source is what, for the log only.
     #[error("internal error; the server's log has the details")]
-    Internal(#[from] anyhow::Error),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ApiError {
@@ -63,7 +146,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if let Self::Internal(e) = &self {
-            tracing::error!("request failed: {e:#}");
+            tracing::error!("request failed: {}", chain(e.as_ref()));
         }
         respond(status, code, self.to_string())
     }
@@ -77,8 +160,14 @@ impl From<StoreError> for ApiError {
                 what: "page cursor",
                 ..
             } => Self::BadRequest(format!("bad `before` cursor: {e}")),
-            e => Self::Internal(e.into()),
+            e => Self::Internal(Box::new(e)),
         }
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        Self::Internal(Box::new(e))
     }
 }
 
@@ -157,7 +246,7 @@ pub(crate) async fn json_errors(
             };
             return respond(s, &code, message);
         }
-        s => ApiError::Internal(anyhow::anyhow!("answered {s} outside the handlers: {text}")),
+        status => ServerError::Outside { status, text }.into(),
     };
     error.into_response()
 }
@@ -205,3 +294,32 @@ pub(crate) struct ApiJson<T>(pub(crate) T);
 #[derive(Debug, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_answers_without_its_cause_which_the_chain_keeps() {
+        let cause = std::io::Error::other("disk on fire");
+        let error = ApiError::from(ServerError::io("read the log", "/logs/output.log")(cause));
+        assert_eq!(
+            chain(&error).to_string(),
+            "internal error; the server's log has the details: could not read the log \
+             /logs/output.log: disk on fire"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "code": "internal",
+                "message": "internal error; the server's log has the details",
+            })
+        );
+    }
+}

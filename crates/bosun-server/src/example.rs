@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use bosun_store::Store;
 use serde_json::json;
+
+use crate::error::ServerError;
 
 /// The example job's name.
 pub const EXAMPLE_JOB: &str = "hello-bot";
@@ -22,9 +23,9 @@ const FILES: &[(&str, &str)] = &[
 
 /// Writes the bot under `home/examples/` (files already there are left alone) and
 /// defines the job in `tenant_id`.
-pub(crate) async fn create(store: &Store, tenant_id: &str, home: &Path) -> anyhow::Result<()> {
+pub(crate) async fn create(store: &Store, tenant_id: &str, home: &Path) -> Result<(), ServerError> {
     let dir = home.join("examples").join(EXAMPLE_JOB);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(ServerError::io("create", &dir))?;
     for (name, text) in FILES {
         let path = dir.join(name);
         match std::fs::OpenOptions::new()
@@ -33,9 +34,9 @@ pub(crate) async fn create(store: &Store, tenant_id: &str, home: &Path) -> anyho
             .open(&path)
         {
             Ok(mut file) => std::io::Write::write_all(&mut file, text.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?,
+                .map_err(ServerError::io("write", &path))?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            Err(e) => return Err(ServerError::io("create", path)(e)),
         }
     }
     let definition = json!({
@@ -46,6 +47,6 @@ pub(crate) async fn create(store: &Store, tenant_id: &str, home: &Path) -> anyho
     store
         .create_job(tenant_id, EXAMPLE_JOB, &definition)
         .await
-        .context("creating the example job")?;
+        .map_err(ServerError::ExampleJob)?;
     Ok(())
 }

@@ -18,8 +18,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+use crate::error::ServerError;
 
 /// The lock file's name in the data directory.
 const FILE: &str = "server.lock";
@@ -63,8 +64,8 @@ pub(crate) struct HomeLock {
 
 impl HomeLock {
     /// Takes the lock of the data directory `home` (which must exist) for this
-    /// process. The error is a [`HomeInUse`] when a live process holds it.
-    pub(crate) fn acquire(home: &Path) -> anyhow::Result<Self> {
+    /// process. The error is [`ServerError::HomeInUse`] when a live process holds it.
+    pub(crate) fn acquire(home: &Path) -> Result<Self, ServerError> {
         let path = home.join(FILE);
         let mut file = OpenOptions::new()
             .read(true)
@@ -72,9 +73,10 @@ impl HomeLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| {
-                format!("opening the data directory's lock file {}", path.display())
-            })?;
+            .map_err(ServerError::io(
+                "open the data directory's lock file",
+                &path,
+            ))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -87,7 +89,7 @@ impl HomeLock {
                 .into());
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()));
+                return Err(ServerError::io("lock", path)(e));
             }
         }
         let mut lock = Self { file, path };
@@ -96,7 +98,7 @@ impl HomeLock {
     }
 
     /// Writes this process's pid and, once it listens, its URL into the file.
-    pub(crate) fn write(&mut self, url: Option<&str>) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, url: Option<&str>) -> Result<(), ServerError> {
         let holder = Holder {
             pid: std::process::id(),
             url: url.map(str::to_owned),
@@ -106,7 +108,7 @@ impl HomeLock {
             .set_len(0)
             .and_then(|()| self.file.rewind())
             .and_then(|()| self.file.write_all(&body))
-            .with_context(|| format!("writing the lock file {}", self.path.display()))
+            .map_err(ServerError::io("write the lock file", &self.path))
     }
 }
 
@@ -129,8 +131,11 @@ mod tests {
         let mut first = HomeLock::acquire(dir.path()).unwrap();
         first.write(Some("http://127.0.0.1:8420")).unwrap();
         let refused = HomeLock::acquire(dir.path()).expect_err("the directory is held");
+        let ServerError::HomeInUse(refused) = refused else {
+            panic!("not a HomeInUse: {refused:?}");
+        };
         assert_eq!(
-            refused.downcast_ref::<HomeInUse>(),
+            Some(&refused),
             Some(&HomeInUse {
                 home: dir.path().to_owned(),
                 pid: Some(std::process::id()),

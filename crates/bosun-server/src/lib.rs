@@ -28,12 +28,11 @@ mod watcher;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use bosun_store::Store;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{RestartPolicy, ServerConfig};
-pub use error::ApiError;
+pub use error::{ApiError, ServerError};
 pub use example::EXAMPLE_JOB;
 pub use home_lock::HomeInUse;
 
@@ -68,22 +67,21 @@ pub struct Server {
 }
 
 /// Locks the data directory, binds the listener, opens the store and recovers. The
-/// error is a [`HomeInUse`] when another server holds the data directory.
-pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
+/// error is [`ServerError::HomeInUse`] when another server holds the data directory.
+pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     std::fs::create_dir_all(&config.home)
-        .with_context(|| format!("creating the data dir {}", config.home.display()))?;
+        .map_err(ServerError::io("create the data directory", &config.home))?;
     // The data directory first: a second server on it must stop before it touches
     // the store, or its restart recovery would kill the running server's jobs.
     let mut home_lock = home_lock::HomeLock::acquire(&config.home)?;
+    let listen = |source| ServerError::Listen {
+        addr: config.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| {
-            format!(
-                "listening on {}: is another server running there? pick another address with --listen",
-                config.listen
-            )
-        })?;
-    let url = format!("http://{}", listener.local_addr()?);
+        .map_err(listen)?;
+    let url = format!("http://{}", listener.local_addr().map_err(listen)?);
     home_lock.write(Some(&url))?;
     let store = Store::open(&config.database_url()).await?;
     let tenant = store.ensure_tenant(DEFAULT_TENANT, "Default").await?;
@@ -130,7 +128,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
 
 impl Server {
     /// Serves until `shutdown` fires, then drains and returns.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ServerError> {
         let state = self.state;
         let runner = Runner::new(
             state.store.clone(),
@@ -158,8 +156,8 @@ impl Server {
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
-            .context("serving HTTP")?;
-        (&mut runner.0).await.context("the runner failed")?;
+            .map_err(ServerError::Serve)?;
+        (&mut runner.0).await.map_err(ServerError::Runner)?;
         let _ = (&mut clock.0).await;
         let _ = (&mut watches.0).await;
         let mut recovery = self.recovery;

@@ -22,7 +22,7 @@
 use std::time::Duration;
 
 use bosun_core::error::chain;
-use bosun_store::{Execution, Finish, Store};
+use bosun_store::{Execution, Finish, Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -48,7 +48,7 @@ pub(crate) async fn recover(
     store: &Store,
     policy: RestartPolicy,
     runner: &RunnerHandle,
-) -> anyhow::Result<Recovery> {
+) -> Result<Recovery, StoreError> {
     let released = store.release_claims(RUNNER_NAME).await?;
     if released > 0 {
         tracing::info!(

@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{ApiError, ApiQuery, ServerError};
 use crate::state::AppState;
 use bosun_core::{Action, Resource};
 
@@ -64,26 +64,19 @@ pub(super) async fn tail(
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(text(Body::empty())),
-        Err(e) => {
-            return Err(anyhow::Error::new(e)
-                .context(format!("opening {path}"))
-                .into());
-        }
+        Err(e) => return Err(ServerError::io("open the log", path)(e).into()),
     };
     match query.tail {
         None => Ok(text(Body::from_stream(tokio_util::io::ReaderStream::new(
             file,
         )))),
         Some(lines) => {
-            let len = file.metadata().await.map_err(anyhow::Error::from)?.len();
+            let read = |e| ServerError::io("read the log", &path)(e);
+            let len = file.metadata().await.map_err(read)?.len();
             let start = len.saturating_sub(TAIL_WINDOW);
-            file.seek(SeekFrom::Start(start))
-                .await
-                .map_err(anyhow::Error::from)?;
+            file.seek(SeekFrom::Start(start)).await.map_err(read)?;
             let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes)
-                .await
-                .map_err(anyhow::Error::from)?;
+            file.read_to_end(&mut bytes).await.map_err(read)?;
             Ok(text(Body::from(last_lines(&bytes, lines).to_vec())))
         }
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ServerError};
 use crate::scheduler::{self, NEVER};
 use crate::state::AppState;
 use bosun_core::{Action, Resource};
@@ -94,7 +94,10 @@ pub(super) async fn create(
         .create_schedule(&caller.tenant.id, &job.id, &new)
         .await?;
     // What the clock will read back must parse: checked here, not at the first fire.
-    scheduler::parse(&row).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    scheduler::parse(&row).map_err(|problem| ServerError::Schedule {
+        id: row.id.clone(),
+        problem,
+    })?;
     state.schedules_changed.notify_one();
     Ok((StatusCode::CREATED, Json(view(&row, &job.name))))
 }

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use bosun_server::{ServerConfig, start};
+use bosun_core::error::chain;
+use bosun_server::{ServerConfig, ServerError, start};
 use bosun_test_utils::{POSTGRES_HELP, database_urls, drop_test_database};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +15,7 @@ pub(crate) struct TestServer {
     pub(crate) database_url: String,
     pub(crate) home: std::path::PathBuf,
     shutdown: CancellationToken,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServerError>>>,
     pub(crate) http: reqwest::Client,
 }
 
@@ -32,8 +33,10 @@ impl TestServer {
         let home = config.home.clone();
         let server = match start(config).await {
             Ok(s) => s,
-            Err(e) if database_url.starts_with("postgres") => panic!("{e:#}\n{POSTGRES_HELP}"),
-            Err(e) => panic!("{e:#}"),
+            Err(e) if database_url.starts_with("postgres") => {
+                panic!("{}\n{POSTGRES_HELP}", chain(&e))
+            }
+            Err(e) => panic!("{}", chain(&e)),
         };
         let token = token
             .or_else(|| server.first_start.as_ref().map(|f| f.token.clone()))

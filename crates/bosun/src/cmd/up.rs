@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bosun_server::{FirstStart, HomeInUse, RestartPolicy, ServerConfig};
+use bosun_server::{FirstStart, RestartPolicy, ServerConfig, ServerError};
 
 use super::client::ClientFile;
 use crate::cli::{OnRestart, UpArgs};
@@ -49,15 +49,11 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
 
     let server = match bosun_server::start(config).await {
         Ok(server) => server,
-        Err(e) => match e.downcast_ref::<HomeInUse>() {
-            Some(in_use) => {
-                eprintln!(
-                    "bosun: {in_use}; stop it first, or point BOSUN_HOME (or --home) elsewhere"
-                );
-                return Ok(exit::HOME_IN_USE);
-            }
-            None => return Err(e.context("could not start the server")),
-        },
+        Err(ServerError::HomeInUse(in_use)) => {
+            eprintln!("bosun: {in_use}; stop it first, or point BOSUN_HOME (or --home) elsewhere");
+            return Ok(exit::HOME_IN_USE);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("could not start the server")),
     };
     println!(
         "bosun: serving {} (data in {})",
