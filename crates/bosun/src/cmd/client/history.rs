@@ -25,7 +25,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
         request = request.query(&[("before", before)]);
     }
     let answer = client.json::<List<Execution>>(request).await?;
-    if args.json {
+    if args.output.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
@@ -46,7 +46,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
     for execution in &page.items {
         table.row(row(execution, chrono::Utc::now()));
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     if let Some(cursor) = &page.next {
         eprintln!("bosun: more: {}", next_page(&args, cursor));
     }
@@ -93,7 +93,7 @@ fn next_page(args: &HistoryArgs, cursor: &str) -> String {
     if args.limit != 20 {
         command.push_str(&format!(" --limit {}", args.limit));
     }
-    if args.wide {
+    if args.output.wide {
         command.push_str(" --wide");
     }
     command.push_str(&format!(" --before {}", quote(cursor)));
@@ -116,7 +116,7 @@ fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ClientArgs;
+    use crate::cli::{ClientArgs, OutputArgs};
 
     #[test]
     fn the_next_page_command_repeats_the_filters() {
@@ -125,8 +125,10 @@ mod tests {
             limit: 5,
             status: Some(bosun_core::ExecutionStatus::Failed),
             before: Some("old".into()),
-            json: false,
-            wide: true,
+            output: OutputArgs {
+                json: false,
+                wide: true,
+            },
             client: ClientArgs::default(),
         };
         assert_eq!(

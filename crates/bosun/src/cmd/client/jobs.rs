@@ -15,7 +15,7 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
     let answer = client
         .json::<List<Job>>(client.request(Method::GET, &["api", "jobs"]))
         .await?;
-    if args.json {
+    if args.output.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
@@ -33,6 +33,6 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
             or_dash(human::parse_time(job.updated_at.as_deref()).map(|t| human::ago(t, now))),
         ]);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }

@@ -54,7 +54,7 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
     let answer = client
         .json::<Value>(client.request(Method::GET, &path))
         .await?;
-    if args.json {
+    if args.output.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
@@ -107,7 +107,7 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
         };
         table.row(row);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
         request = request.query(&[("silentOver", over.as_secs_f64())]);
     }
     let answer = client.json::<List<Stuck>>(request).await?;
-    if args.json {
+    if args.output.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
@@ -48,6 +48,6 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
             clip(stuck.status_message.as_deref().unwrap_or(""), 60),
         ]);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }
