@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{Execution, List};
-use super::{Client, human, print};
+use super::{Client, human, print, printed_instead};
 use crate::cli::HistoryArgs;
 use crate::exit;
 
@@ -25,19 +25,12 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
         request = request.query(&[("before", before)]);
     }
     let answer = client.json::<List<Execution>>(request).await?;
-    if args.output.json {
-        print(&answer.raw)?;
-        return Ok(exit::SUCCESS);
-    }
     let page = &answer.value;
-    if page.items.is_empty() {
-        eprintln!(
-            "bosun: no executions{}",
-            match &args.job {
-                Some(job) => format!(" of {job}"),
-                None => String::new(),
-            }
-        );
+    let none = page.items.is_empty();
+    if printed_instead(args.output, &answer.raw, none, || match &args.job {
+        Some(job) => format!("no executions of {job}"),
+        None => "no executions".to_owned(),
+    })? {
         return Ok(exit::SUCCESS);
     }
     let mut table = Table::new(&[
