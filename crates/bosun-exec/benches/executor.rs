@@ -31,6 +31,7 @@ use bosun_core::JobSpec;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::{Installer, PythonEnvs, Requirements};
 use bosun_exec::{Outcome, RunOptions, RunReport, run};
+use bosun_test_utils::bench::{self, Parts, Run};
 use bosun_test_utils::stats::{list, median, per_round, seconds};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
@@ -54,28 +55,19 @@ const USAGE: &str = "usage: cargo bench -p bosun-exec --bench executor -- \
                  removed at the end [default: cargo's target/tmp]";
 
 fn main() {
-    let settings = match Settings::from_args(std::env::args().skip(1)) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            println!("{USAGE}");
-            return;
-        }
-        Err(message) => {
-            eprintln!("executor bench: {message}\n\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = Bench::new(&settings).and_then(|bench| bench.run()) {
-        eprintln!("executor bench: {e}");
-        std::process::exit(1);
-    }
+    let parsed = Settings::from_args(std::env::args().skip(1));
+    let settings = bench::settings_or_exit("executor bench", USAGE, parsed);
+    bench::exit_if_failed(
+        "executor bench",
+        Bench::new(&settings).and_then(|bench| bench.run()),
+    );
 }
 
 // ---------------------------------------------------------------- settings
 
 /// What to run and how much of it.
 struct Settings {
-    parts: Vec<char>,
+    parts: Parts,
     rounds: usize,
     true_jobs: usize,
     bot_starts: usize,
@@ -107,14 +99,14 @@ impl Settings {
             }
         }
         if let Some(list) = only {
-            settings.parts = parse_parts(&list)?;
+            settings.parts = Parts::parse(&list)?;
         }
         Ok(Some(settings))
     }
 
     fn full() -> Self {
         Self {
-            parts: vec!['a', 'b', 'c'],
+            parts: Parts::all(),
             rounds: 7,
             true_jobs: 300,
             bot_starts: 40,
@@ -135,21 +127,6 @@ impl Settings {
             ..self
         }
     }
-
-    fn wants(&self, part: char) -> bool {
-        self.parts.contains(&part)
-    }
-}
-
-fn parse_parts(list: &str) -> Result<Vec<char>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| match part {
-            "a" | "b" | "c" => Ok(part.chars().next().expect("matched a one-letter part")),
-            other => Err(format!("unknown part {other:?}: use a, b or c")),
-        })
-        .collect()
 }
 
 // ------------------------------------------------------------------- bench
@@ -157,60 +134,35 @@ fn parse_parts(list: &str) -> Result<Vec<char>, String> {
 /// One run of the benchmark: its runtime, scratch directory and findings.
 struct Bench<'a> {
     settings: &'a Settings,
-    runtime: Runtime,
-    scratch: tempfile::TempDir,
-    rows: Vec<Row>,
-    notes: Vec<String>,
+    run: Run<Row>,
 }
 
 impl<'a> Bench<'a> {
     fn new(settings: &'a Settings) -> Fallible<Self> {
-        // Multi-threaded, as in the `bosun` binary.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        std::fs::create_dir_all(&settings.scratch)?;
-        Ok(Self {
-            settings,
-            runtime,
-            scratch: tempfile::tempdir_in(&settings.scratch)?,
-            rows: Vec::new(),
-            notes: Vec::new(),
-        })
+        let run = Run::new(&settings.scratch)?;
+        Ok(Self { settings, run })
     }
 
     fn run(mut self) -> Fallible<()> {
-        self.note(format!(
+        self.run.note(format!(
             "scratch directory: {}",
-            self.scratch.path().display()
+            self.run.scratch.path().display()
         ));
-        if self.settings.wants('a') {
+        if self.settings.parts.wants('a') {
             self.true_jobs()?;
         }
-        if self.settings.wants('b') || self.settings.wants('c') {
+        if self.settings.parts.wants('b') || self.settings.parts.wants('c') {
             let python = Interpreter::find(self.settings.python.as_deref())?;
-            self.note(format!("interpreter: {}", python.describe()));
-            if self.settings.wants('b') {
+            self.run.note(format!("interpreter: {}", python.describe()));
+            if self.settings.parts.wants('b') {
                 self.bot_start(&python)?;
             }
-            if self.settings.wants('c') {
+            if self.settings.parts.wants('c') {
                 self.env_builds(&python.path)?;
             }
         }
-        print_table(&self.rows);
-        println!();
-        for note in &self.notes {
-            println!("- {note}");
-        }
+        self.run.report(print_table);
         Ok(())
-    }
-
-    fn note(&mut self, note: String) {
-        self.notes.push(note);
-    }
-
-    fn dir(&self, name: &str) -> PathBuf {
-        self.scratch.path().join(name)
     }
 
     // ------------------------------------------------------------ (a) /bin/true
@@ -223,8 +175,8 @@ impl<'a> Bench<'a> {
     /// files alone.
     fn true_jobs(&mut self) -> Fallible<()> {
         let (n, rounds) = (self.settings.true_jobs, self.settings.rounds);
-        let logs = self.dir("true");
-        let runtime = &self.runtime;
+        let logs = self.run.dir("true");
+        let runtime = &self.run.runtime;
         // Warm-up: page cache, the runtime's threads, the allocator.
         supervised_true(runtime, &logs.join("warm"), 20)?;
         bare_true(20)?;
@@ -241,12 +193,13 @@ impl<'a> Bench<'a> {
         let [bosun, bare, waited, piped, files] =
             <[Vec<f64>; 5]>::try_from(figures).expect("interleave returns one list per contestant");
         let ratios = per_round(&bosun, &bare, |bosun, bare| bosun / bare);
-        self.note(format!(
+        self.run.note(format!(
             "(a) rounds: {rounds}, of {n} jobs each side; per-round ratios {}",
             list(&ratios, |r| format!("{r:.2}"))
         ));
-        self.note(time_breakdown(&bosun, &bare, &waited, &piped, &files));
-        self.rows.push(Row {
+        self.run
+            .note(time_breakdown(&bosun, &bare, &waited, &piped, &files));
+        self.run.rows.push(Row {
             measure: "(a) `/bin/true` jobs/s, sequential (bosun ÷ bare)".to_owned(),
             bosun: format!("{:.0} jobs/s", median(&bosun)),
             baseline: format!("{:.0} jobs/s", median(&bare)),
@@ -261,19 +214,22 @@ impl<'a> Bench<'a> {
     /// (b): a bot's start on a ready environment against running its script bare.
     fn bot_start(&mut self, python: &Interpreter) -> Fallible<()> {
         let (n, rounds) = (self.settings.bot_starts, self.settings.rounds);
-        let dir = self.dir("hello-bot");
+        let dir = self.run.dir("hello-bot");
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("bot.py"), "print('hello from the bot')\n")?;
         let bot = Bot::locate(&dir)?;
-        let envs = python_envs(&self.dir("venvs-b"), &python.path);
+        let envs = python_envs(&self.run.dir("venvs-b"), &python.path);
         let built = Instant::now();
-        let env = self.runtime.block_on(envs.ensure(&Requirements::None))?;
-        self.note(format!(
+        let env = self
+            .run
+            .runtime
+            .block_on(envs.ensure(&Requirements::None))?;
+        self.run.note(format!(
             "(b) the environment (no requirements) is built once before timing, in {}",
             seconds(built.elapsed().as_secs_f64())
         ));
-        let logs = self.dir("bot-logs");
-        let runtime = &self.runtime;
+        let logs = self.run.dir("bot-logs");
+        let runtime = &self.run.runtime;
         // Warm-up, which also checks that every side works.
         supervised_bot(runtime, &bot, &envs, &logs.join("warm"), 2)?;
         bare_bot(&env.python, &dir, 2)?;
@@ -294,7 +250,7 @@ impl<'a> Bench<'a> {
             <[Vec<f64>; 5]>::try_from(figures).expect("interleave returns one list per contestant");
         let venv_ratios = per_round(&bosun, &venv, |bosun, bare| bosun / bare);
         let base_ratios = per_round(&bosun, &base, |bosun, bare| bosun / bare);
-        self.note(format!(
+        self.run.note(format!(
             "(b) rounds: {rounds}, of {n} starts each side; per-round ratios against the \
              venv's python {}, against the base python {}",
             list(&venv_ratios, |r| format!("{r:.3}")),
@@ -304,7 +260,7 @@ impl<'a> Bench<'a> {
         let rest: Vec<f64> = (0..extra.len())
             .map(|i| extra[i] - ensure[i] - files[i])
             .collect();
-        self.note(format!(
+        self.run.note(format!(
             "(b) where bosun's extra {} per start goes (medians of per-round figures): \
              `ensure` on the ready environment {}, creating the two log files {} (per \
              round: {}), the rest (supervising the run) {}",
@@ -315,14 +271,14 @@ impl<'a> Bench<'a> {
             seconds(median(&rest))
         ));
         if !python.site_hooks.is_empty() {
-            self.note(format!(
+            self.run.note(format!(
                 "(b) the base interpreter's site-packages has .pth files ({}) that run at \
                  every start; a venv without system site-packages skips them, which is the \
                  gap between the two (b) baselines",
                 python.site_hooks.join(", ")
             ));
         }
-        self.rows.push(Row {
+        self.run.rows.push(Row {
             measure: "(b) bot start, env ready: `ensure` + supervised run ÷ \
                       `venv/bin/python bot.py`"
                 .to_owned(),
@@ -331,7 +287,7 @@ impl<'a> Bench<'a> {
             ratio: median(&venv_ratios),
             goal: Goal::AtMost(1.15),
         });
-        self.rows.push(Row {
+        self.run.rows.push(Row {
             measure: "(b) the same ÷ `python3 bot.py` (base interpreter)".to_owned(),
             bosun: seconds(median(&bosun)),
             baseline: seconds(median(&base)),
@@ -347,11 +303,11 @@ impl<'a> Bench<'a> {
     /// and the rerun on the ready environment, against `python -m venv` + `pip install`.
     fn env_builds(&mut self, python: &Path) -> Fallible<()> {
         let (rounds, reruns) = (self.settings.install_rounds, self.settings.cached_ensures);
-        let file = self.dir("requirements.txt");
+        let file = self.run.dir("requirements.txt");
         std::fs::write(&file, REQUIREMENTS)?;
         let requirements = Requirements::File(file.clone());
-        let work = self.dir("builds");
-        let runtime = &self.runtime;
+        let work = self.run.dir("builds");
+        let runtime = &self.run.runtime;
         // Warm-up: fills uv's and pip's own download and wheel caches, so that every
         // timed round starts alike: bosun's venvs directory empty, both installers'
         // caches warm.
@@ -375,30 +331,30 @@ impl<'a> Bench<'a> {
             <[Vec<f64>; 2]>::try_from(figures).expect("interleave returns one list per contestant");
         let speedup = |bosun: &[f64]| per_round(bosun, &baseline, |bosun, bare| bare / bosun);
         let (first_speedups, rerun_speedups) = (speedup(&first), speedup(&cached));
-        self.note(format!(
+        self.run.note(format!(
             "(c) Installer::Auto built with {} ({})",
             warm.installer, warm.tool_version
         ));
-        self.note(format!(
+        self.run.note(format!(
             "(c) rounds: {rounds}; packages {}; per-round speed-ups: first run {}, rerun {} \
              (each rerun figure the mean of {reruns} `ensure` calls)",
             REQUIREMENTS.trim().replace('\n', ", "),
             list(&first_speedups, |r| format!("{r:.1}")),
             list(&rerun_speedups, |r| format!("{r:.0}"))
         ));
-        self.note(
+        self.run.note(
             "(c) bosun's venvs directory is new in every round; uv's and pip's own caches \
              are warm on both sides (one untimed build each first), so neither downloads"
                 .to_owned(),
         );
-        self.rows.push(Row {
+        self.run.rows.push(Row {
             measure: "(c) first run with requirements, new venvs dir (baseline ÷ bosun)".to_owned(),
             bosun: seconds(median(&first)),
             baseline: seconds(median(&baseline)),
             ratio: median(&first_speedups),
             goal: Goal::AtLeast(5.0),
         });
-        self.rows.push(Row {
+        self.run.rows.push(Row {
             measure: "(c) rerun, environment ready (baseline ÷ bosun)".to_owned(),
             bosun: seconds(median(&cached)),
             baseline: seconds(median(&baseline)),

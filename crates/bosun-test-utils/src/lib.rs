@@ -1,7 +1,8 @@
-//! Helpers shared by bosun's integration tests, so each crate's tests check processes
+//! Helpers shared by bosun's integration tests and benches, so each crate's tests check processes
 //! and wait for conditions the same way.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod fake_llm;
 pub mod redis_server;
 pub mod stats;

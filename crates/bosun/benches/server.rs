@@ -37,9 +37,7 @@ mod settings;
 #[path = "server/throughput.rs"]
 mod throughput;
 
-use std::path::PathBuf;
-
-use tokio::runtime::Runtime;
+use bosun_test_utils::bench::{self, Run};
 
 use crate::api::Api;
 use crate::figures::{Goal, Row, list, median, mib, per_round, percentile, print_table, seconds};
@@ -54,21 +52,12 @@ type Fallible<T> = Result<T, Error>;
 const MEMORY_GOAL_MIB: f64 = 40.0;
 
 fn main() {
-    let settings = match Settings::from_args(std::env::args().skip(1)) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => {
-            println!("{USAGE}");
-            return;
-        }
-        Err(message) => {
-            eprintln!("server bench: {message}\n\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = Bench::new(&settings).and_then(|bench| bench.run()) {
-        eprintln!("server bench: {e}");
-        std::process::exit(1);
-    }
+    let parsed = Settings::from_args(std::env::args().skip(1));
+    let settings = bench::settings_or_exit("server bench", USAGE, parsed);
+    bench::exit_if_failed(
+        "server bench",
+        Bench::new(&settings).and_then(|bench| bench.run()),
+    );
 }
 
 /// Runs `work` as a task on one of the runtime's workers, as the `bosun` binary runs
@@ -82,65 +71,40 @@ pub(crate) async fn on_worker<T: Send + 'static>(
 /// One run of the benchmark: its runtime, scratch directory and findings.
 struct Bench<'a> {
     settings: &'a Settings,
-    runtime: Runtime,
-    scratch: tempfile::TempDir,
-    rows: Vec<Row>,
-    notes: Vec<String>,
+    run: Run<Row>,
 }
 
 impl<'a> Bench<'a> {
     fn new(settings: &'a Settings) -> Fallible<Self> {
-        // Multi-threaded, as in the `bosun` binary.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        std::fs::create_dir_all(&settings.scratch)?;
-        Ok(Self {
-            settings,
-            runtime,
-            scratch: tempfile::tempdir_in(&settings.scratch)?,
-            rows: Vec::new(),
-            notes: Vec::new(),
-        })
+        let run = Run::new(&settings.scratch)?;
+        Ok(Self { settings, run })
     }
 
     fn run(mut self) -> Fallible<()> {
-        self.note(format!(
+        self.run.note(format!(
             "scratch directory: {}; server: {} up, {} CPUs",
-            self.scratch.path().display(),
+            self.run.scratch.path().display(),
             env!("CARGO_BIN_EXE_bosun"),
             std::thread::available_parallelism().map_or(0, usize::from)
         ));
-        if self.settings.wants('a') {
+        if self.settings.parts.wants('a') {
             self.latency()?;
         }
-        if self.settings.wants('b') {
+        if self.settings.parts.wants('b') {
             self.throughput()?;
         }
-        if self.settings.wants('c') {
+        if self.settings.parts.wants('c') {
             self.memory()?;
         }
-        print_table(&self.rows);
-        println!();
-        for note in &self.notes {
-            println!("- {note}");
-        }
+        self.run.report(print_table);
         Ok(())
-    }
-
-    fn note(&mut self, note: String) {
-        self.notes.push(note);
-    }
-
-    fn dir(&self, name: &str) -> PathBuf {
-        self.scratch.path().join(name)
     }
 
     fn block<T: Send + 'static>(
         &self,
         work: impl Future<Output = Fallible<T>> + Send + 'static,
     ) -> Fallible<T> {
-        self.runtime.block_on(on_worker(work))
+        self.run.runtime.block_on(on_worker(work))
     }
 
     // ---------------------------------------------------------- (a) latency
@@ -157,9 +121,9 @@ impl<'a> Bench<'a> {
                 .history_limit
                 .unwrap_or(((rounds + 1) * n + WARM + 100) as i64),
         };
-        let server = ServerProcess::start(&self.dir("a-server"), &flags)?;
+        let server = ServerProcess::start(&self.run.dir("a-server"), &flags)?;
         let api = Api::new(&server.url, &server.token);
-        let bare_dir = self.dir("a-bare");
+        let bare_dir = self.run.dir("a-bare");
         let setup = api.clone();
         self.block(async move { setup.create_job(&latency::definition()).await })?;
         // Warm-up: the server's caches and connections, the page cache, both sides.
@@ -189,14 +153,14 @@ impl<'a> Bench<'a> {
         for p in [50.0, 99.0] {
             let (api_p, bare_p) = (of(&through_api, p, start), of(&bare, p, start));
             let ratios = per_round(&bare_p, &api_p, |bare, api| bare / api);
-            self.note(format!(
+            self.run.note(format!(
                 "(a) p{p}: rounds {rounds} of {n} triggers each side; per round, API {}; \
                  bare {}; ratios {}",
                 list(&api_p, seconds),
                 list(&bare_p, seconds),
                 list(&ratios, |r| format!("{r:.2}"))
             ));
-            self.rows.push(Row {
+            self.run.rows.push(Row {
                 measure: format!("(a) trigger → process start, p{p} (bare ÷ API)"),
                 bosun: seconds(median(&api_p)),
                 baseline: seconds(median(&bare_p)),
@@ -208,7 +172,7 @@ impl<'a> Bench<'a> {
         let step = |s: &Sample| s.step;
         let rest = |s: &Sample| s.start - s.step;
         let m = |rounds: &[Vec<Sample>], pick: fn(&Sample) -> f64| median(&of(rounds, 50.0, pick));
-        self.note(format!(
+        self.run.note(format!(
             "(a) where the time goes (medians of per-round medians): API: request sent → 202 \
              received {}, 202 → the program's stamp {}; bare: `run` called → `on_start` (the \
              spawn returned) {}, `on_start` → the program's stamp {} (the exec of the program, \
@@ -236,14 +200,18 @@ impl<'a> Bench<'a> {
                 .history_limit
                 .unwrap_or((n + WARM + 100) as i64),
         };
-        self.block(throughput::bare(self.dir("b-bare/warm"), WARM, concurrency))?;
+        self.block(throughput::bare(
+            self.run.dir("b-bare/warm"),
+            WARM,
+            concurrency,
+        ))?;
         let (mut through_api, mut bare) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             for step in 0..2 {
                 if (round + step) % 2 == 0 {
                     // A new server each round, so that every round starts alike.
                     let server =
-                        ServerProcess::start(&self.dir(&format!("b-server-{round}")), &flags)?;
+                        ServerProcess::start(&self.run.dir(&format!("b-server-{round}")), &flags)?;
                     let api = Api::new(&server.url, &server.token);
                     let warm = api.clone();
                     self.block(async move {
@@ -253,21 +221,21 @@ impl<'a> Bench<'a> {
                     through_api.push(self.block(throughput::through_api(api, n, submitters))?);
                     server.stop()?;
                 } else {
-                    let dir = self.dir(&format!("b-bare/{round}"));
+                    let dir = self.run.dir(&format!("b-bare/{round}"));
                     bare.push(self.block(throughput::bare(dir, n, concurrency))?);
                 }
             }
         }
         let rates: Vec<f64> = through_api.iter().map(|r| r.rate).collect();
         let ratios = per_round(&rates, &bare, |api, bare| api / bare);
-        self.note(format!(
+        self.run.note(format!(
             "(b) rounds: {rounds} of {n} jobs each side, {concurrency} at once, {submitters} run \
              requests in flight; per round, API {}; bare {}; ratios {}",
             list(&rates, |r| format!("{r:.0}/s")),
             list(&bare, |r| format!("{r:.0}/s")),
             list(&ratios, |r| format!("{r:.2}"))
         ));
-        self.note(format!(
+        self.run.note(format!(
             "(b) API side per round: run requests accepted {}; executions/s by the server's own \
              record (first request → latest `endTime`) {}; executions checked CompletedSuccessfully \
              in the history {} (server --history-limit {})",
@@ -282,7 +250,7 @@ impl<'a> Bench<'a> {
             }),
             flags.history_limit
         ));
-        self.rows.push(Row {
+        self.run.rows.push(Row {
             measure: format!(
                 "(b) `/bin/true` executions/s, {n} jobs, {concurrency} at once (API ÷ bare)"
             ),
@@ -299,9 +267,9 @@ impl<'a> Bench<'a> {
     /// (c): the server's resident memory, idle and with a large history.
     fn memory(&mut self) -> Fallible<()> {
         let rows = self.settings.rows;
-        let home = self.dir("c-server");
-        let found = memory::measure(&self.runtime, &home, rows, self.settings.max_concurrent)?;
-        self.note(format!(
+        let home = self.run.dir("c-server");
+        let found = memory::measure(&self.run.runtime, &home, rows, self.settings.max_concurrent)?;
+        self.run.note(format!(
             "(c) history of {rows} finished executions written through bosun_store in {} \
              (database and WAL {}); server RSS right after the restart with them {}, after \
              the client listed all {} in pages of 1000 {}, after the rest of the exercise {}",
@@ -319,15 +287,15 @@ impl<'a> Bench<'a> {
             figure: bytes as f64,
             goal: Goal::AtMostMib(MEMORY_GOAL_MIB),
         };
-        self.rows.push(memory_row(
+        self.run.rows.push(memory_row(
             "(c) server RSS, idle after the first start".to_owned(),
             found.idle.rss,
         ));
-        self.rows.push(memory_row(
+        self.run.rows.push(memory_row(
             format!("(c) server RSS with {rows} history rows, after listing and runs"),
             found.exercised.rss,
         ));
-        self.rows.push(memory_row(
+        self.run.rows.push(memory_row(
             format!("(c) server peak RSS (VmHWM) with {rows} history rows"),
             found.exercised.peak,
         ));

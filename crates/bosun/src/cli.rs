@@ -268,14 +268,8 @@ pub(crate) struct ListArgs {
     /// Only this job's.
     pub(crate) job: Option<String>,
 
-    /// Print the server's JSON answer unchanged, for scripts.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
-    /// 60 columns a cell).
-    #[arg(short, long)]
-    pub(crate) wide: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -778,6 +772,19 @@ pub(crate) enum OnRestart {
     Adopt,
 }
 
+/// How a client command that lists things prints them: a table, or JSON.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct OutputArgs {
+    /// Print the server's JSON answer unchanged, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
+    /// 60 columns a cell).
+    #[arg(short, long)]
+    pub(crate) wide: bool,
+}
+
 /// Which server the client commands talk to, and as whom.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Server")]
@@ -801,14 +808,8 @@ pub(crate) struct ClientArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct JobsArgs {
-    /// Print the server's JSON answer unchanged, for scripts.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
-    /// 60 columns a cell).
-    #[arg(short, long)]
-    pub(crate) wide: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -910,14 +911,8 @@ pub(crate) struct HistoryArgs {
     #[arg(long, value_name = "CURSOR")]
     pub(crate) before: Option<String>,
 
-    /// Print the server's JSON answer unchanged, for scripts.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
-    /// 60 columns a cell).
-    #[arg(short, long)]
-    pub(crate) wide: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
@@ -934,14 +929,8 @@ pub(crate) struct StuckArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) silent_over: Option<Duration>,
 
-    /// Print the server's JSON answer unchanged, for scripts.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Show long cells whole instead of cutting them to fit the terminal (in a pipe:
-    /// 60 columns a cell).
-    #[arg(short, long)]
-    pub(crate) wide: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,

@@ -58,33 +58,27 @@ fn pick(addrs: &[SocketAddr]) -> Option<SocketAddr> {
 mod tests {
     use super::*;
 
+    /// Asserts that `given` is read as the address `expected`.
+    fn reads_as(given: &str, expected: &str) {
+        assert_eq!(
+            parse_listen(given),
+            Ok(expected.parse().unwrap()),
+            "{given}"
+        );
+    }
+
     #[test]
     fn addresses_parse_as_they_are_and_a_missing_port_is_the_default() {
-        assert_eq!(
-            parse_listen("0.0.0.0:9000"),
-            Ok("0.0.0.0:9000".parse().unwrap())
-        );
-        assert_eq!(
-            parse_listen("[::1]:9000"),
-            Ok("[::1]:9000".parse().unwrap())
-        );
-        assert_eq!(
-            parse_listen("127.0.0.1"),
-            Ok("127.0.0.1:8420".parse().unwrap())
-        );
-        assert_eq!(parse_listen("::1"), Ok("[::1]:8420".parse().unwrap()));
+        reads_as("0.0.0.0:9000", "0.0.0.0:9000");
+        reads_as("[::1]:9000", "[::1]:9000");
+        reads_as("127.0.0.1", "127.0.0.1:8420");
+        reads_as("::1", "[::1]:8420");
     }
 
     #[test]
     fn localhost_is_the_ipv4_loopback_address() {
-        assert_eq!(
-            parse_listen("localhost:9000"),
-            Ok("127.0.0.1:9000".parse().unwrap())
-        );
-        assert_eq!(
-            parse_listen("localhost"),
-            Ok("127.0.0.1:8420".parse().unwrap())
-        );
+        reads_as("localhost:9000", "127.0.0.1:9000");
+        reads_as("localhost", "127.0.0.1:8420");
     }
 
     #[test]

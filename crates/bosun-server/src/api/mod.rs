@@ -11,6 +11,7 @@ mod logs;
 mod monitor;
 mod schedules;
 mod seed;
+mod starters;
 mod triggers;
 
 #[cfg(test)]
@@ -24,6 +25,7 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use starters::{Schedules, Triggers};
 
 /// The OpenAPI document of every route.
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -45,16 +47,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/jobs/{job}/run", post(jobs::run))
         .route(
             "/api/jobs/{job}/schedules",
-            get(schedules::list_of_job).post(schedules::create),
+            get(starters::list_of_job::<Schedules>).post(schedules::create),
         )
-        .route("/api/schedules", get(schedules::list))
-        .route("/api/schedules/{id}", delete(schedules::delete))
+        .route("/api/schedules", get(starters::list::<Schedules>))
+        .route("/api/schedules/{id}", delete(starters::delete::<Schedules>))
         .route(
             "/api/jobs/{job}/triggers",
-            get(triggers::list_of_job).post(triggers::create),
+            get(starters::list_of_job::<Triggers>).post(triggers::create),
         )
-        .route("/api/triggers", get(triggers::list))
-        .route("/api/triggers/{id}", delete(triggers::delete))
+        .route("/api/triggers", get(starters::list::<Triggers>))
+        .route("/api/triggers/{id}", delete(starters::delete::<Triggers>))
         .route("/api/executions", get(executions::list))
         .route("/api/executions/{id}", get(executions::get))
         .route("/api/executions/{id}/cancel", post(executions::cancel))

@@ -30,7 +30,7 @@ pub(super) struct NewScheduleBody {
 }
 
 /// A schedule as the API shows it.
-fn view(row: &ScheduleRow, job_name: &str) -> Value {
+pub(super) fn view(row: &ScheduleRow, job_name: &str) -> Value {
     let missed: Value = serde_json::from_str(&row.missed_policy).unwrap_or(Value::Null);
     let every = row
         .every_ms
@@ -100,46 +100,4 @@ pub(super) async fn create(
     })?;
     state.schedules_changed.notify_one();
     Ok((StatusCode::CREATED, Json(view(&row, &job.name))))
-}
-
-pub(super) async fn list_of_job(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(job): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Resource::Schedules, Action::View)?;
-    let job = super::jobs::found(&state, &caller, &job).await?;
-    let rows = state
-        .store
-        .schedules(&caller.tenant.id, Some(&job.id))
-        .await?;
-    let items: Vec<Value> = rows.iter().map(|r| view(r, &job.name)).collect();
-    Ok(Json(json!({ "items": items })))
-}
-
-pub(super) async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Resource::Schedules, Action::View)?;
-    let rows = state.store.schedules(&caller.tenant.id, None).await?;
-    let names = super::jobs::names(&state, &caller).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| view(r, names.get(&r.job_id).map_or("", String::as_str)))
-        .collect();
-    Ok(Json(json!({ "items": items })))
-}
-
-pub(super) async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    caller.require(Resource::Schedules, Action::Delete)?;
-    if !state.store.delete_schedule(&caller.tenant.id, &id).await? {
-        return Err(ApiError::NotFound("schedule"));
-    }
-    state.schedules_changed.notify_one();
-    Ok(StatusCode::NO_CONTENT)
 }

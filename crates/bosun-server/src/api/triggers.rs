@@ -37,7 +37,7 @@ pub(super) struct NewTriggerBody {
 }
 
 /// A file trigger as the API shows it, with whether it is being watched.
-fn view(state: &AppState, row: &FileTriggerRow, job_name: &str) -> Value {
+pub(super) fn view(state: &AppState, row: &FileTriggerRow, job_name: &str) -> Value {
     let health = state.trigger_health.of(&row.id);
     json!({
         "id": row.id,
@@ -106,53 +106,4 @@ pub(super) async fn create(
         .await?;
     state.triggers_changed.notify_one();
     Ok((StatusCode::CREATED, Json(view(&state, &row, &job.name))))
-}
-
-pub(super) async fn list_of_job(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(job): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Resource::Triggers, Action::View)?;
-    let job = super::jobs::found(&state, &caller, &job).await?;
-    let rows = state
-        .store
-        .file_triggers(Some(&caller.tenant.id), Some(&job.id))
-        .await?;
-    let items: Vec<Value> = rows.iter().map(|r| view(&state, r, &job.name)).collect();
-    Ok(Json(json!({ "items": items })))
-}
-
-pub(super) async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Resource::Triggers, Action::View)?;
-    let rows = state
-        .store
-        .file_triggers(Some(&caller.tenant.id), None)
-        .await?;
-    let names = super::jobs::names(&state, &caller).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| view(&state, r, names.get(&r.job_id).map_or("", String::as_str)))
-        .collect();
-    Ok(Json(json!({ "items": items })))
-}
-
-pub(super) async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    caller.require(Resource::Triggers, Action::Delete)?;
-    if !state
-        .store
-        .delete_file_trigger(&caller.tenant.id, &id)
-        .await?
-    {
-        return Err(ApiError::NotFound("trigger"));
-    }
-    state.triggers_changed.notify_one();
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use bosun_test_utils::bench::Parts;
+
 pub(crate) const USAGE: &str = "usage: cargo bench -p bosun --bench server -- \
 [--quick] [--only a,b,c] [--jobs N] [--rows N] [other flags]
   --quick             a smoke run, not figures to quote: (a) 3 rounds of 30 samples,
@@ -23,7 +25,7 @@ pub(crate) const USAGE: &str = "usage: cargo bench -p bosun --bench server -- \
 
 /// What to run and how much of it.
 pub(crate) struct Settings {
-    pub(crate) parts: Vec<char>,
+    pub(crate) parts: Parts,
     pub(crate) latency_rounds: usize,
     pub(crate) samples: usize,
     pub(crate) throughput_rounds: usize,
@@ -86,14 +88,14 @@ impl Settings {
             }
         }
         if let Some(list) = only {
-            settings.parts = parse_parts(&list)?;
+            settings.parts = Parts::parse(&list)?;
         }
         Ok(Some(settings))
     }
 
     fn full() -> Self {
         Self {
-            parts: vec!['a', 'b', 'c'],
+            parts: Parts::all(),
             latency_rounds: 7,
             samples: 200,
             throughput_rounds: 3,
@@ -116,10 +118,6 @@ impl Settings {
             ..self
         }
     }
-
-    pub(crate) fn wants(&self, part: char) -> bool {
-        self.parts.contains(&part)
-    }
 }
 
 /// A count of at least one.
@@ -130,15 +128,4 @@ fn count(flag: &str, value: &str) -> Result<usize, String> {
             "{flag} takes a whole number of at least 1, not {value:?}"
         )),
     }
-}
-
-fn parse_parts(list: &str) -> Result<Vec<char>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| match part {
-            "a" | "b" | "c" => Ok(part.chars().next().expect("matched a one-letter part")),
-            other => Err(format!("unknown part {other:?}: use a, b or c")),
-        })
-        .collect()
 }

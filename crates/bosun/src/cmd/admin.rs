@@ -11,6 +11,7 @@ use anyhow::Result;
 use bosun_server::DEFAULT_TENANT;
 use bosun_server::access::{self, AccessError};
 use bosun_store::Store;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -88,27 +89,15 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
         Err(e) => Err(e.into()),
     };
     store.close().await;
-    let tokens = listed?;
-    if args.json {
-        println!("{:#}", json!({ "items": tokens }));
-        return Ok(exit::SUCCESS);
-    }
-    let rows = tokens
-        .iter()
-        .map(|t| {
-            [
-                t.name.clone(),
-                t.id.clone(),
-                t.permissions.join(" "),
-                t.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            ]
-        })
-        .collect::<Vec<_>>();
-    print!(
-        "{}",
-        columns(["NAME", "ID", "PERMISSIONS", "CREATED"], &rows)
-    );
-    Ok(exit::SUCCESS)
+    let header = ["NAME", "ID", "PERMISSIONS", "CREATED"];
+    print_list(args.json, &listed?, header, |t| {
+        [
+            t.name.clone(),
+            t.id.clone(),
+            t.permissions.join(" "),
+            t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        ]
+    })
 }
 
 async fn revoke(args: AdminTokenRevokeArgs) -> Result<u8> {
@@ -150,16 +139,24 @@ async fn tenants(args: AdminListArgs) -> Result<u8> {
     let store = open(&args.store).await?;
     let listed = store.tenants().await;
     store.close().await;
-    let tenants = listed?;
-    if args.json {
-        println!("{:#}", json!({ "items": tenants }));
-        return Ok(exit::SUCCESS);
+    print_list(args.json, &listed?, ["SLUG", "NAME", "ID"], |t| {
+        [t.slug.clone(), t.name.clone(), t.id.clone()]
+    })
+}
+
+/// Prints `items` as `{"items": [...]}` with `--json`, else one row each under `header`.
+fn print_list<T: Serialize, const N: usize>(
+    json: bool,
+    items: &[T],
+    header: [&str; N],
+    row: impl Fn(&T) -> [String; N],
+) -> Result<u8> {
+    if json {
+        println!("{:#}", json!({ "items": items }));
+    } else {
+        let rows: Vec<[String; N]> = items.iter().map(row).collect();
+        print!("{}", columns(header, &rows));
     }
-    let rows = tenants
-        .iter()
-        .map(|t| [t.slug.clone(), t.name.clone(), t.id.clone()])
-        .collect::<Vec<_>>();
-    print!("{}", columns(["SLUG", "NAME", "ID"], &rows));
     Ok(exit::SUCCESS)
 }
 

@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{Execution, List};
-use super::{Client, human, print};
+use super::{Client, human, print, printed_instead};
 use crate::cli::HistoryArgs;
 use crate::exit;
 
@@ -25,19 +25,12 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
         request = request.query(&[("before", before)]);
     }
     let answer = client.json::<List<Execution>>(request).await?;
-    if args.json {
-        print(&answer.raw)?;
-        return Ok(exit::SUCCESS);
-    }
     let page = &answer.value;
-    if page.items.is_empty() {
-        eprintln!(
-            "bosun: no executions{}",
-            match &args.job {
-                Some(job) => format!(" of {job}"),
-                None => String::new(),
-            }
-        );
+    let none = page.items.is_empty();
+    if printed_instead(args.output, &answer.raw, none, || match &args.job {
+        Some(job) => format!("no executions of {job}"),
+        None => "no executions".to_owned(),
+    })? {
         return Ok(exit::SUCCESS);
     }
     let mut table = Table::new(&[
@@ -46,7 +39,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
     for execution in &page.items {
         table.row(row(execution, chrono::Utc::now()));
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     if let Some(cursor) = &page.next {
         eprintln!("bosun: more: {}", next_page(&args, cursor));
     }
@@ -93,7 +86,7 @@ fn next_page(args: &HistoryArgs, cursor: &str) -> String {
     if args.limit != 20 {
         command.push_str(&format!(" --limit {}", args.limit));
     }
-    if args.wide {
+    if args.output.wide {
         command.push_str(" --wide");
     }
     command.push_str(&format!(" --before {}", quote(cursor)));
@@ -116,7 +109,7 @@ fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ClientArgs;
+    use crate::cli::{ClientArgs, OutputArgs};
 
     #[test]
     fn the_next_page_command_repeats_the_filters() {
@@ -125,8 +118,10 @@ mod tests {
             limit: 5,
             status: Some(bosun_core::ExecutionStatus::Failed),
             before: Some("old".into()),
-            json: false,
-            wide: true,
+            output: OutputArgs {
+                json: false,
+                wide: true,
+            },
             client: ClientArgs::default(),
         };
         assert_eq!(

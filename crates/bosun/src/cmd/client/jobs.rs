@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::table::{Layout, Table, or_dash};
 use super::wire::{Job, List};
-use super::{Client, human, print};
+use super::{Client, human, print, printed_instead};
 use crate::cli::JobsArgs;
 use crate::exit;
 
@@ -15,12 +15,10 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
     let answer = client
         .json::<List<Job>>(client.request(Method::GET, &["api", "jobs"]))
         .await?;
-    if args.json {
-        print(&answer.raw)?;
-        return Ok(exit::SUCCESS);
-    }
-    if answer.value.items.is_empty() {
-        eprintln!("bosun: no jobs yet: `bosun submit FILE.json` creates one");
+    let none = answer.value.items.is_empty();
+    if printed_instead(args.output, &answer.raw, none, || {
+        "no jobs yet: `bosun submit FILE.json` creates one".to_owned()
+    })? {
         return Ok(exit::SUCCESS);
     }
     let now = chrono::Utc::now();
@@ -33,6 +31,6 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
             or_dash(human::parse_time(job.updated_at.as_deref()).map(|t| human::ago(t, now))),
         ]);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }

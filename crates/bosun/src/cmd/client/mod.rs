@@ -33,7 +33,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::ClientArgs;
+use crate::cli::{ClientArgs, OutputArgs};
 use crate::exit;
 
 /// Where the client looks when nothing says otherwise: `bosun up`'s default address.
@@ -466,6 +466,23 @@ pub(crate) fn print(text: &str) -> std::io::Result<()> {
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+/// What a listing prints instead of its table: with `--json`, the server's answer as it
+/// came; with nothing to list (`none`), the message `empty` gives, on stderr. False when
+/// the table is still to be printed.
+pub(crate) fn printed_instead(
+    output: OutputArgs,
+    raw: &str,
+    none: bool,
+    empty: impl FnOnce() -> String,
+) -> std::io::Result<bool> {
+    if output.json {
+        print(raw)?;
+    } else if none {
+        eprintln!("bosun: {}", empty());
+    }
+    Ok(output.json || none)
 }
 
 #[cfg(test)]

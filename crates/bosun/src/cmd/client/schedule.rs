@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::table::{Layout, Table, or_dash};
-use super::{Client, human, print};
+use super::{Client, human, print, printed_instead};
 use crate::cli::{ListArgs, RemoveArgs, ScheduleAddArgs, ScheduleCommand};
 use crate::exit;
 
@@ -54,19 +54,16 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
     let answer = client
         .json::<Value>(client.request(Method::GET, &path))
         .await?;
-    if args.json {
-        print(&answer.raw)?;
-        return Ok(exit::SUCCESS);
-    }
     let empty = Vec::new();
     let items = answer.value["items"].as_array().unwrap_or(&empty);
-    if items.is_empty() {
+    if printed_instead(args.output, &answer.raw, items.is_empty(), || {
         let add = if kind == "schedules" {
             "bosun schedule add JOB --every 5m"
         } else {
             "bosun trigger add JOB --dir DIR --glob '*.csv'"
         };
-        eprintln!("bosun: no {kind} yet: `{add}` adds one");
+        format!("no {kind} yet: `{add}` adds one")
+    })? {
         return Ok(exit::SUCCESS);
     }
     let mut table = if kind == "schedules" {
@@ -107,7 +104,7 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
         };
         table.row(row);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }
 

@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::table::{Layout, Table, clip, or_dash};
 use super::wire::{List, Stuck};
-use super::{Client, human, print};
+use super::{Client, human, print, printed_instead};
 use crate::cli::StuckArgs;
 use crate::exit;
 
@@ -20,12 +20,10 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
         request = request.query(&[("silentOver", over.as_secs_f64())]);
     }
     let answer = client.json::<List<Stuck>>(request).await?;
-    if args.json {
-        print(&answer.raw)?;
-        return Ok(exit::SUCCESS);
-    }
-    if answer.value.items.is_empty() {
-        eprintln!("bosun: nothing looks stuck");
+    let none = answer.value.items.is_empty();
+    if printed_instead(args.output, &answer.raw, none, || {
+        "nothing looks stuck".to_owned()
+    })? {
         return Ok(exit::SUCCESS);
     }
     let mut table = Table::new(&[
@@ -48,6 +46,6 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
             clip(stuck.status_message.as_deref().unwrap_or(""), 60),
         ]);
     }
-    print(&table.render(Layout::for_stdout(args.wide)))?;
+    print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
 }
