@@ -8,10 +8,10 @@
 //! server runs or not: SQLite in WAL mode and PostgreSQL both take a second writer.
 
 use anyhow::Result;
+use bosun_core::wire;
 use bosun_server::DEFAULT_TENANT;
 use bosun_server::access::{self, AccessError};
 use bosun_store::Store;
-use serde_json::{Value, json};
 
 use crate::cli::{
     AdminCommand, AdminListArgs, AdminTenantCommand, AdminTenantCreateArgs, AdminTokenCommand,
@@ -64,9 +64,11 @@ async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
     store.close().await;
     let (token, secret) = minted?;
     if args.json {
-        let mut value = serde_json::to_value(&token)?;
-        value["token"] = Value::from(secret);
-        println!("{value:#}");
+        let created = wire::CreatedToken {
+            token: token.clone().into(),
+            secret: secret.clone(),
+        };
+        println!("{:#}", serde_json::to_value(created)?);
     } else {
         eprintln!(
             "bosun: created token {:?} ({}) of tenant {:?} with {}; its secret is shown only \
@@ -90,7 +92,7 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
     store.close().await;
     let tokens = listed?;
     if args.json {
-        println!("{:#}", json!({ "items": tokens }));
+        println!("{:#}", as_page::<_, wire::Token>(&tokens)?);
         return Ok(exit::SUCCESS);
     }
     let rows = tokens
@@ -133,9 +135,14 @@ async fn create_tenant(args: AdminTenantCreateArgs) -> Result<u8> {
     store.close().await;
     let (tenant, token, secret) = created?;
     if args.json {
-        let mut token = serde_json::to_value(&token)?;
-        token["token"] = Value::from(secret);
-        println!("{:#}", json!({ "tenant": tenant, "token": token }));
+        let created = wire::CreatedTenant {
+            tenant: tenant.clone().into(),
+            token: wire::CreatedToken {
+                token: token.into(),
+                secret: secret.clone(),
+            },
+        };
+        println!("{:#}", serde_json::to_value(created)?);
     } else {
         eprintln!(
             "bosun: created tenant {:?} and its admin token (*), shown only this once:",
@@ -152,7 +159,7 @@ async fn tenants(args: AdminListArgs) -> Result<u8> {
     store.close().await;
     let tenants = listed?;
     if args.json {
-        println!("{:#}", json!({ "items": tenants }));
+        println!("{:#}", as_page::<_, wire::Tenant>(&tenants)?);
         return Ok(exit::SUCCESS);
     }
     let rows = tenants
@@ -161,6 +168,13 @@ async fn tenants(args: AdminListArgs) -> Result<u8> {
         .collect::<Vec<_>>();
     print!("{}", columns(["SLUG", "NAME", "ID"], &rows));
     Ok(exit::SUCCESS)
+}
+
+/// Rows as the API lists them, `{"items": [...]}`, with the keys in order as `{:#}`
+/// prints them.
+fn as_page<T: Clone, W: From<T> + serde::Serialize>(rows: &[T]) -> Result<serde_json::Value> {
+    let page = wire::Page::all(rows.iter().cloned().map(W::from).collect());
+    Ok(serde_json::to_value(page)?)
 }
 
 /// Rows under a header, each column as wide as its widest cell.
