@@ -2,9 +2,10 @@
 //!
 //! Everything here is plain data and pure functions: the job specification a user
 //! writes (seed 002's process-job JSON), the states an execution moves through, the
-//! result object bosun reports, and the file formats kept from the seeds
-//! (`execution.json`, `TaskQueue.json`). No I/O happens in this crate, so every parser
-//! is tested beside its code and every other crate can depend on it cheaply.
+//! result object bosun reports, the file formats kept from the seeds
+//! (`execution.json`, `TaskQueue.json`) and the HTTP API's replies ([`wire`]). No
+//! I/O happens in this crate, so every parser is tested beside its code and every
+//! other crate can depend on it cheaply.
 
 mod case;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod result;
 pub mod status;
 pub mod task_queue;
 pub mod timespan;
+pub mod wire;
 
 pub use case::check_fields;
 pub use error::SpecError;

@@ -253,7 +253,10 @@ pub(crate) async fn json_errors(
 
 /// An error answer: `status` and the body `{"code", "message"}`.
 fn respond(status: StatusCode, code: &str, message: String) -> Response {
-    let body = serde_json::json!({ "code": code, "message": message });
+    let body = bosun_core::wire::ErrorBody {
+        code: code.to_owned(),
+        message,
+    };
     (status, Json(body)).into_response()
 }
 

@@ -184,12 +184,11 @@ pub struct ExecutionFilter {
 }
 
 /// One page of a list, newest first.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
-    /// Pass as `before` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `before` for the next page; `None` on the last.
     pub next: Option<String>,
 }
 

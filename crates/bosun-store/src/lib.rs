@@ -18,6 +18,7 @@ mod results;
 mod tenants;
 mod time;
 mod triggers;
+mod wire;
 
 use std::borrow::Cow;
 use std::sync::Arc;

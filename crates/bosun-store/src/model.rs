@@ -1,11 +1,10 @@
-//! The rows the store hands out. They serialize in camelCase, the API's own form.
+//! The rows the store hands out. They are not the API's replies: each converts into
+//! its wire type (`bosun_core::wire`, see `wire.rs`), which is what the API answers.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// A tenant: everything else belongs to exactly one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     /// Its id.
     pub id: String,
@@ -18,8 +17,7 @@ pub struct Tenant {
 }
 
 /// An API token. Its secret is shown once, when created, and stored only as a hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     /// Its id (also the visible prefix of the secret).
     pub id: String,
@@ -35,8 +33,7 @@ pub struct Token {
 
 /// A machine that runs executions for a tenant (seed 000's BotAgent). The embedded
 /// server has one, its local runner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
     /// Its id (seed 000's `BotAgentId`).
     pub id: String,
@@ -49,8 +46,7 @@ pub struct Agent {
 }
 
 /// A job definition: a name and what to run, as JSON the server validates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// Its id.
     pub id: String,
@@ -67,8 +63,7 @@ pub struct Job {
 }
 
 /// One execution of a job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
     /// Its id.
     pub id: String,
@@ -131,8 +126,7 @@ impl Execution {
 }
 
 /// One step of an execution's status history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionEvent {
     /// When.
     pub at: DateTime<Utc>,
@@ -160,8 +154,7 @@ pub struct NewSchedule {
 }
 
 /// A stored schedule of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleRow {
     /// Its id.
     pub id: String,
@@ -201,8 +194,7 @@ pub struct NewFileTrigger {
 }
 
 /// A stored file trigger of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileTriggerRow {
     /// Its id.
     pub id: String,

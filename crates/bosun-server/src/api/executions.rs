@@ -4,9 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bosun_core::ExecutionStatus;
+use bosun_core::wire::{self, ErrorBody, Page};
 use bosun_store::{Execution, ExecutionFilter};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
@@ -14,20 +15,39 @@ use crate::state::AppState;
 use bosun_core::{Action, Resource};
 
 /// The query of `GET /api/executions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// Only this job's (id or name).
     job: Option<String>,
+    /// Only in this status (any case).
+    #[param(value_type = Option<bosun_core::ExecutionStatus>)]
     status: Option<String>,
+    /// At most this many, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `next` cursor of the previous page.
     before: Option<String>,
 }
 
+/// List executions, newest first (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions",
+    operation_id = "executions_list",
+    tag = "executions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "one page; `next` is absent on the last", body = Page<wire::Execution>),
+        (status = 400, description = "an unknown status, a limit out of range or a bad cursor", body = ErrorBody),
+    )
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<wire::Execution>>, ApiError> {
     caller.require(Resource::Executions, Action::View)?;
     let job_id = match &query.job {
         Some(job) => Some(super::jobs::found(&state, &caller, job).await?.id),
@@ -61,7 +81,7 @@ pub(super) async fn list(
         before: query.before,
     };
     let page = state.store.executions(&caller.tenant.id, &filter).await?;
-    Ok(Json(serde_json::to_value(page).expect("a page serializes")))
+    Ok(Json(page.into()))
 }
 
 pub(super) async fn found(
@@ -76,26 +96,51 @@ pub(super) async fn found(
         .ok_or(ApiError::NotFound("execution"))
 }
 
+/// An execution with its status history (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions/{id}",
+    operation_id = "executions_get",
+    tag = "executions",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the execution", body = wire::ExecutionDetail),
+        (status = 404, description = "no such execution", body = ErrorBody),
+    )
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::ExecutionDetail>, ApiError> {
     caller.require(Resource::Executions, Action::View)?;
     let execution = found(&state, &caller, &id).await?;
     let events = state.store.events(&execution.id).await?;
-    let mut value = serde_json::to_value(&execution).expect("an execution serializes");
-    value["durationSeconds"] =
-        serde_json::to_value(execution.duration_seconds()).expect("a number");
-    value["events"] = serde_json::to_value(events).expect("events serialize");
-    Ok(Json(value))
+    Ok(Json(wire::ExecutionDetail {
+        duration_seconds: execution.duration_seconds(),
+        execution: execution.into(),
+        events: events.into_iter().map(Into::into).collect(),
+    }))
 }
 
+/// Cancel: a Pending execution ends at once, a Running one is stopped (executions:update).
+#[utoipa::path(
+    post,
+    path = "/api/executions/{id}/cancel",
+    operation_id = "executions_cancel",
+    tag = "executions",
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, description = "the execution, cancel requested", body = wire::Execution),
+        (status = 404, description = "no such execution", body = ErrorBody),
+        (status = 409, description = "it has already ended", body = ErrorBody),
+    )
+)]
 pub(super) async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Execution>), ApiError> {
+) -> Result<(StatusCode, Json<wire::Execution>), ApiError> {
     caller.require(Resource::Executions, Action::Update)?;
     let execution = state
         .store
@@ -109,5 +154,5 @@ pub(super) async fn cancel(
         )));
     }
     state.runner.cancel(&id);
-    Ok((StatusCode::ACCEPTED, Json(execution)))
+    Ok((StatusCode::ACCEPTED, Json(execution.into())))
 }

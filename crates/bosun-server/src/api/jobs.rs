@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bosun_core::wire::{self, ErrorBody, Page};
 use bosun_store::{Execution, Job, NewExecution, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::admit;
 use crate::auth::Caller;
@@ -16,31 +18,51 @@ use crate::state::AppState;
 use bosun_core::{Action, Resource};
 
 /// A job as the API shows it: the stored row plus what kind of work it is.
-fn view(job: Job) -> Value {
+fn view(job: Job) -> wire::Job {
     let kind = Definition::parse(&job.definition)
         .map(|d| d.kind())
         .unwrap_or("invalid");
-    let mut value = serde_json::to_value(job).expect("a job serializes");
-    value["kind"] = Value::from(kind);
-    value
+    wire::Job {
+        kind: kind.to_owned(),
+        ..job.into()
+    }
 }
 
+/// List job definitions (jobs:view).
+#[utoipa::path(
+    get,
+    path = "/api/jobs",
+    operation_id = "jobs_list",
+    tag = "jobs",
+    responses((status = 200, description = "every job of the tenant", body = Page<wire::Job>))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<wire::Job>>, ApiError> {
     caller.require(Resource::Jobs, Action::View)?;
     let jobs = state.store.jobs(&caller.tenant.id).await?;
-    Ok(Json(
-        serde_json::json!({ "items": jobs.into_iter().map(view).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Page::all(jobs.into_iter().map(view).collect())))
 }
 
+/// Create a job definition (jobs:create).
+#[utoipa::path(
+    post,
+    path = "/api/jobs",
+    operation_id = "jobs_create",
+    tag = "jobs",
+    request_body(content = Object, description = "Seed 002's process job or a Python bot, plus monitor settings. Field names match in any case; any other field is refused (400)."),
+    responses(
+        (status = 201, description = "created", body = wire::Job),
+        (status = 400, description = "an invalid definition", body = ErrorBody),
+        (status = 409, description = "a job of that name exists", body = ErrorBody),
+    )
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<wire::Job>), ApiError> {
     caller.require(Resource::Jobs, Action::Create)?;
     let definition = Definition::check(&body).map_err(ApiError::BadRequest)?;
     let job = state
@@ -67,21 +89,47 @@ pub(super) async fn names(
     Ok(jobs.into_iter().map(|j| (j.id, j.name)).collect())
 }
 
+/// Get a job (jobs:view).
+#[utoipa::path(
+    get,
+    path = "/api/jobs/{job}",
+    operation_id = "jobs_get",
+    tag = "jobs",
+    params(("job" = String, Path, description = "id or name")),
+    responses(
+        (status = 200, description = "the job", body = wire::Job),
+        (status = 404, description = "no such job", body = ErrorBody),
+    )
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(job): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Job>, ApiError> {
     caller.require(Resource::Jobs, Action::View)?;
     Ok(Json(view(found(&state, &caller, &job).await?)))
 }
 
+/// Replace a job's definition (jobs:update).
+#[utoipa::path(
+    put,
+    path = "/api/jobs/{job}",
+    operation_id = "jobs_update",
+    tag = "jobs",
+    params(("job" = String, Path, description = "id or name")),
+    request_body(content = Object, description = "the whole new definition, as for creating"),
+    responses(
+        (status = 200, description = "the job as changed", body = wire::Job),
+        (status = 400, description = "an invalid definition", body = ErrorBody),
+        (status = 404, description = "no such job", body = ErrorBody),
+    )
+)]
 pub(super) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(job): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Job>, ApiError> {
     caller.require(Resource::Jobs, Action::Update)?;
     let existing = found(&state, &caller, &job).await?;
     let definition = Definition::check(&body).map_err(ApiError::BadRequest)?;
@@ -94,6 +142,18 @@ pub(super) async fn update(
     Ok(Json(view(updated)))
 }
 
+/// Delete a job; its executions stay as history (jobs:delete).
+#[utoipa::path(
+    delete,
+    path = "/api/jobs/{job}",
+    operation_id = "jobs_delete",
+    tag = "jobs",
+    params(("job" = String, Path, description = "id or name")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "no such job", body = ErrorBody),
+    )
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,19 +170,34 @@ pub(super) async fn delete(
 }
 
 /// The body of `POST /api/jobs/{job}/run`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RunRequest {
+    /// Extra arguments for this execution, after the job's own.
     #[serde(default, alias = "Arguments")]
     arguments: Vec<String>,
 }
 
+/// Trigger an execution (executions:create).
+#[utoipa::path(
+    post,
+    path = "/api/jobs/{job}/run",
+    operation_id = "jobs_run",
+    tag = "jobs",
+    params(("job" = String, Path, description = "id or name")),
+    request_body(content = Option<RunRequest>, description = "optional"),
+    responses(
+        (status = 202, description = "the execution, Pending or already Running", body = wire::Execution),
+        (status = 404, description = "no such job", body = ErrorBody),
+        (status = 409, description = "refused by the job's duplicate policy", body = ErrorBody),
+    )
+)]
 pub(super) async fn run(
     State(state): State<AppState>,
     caller: Caller,
     Path(job): Path<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(StatusCode, Json<Execution>), ApiError> {
+) -> Result<(StatusCode, Json<wire::Execution>), ApiError> {
     caller.require(Resource::Executions, Action::Create)?;
     let body = body?;
     let key = job;
@@ -138,7 +213,9 @@ pub(super) async fn run(
     if let Some(known) = state.known_jobs.get(&caller.tenant.id, &key) {
         let new = NewExecution::of(&known, "api", None, arguments.clone());
         match admit_and_create(&state, &known, Some(known.updated_at), new).await {
-            Ok(Some(execution)) => return Ok((StatusCode::ACCEPTED, Json(execution))),
+            Ok(Some(execution)) => {
+                return Ok((StatusCode::ACCEPTED, Json(execution.into())));
+            }
             // Changed since: decided again on what it is. A refusal was decided on
             // what it is already, by the write that found it current.
             Ok(None) => state.known_jobs.forget(&known.id),
@@ -148,7 +225,7 @@ pub(super) async fn run(
     let job = found(&state, &caller, &key).await?;
     let execution = enqueue(&state, &job, "api", None, arguments).await?;
     state.known_jobs.put(&key, &job);
-    Ok((StatusCode::ACCEPTED, Json(execution)))
+    Ok((StatusCode::ACCEPTED, Json(execution.into())))
 }
 
 /// Creates an execution of `job` for the runner, applying its duplicate policy.

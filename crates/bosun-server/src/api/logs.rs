@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bosun_core::wire::ErrorBody;
 use bosun_exec::Stream;
 use futures_util::stream::{self, Stream as FuturesStream};
 use serde::Deserialize;
@@ -29,10 +30,13 @@ use crate::state::AppState;
 use bosun_core::{Action, Resource};
 
 /// The query of both log routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct LogQuery {
+    /// `stdout` (the default) or `stderr`.
     stream: Option<String>,
+    /// Only the last N lines (the text route only).
     tail: Option<usize>,
 }
 
@@ -49,6 +53,19 @@ fn which(query: &LogQuery) -> Result<Stream, ApiError> {
 /// The most bytes `tail` looks back through for its lines.
 const TAIL_WINDOW: u64 = 4 * 1024 * 1024;
 
+/// The log as text (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions/{id}/logs",
+    operation_id = "logs_tail",
+    tag = "executions",
+    params(("id" = String, Path), LogQuery),
+    responses(
+        (status = 200, description = "the log, empty before there is one", body = String, content_type = "text/plain"),
+        (status = 400, description = "an unknown stream", body = ErrorBody),
+        (status = 404, description = "no such execution", body = ErrorBody),
+    )
+)]
 pub(super) async fn tail(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,6 +147,19 @@ struct Follow {
     done: bool,
 }
 
+/// Follow the log as Server-Sent Events: `log` events whose data is the new output as a JSON string (carriage returns and line ends as written), then one `end` event with the final status (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions/{id}/logs/follow",
+    operation_id = "logs_follow",
+    tag = "executions",
+    params(("id" = String, Path), LogQuery),
+    responses(
+        (status = 200, description = "the event stream", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "an unknown stream", body = ErrorBody),
+        (status = 404, description = "no such execution", body = ErrorBody),
+    )
+)]
 pub(super) async fn follow(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,6 +3,11 @@
 //! every object is looked up inside the token's tenant, so another tenant's objects
 //! answer 404. Every error, also those axum answers itself (a wrong method, a path it
 //! cannot read), has the body `{"code", "message"}` ([`crate::error::json_errors`]).
+//!
+//! Each handler carries its part of the OpenAPI document (`#[utoipa::path]`), and
+//! the router is made from the handlers through `utoipa_axum::routes!`, which takes
+//! a handler only with that part: no route is served undocumented, and the document
+//! (`/api/openapi.json`, [`document`]) lists nothing that is not served.
 
 mod admin;
 mod executions;
@@ -17,62 +22,138 @@ mod triggers;
 #[cfg(test)]
 mod tests;
 
+use std::sync::LazyLock;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use starters::{Schedules, Triggers};
 
-/// The OpenAPI document of every route.
-const OPENAPI: &str = include_str!("../openapi.json");
+/// The document's frame: what no route says. Every route adds its own part, through
+/// [`routes`], which takes a handler only with its `#[utoipa::path]`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bosun",
+        description = "bosun's embedded server API. Every route except /healthz and \
+/api/openapi.json needs `Authorization: Bearer <token>`. Errors are JSON {code, message}, \
+also those answered before a handler: 400 bad input (an unknown field is named, with the \
+likely intended one), 401 no or unknown token, 403 missing permission, 404 not found \
+(also another tenant's objects and unknown routes), 405 method not allowed (the message \
+lists the route's methods), 409 conflict, 413 body too large, 415 body not sent as \
+application/json. Names (jobs, tokens, tenants): 1 to 200 characters, no '/', no '..', \
+no control or bidirectional control characters, not shaped like a UUID."
+    ),
+    modifiers(&Bearer),
+    security(("bearer" = [])),
+    components(schemas(bosun_core::wire::ErrorBody)),
+    tags(
+        (name = "jobs", description = "Job definitions, and running one"),
+        (name = "executions", description = "Executions, their history and logs"),
+        (name = "schedules", description = "Cron and interval schedules of jobs"),
+        (name = "triggers", description = "File triggers of jobs"),
+        (name = "monitor", description = "Running and stuck executions"),
+        (name = "access", description = "Tokens, tenants and agents"),
+        (name = "seed", description = "Seed 000's routes, with its field names"),
+        (name = "server", description = "Liveness and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// Adds the bearer scheme that every route's security names.
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with its documentation, without the state.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(jobs::list, jobs::create))
+        .routes(routes!(jobs::get, jobs::update, jobs::delete))
+        .routes(routes!(jobs::run))
+        .routes(routes!(schedules::list_of_job, schedules::create))
+        .routes(routes!(schedules::list))
+        .routes(routes!(schedules::delete))
+        .routes(routes!(triggers::list_of_job, triggers::create))
+        .routes(routes!(triggers::list))
+        .routes(routes!(triggers::delete))
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::get))
+        .routes(routes!(executions::cancel))
+        .routes(routes!(logs::tail))
+        .routes(routes!(logs::follow))
+        .routes(routes!(monitor::running))
+        .routes(routes!(monitor::stuck))
+        .routes(routes!(admin::tokens, admin::create_token))
+        .routes(routes!(admin::delete_token))
+        .routes(routes!(admin::agents))
+        .routes(routes!(admin::tenants, admin::create_tenant))
+        .routes(routes!(seed::trigger))
+        .routes(routes!(seed::status))
+}
+
+/// The OpenAPI document of every route, made from the handlers and the wire types.
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// Liveness; no token needed.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "server",
+    security(()),
+    responses((status = 200, description = "the server is up", body = String, content_type = "text/plain"))
+)]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// This document; no token needed.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi_json",
+    tag = "server",
+    security(()),
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json() -> impl IntoResponse {
+    /// Made once, on the first request.
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        document()
+            .to_json()
+            .expect("an OpenAPI document always serializes")
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
 
 /// The router of the whole API.
 pub(crate) fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    let routes = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/api/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-        )
-        .route("/api/jobs", get(jobs::list).post(jobs::create))
-        .route(
-            "/api/jobs/{job}",
-            get(jobs::get).put(jobs::update).delete(jobs::delete),
-        )
-        .route("/api/jobs/{job}/run", post(jobs::run))
-        .route(
-            "/api/jobs/{job}/schedules",
-            get(starters::list_of_job::<Schedules>).post(schedules::create),
-        )
-        .route("/api/schedules", get(starters::list::<Schedules>))
-        .route("/api/schedules/{id}", delete(starters::delete::<Schedules>))
-        .route(
-            "/api/jobs/{job}/triggers",
-            get(starters::list_of_job::<Triggers>).post(triggers::create),
-        )
-        .route("/api/triggers", get(starters::list::<Triggers>))
-        .route("/api/triggers/{id}", delete(starters::delete::<Triggers>))
-        .route("/api/executions", get(executions::list))
-        .route("/api/executions/{id}", get(executions::get))
-        .route("/api/executions/{id}/cancel", post(executions::cancel))
-        .route("/api/executions/{id}/logs", get(logs::tail))
-        .route("/api/executions/{id}/logs/follow", get(logs::follow))
-        .route("/api/monitor/running", get(monitor::running))
-        .route("/api/monitor/stuck", get(monitor::stuck))
-        .route("/api/tokens", get(admin::tokens).post(admin::create_token))
-        .route("/api/tokens/{id}", delete(admin::delete_token))
-        .route("/api/agents", get(admin::agents))
-        .route(
-            "/api/tenants",
-            get(admin::tenants).post(admin::create_tenant),
-        )
-        .route("/{tenant}/api/executions/trigger", post(seed::trigger))
-        .route("/{tenant}/api/executions/{id}/status", get(seed::status))
+    let (routes, _) = routes().split_for_parts();
+    let routes = routes
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state);

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
+use bosun_core::wire::{MonitorEntry, Page};
 use bosun_store::{Execution, ExecutionFilter};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::definition::Definition;
@@ -21,23 +22,22 @@ use bosun_core::{Action, Resource};
 
 const DEFAULT_STUCK_AFTER: f64 = 2.0 * 3600.0;
 
-fn entry(e: &Execution, reason: Option<String>) -> Value {
+fn entry(e: &Execution, reason: Option<String>) -> MonitorEntry {
     let now = Utc::now();
-    let mut value = json!({
-        "executionId": e.id,
-        "jobName": e.job_name,
-        "startTime": e.start_time,
-        "lastStatusUpdate": e.last_update,
-        "statusMessage": e.status_message,
-        "progress": e.progress,
-        "pid": e.pid,
-        "runningSeconds": e.start_time.map(|s| (now - s).num_milliseconds() as f64 / 1000.0),
-        "secondsSinceLastUpdate": (now - e.last_update).num_milliseconds() as f64 / 1000.0,
-    });
-    if let Some(reason) = reason {
-        value["reason"] = Value::from(reason);
+    MonitorEntry {
+        execution_id: e.id.clone(),
+        job_name: e.job_name.clone(),
+        start_time: e.start_time,
+        last_status_update: Some(e.last_update),
+        status_message: e.status_message.clone(),
+        progress: e.progress,
+        pid: e.pid,
+        running_seconds: e
+            .start_time
+            .map(|s| (now - s).num_milliseconds() as f64 / 1000.0),
+        seconds_since_last_update: Some((now - e.last_update).num_milliseconds() as f64 / 1000.0),
+        reason,
     }
-    value
 }
 
 async fn running_of(state: &AppState, caller: &Caller) -> Result<Vec<Execution>, ApiError> {
@@ -53,32 +53,53 @@ async fn running_of(state: &AppState, caller: &Caller) -> Result<Vec<Execution>,
         .items)
 }
 
+/// The running registry (monitor:view).
+#[utoipa::path(
+    get,
+    path = "/api/monitor/running",
+    operation_id = "monitor_running",
+    tag = "monitor",
+    responses((status = 200, description = "every running execution", body = Page<MonitorEntry>))
+)]
 pub(super) async fn running(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<MonitorEntry>>, ApiError> {
     caller.require(Resource::Monitor, Action::View)?;
-    let items: Vec<Value> = running_of(&state, &caller)
+    let items = running_of(&state, &caller)
         .await?
         .iter()
         .map(|e| entry(e, None))
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Page::all(items)))
 }
 
 /// The query of `GET /api/monitor/stuck`, in seconds.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct StuckQuery {
+    /// Stuck when running longer (default: the job's `stuckAfterSeconds`, else two
+    /// hours).
     running_over: Option<f64>,
+    /// Stuck when silent longer (default: the job's `silentAfterSeconds`, else never).
     silent_over: Option<f64>,
 }
 
+/// Running executions over a time or silence threshold (monitor:view).
+#[utoipa::path(
+    get,
+    path = "/api/monitor/stuck",
+    operation_id = "monitor_stuck",
+    tag = "monitor",
+    params(StuckQuery),
+    responses((status = 200, description = "the stuck executions, each with its reason", body = Page<MonitorEntry>))
+)]
 pub(super) async fn stuck(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<StuckQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<MonitorEntry>>, ApiError> {
     caller.require(Resource::Monitor, Action::View)?;
     let now = Utc::now();
     let mut definitions: HashMap<String, Option<Definition>> = HashMap::new();
@@ -118,5 +139,5 @@ pub(super) async fn stuck(
             items.push(entry(&e, reason));
         }
     }
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Page::all(items)))
 }

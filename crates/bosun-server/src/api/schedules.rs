@@ -6,55 +6,81 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use bosun_core::wire::{self, ErrorBody, Page};
 use bosun_sched::{MissedPolicy, Schedule};
-use bosun_store::{NewSchedule, ScheduleRow};
+use bosun_store::{NewSchedule, ScheduleRow, StoreError};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use tokio::sync::Notify;
+use utoipa::ToSchema;
 
+use super::starters::{self, Starter};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ServerError};
 use crate::scheduler::{self, NEVER};
 use crate::state::AppState;
 use bosun_core::{Action, Resource};
 
-/// The body of `POST /api/jobs/{job}/schedules`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/jobs/{job}/schedules`: give `cron` or `every`, not both.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct NewScheduleBody {
+    /// 5 fields (minute first) or 6 (seconds first), e.g. "0 */5 * * * *".
     cron: Option<String>,
+    /// IANA name, with cron only; default UTC.
     time_zone: Option<String>,
+    /// An interval such as "30s", "5m", "1h30m" (at least 1s), counted from when the
+    /// schedule is added.
     every: Option<String>,
+    /// What to do about fire times missed while the server was down: "skip" (runs
+    /// the latest only if at most a minute late), "run-once" (the default) or
+    /// {"run-all": {"max": N}}.
     #[serde(default)]
+    #[schema(value_type = Object)]
     missed: MissedPolicy,
 }
 
 /// A schedule as the API shows it.
-pub(super) fn view(row: &ScheduleRow, job_name: &str) -> Value {
+fn view(row: &ScheduleRow, job_name: &str) -> wire::Schedule {
     let missed: Value = serde_json::from_str(&row.missed_policy).unwrap_or(Value::Null);
     let every = row
         .every_ms
         .and_then(|ms| u64::try_from(ms).ok())
         .map(|ms| humantime::format_duration(Duration::from_millis(ms)).to_string());
-    json!({
-        "id": row.id,
-        "jobId": row.job_id,
-        "jobName": job_name,
-        "cron": row.cron,
-        "timeZone": row.timezone,
-        "every": every,
-        "missed": missed,
-        "nextFire": (row.next_fire != NEVER).then_some(row.next_fire),
-        "lastFire": row.last_fire,
-    })
+    wire::Schedule {
+        id: row.id.clone(),
+        job_id: row.job_id.clone(),
+        job_name: job_name.to_owned(),
+        cron: row.cron.clone(),
+        time_zone: row.timezone.clone(),
+        every,
+        missed,
+        next_fire: (row.next_fire != NEVER).then_some(row.next_fire),
+        last_fire: row.last_fire,
+    }
 }
 
+/// Add a schedule: a cron expression in a time zone, or a fixed interval (schedules:create).
+#[utoipa::path(
+    post,
+    path = "/api/jobs/{job}/schedules",
+    operation_id = "schedules_create",
+    tag = "schedules",
+    params(("job" = String, Path, description = "id or name")),
+    request_body = NewScheduleBody,
+    responses(
+        (status = 201, description = "added", body = wire::Schedule),
+        (status = 400, description = "an expression, zone or interval that does not parse, or never fires", body = ErrorBody),
+        (status = 404, description = "no such job", body = ErrorBody),
+    )
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Path(job): Path<String>,
     ApiJson(body): ApiJson<NewScheduleBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<wire::Schedule>), ApiError> {
     caller.require(Resource::Schedules, Action::Create)?;
     let job = super::jobs::found(&state, &caller, &job).await?;
     let now = Utc::now();
@@ -100,4 +126,95 @@ pub(super) async fn create(
     })?;
     state.schedules_changed.notify_one();
     Ok((StatusCode::CREATED, Json(view(&row, &job.name))))
+}
+
+/// The job's schedules (schedules:view).
+#[utoipa::path(
+    get,
+    path = "/api/jobs/{job}/schedules",
+    operation_id = "schedules_list_of_job",
+    tag = "schedules",
+    params(("job" = String, Path, description = "id or name")),
+    responses(
+        (status = 200, description = "the job's schedules", body = Page<wire::Schedule>),
+        (status = 404, description = "no such job", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_of_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+) -> Result<Json<Page<wire::Schedule>>, ApiError> {
+    starters::list_of_job::<Schedules>(&state, &caller, &job)
+        .await
+        .map(Json)
+}
+
+/// Every schedule of the tenant (schedules:view).
+#[utoipa::path(
+    get,
+    path = "/api/schedules",
+    operation_id = "schedules_list",
+    tag = "schedules",
+    responses((status = 200, description = "every schedule", body = Page<wire::Schedule>))
+)]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Page<wire::Schedule>>, ApiError> {
+    starters::list::<Schedules>(&state, &caller).await.map(Json)
+}
+
+/// Remove a schedule (schedules:delete).
+#[utoipa::path(
+    delete,
+    path = "/api/schedules/{id}",
+    operation_id = "schedules_delete",
+    tag = "schedules",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such schedule", body = ErrorBody),
+    )
+)]
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    starters::delete::<Schedules>(&state, &caller, &id).await
+}
+
+/// Schedules, for the handlers they share with file triggers.
+pub(super) struct Schedules;
+
+impl Starter for Schedules {
+    type Row = ScheduleRow;
+    type View = wire::Schedule;
+    const RESOURCE: Resource = Resource::Schedules;
+    const NOUN: &'static str = "schedule";
+
+    async fn rows(
+        state: &AppState,
+        tenant_id: &str,
+        job_id: Option<&str>,
+    ) -> Result<Vec<ScheduleRow>, StoreError> {
+        state.store.schedules(tenant_id, job_id).await
+    }
+
+    fn job_id(row: &ScheduleRow) -> &str {
+        &row.job_id
+    }
+
+    fn view(_: &AppState, row: &ScheduleRow, job_name: &str) -> Self::View {
+        view(row, job_name)
+    }
+
+    async fn remove(state: &AppState, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        state.store.delete_schedule(tenant_id, id).await
+    }
+
+    fn changed(state: &AppState) -> &Notify {
+        &state.schedules_changed
+    }
 }

@@ -9,7 +9,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use bosun_core::ExecutionStatus;
+use bosun_core::wire::{ErrorBody, SeedStatus, SeedTriggerStatus, SeedTriggered};
+use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::definition::field;
@@ -31,12 +33,26 @@ fn text<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Seed 000: trigger a package (job) on a bot agent (executions:create).
+#[utoipa::path(
+    post,
+    path = "/{tenant}/api/executions/trigger",
+    operation_id = "seed_trigger",
+    tag = "seed",
+    params(("tenant" = String, Path, description = "the token's tenant, by slug or id")),
+    request_body(content = Object, description = "{BotAgentId, PackageId, Version?, ScheduleId?}, names in any case"),
+    responses(
+        (status = 200, description = "triggered", body = SeedTriggered),
+        (status = 400, description = "a missing id, or the agent is not available", body = ErrorBody),
+        (status = 404, description = "no such tenant, agent or package", body = ErrorBody),
+    )
+)]
 pub(super) async fn trigger(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeedTriggered>, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Executions, Action::Create)?;
     let agent_id = text(&body, "BotAgentId").ok_or_else(|| {
@@ -62,33 +78,49 @@ pub(super) async fn trigger(
         .ok_or(ApiError::NotFound("package"))?;
     let detail = text(&body, "ScheduleId").map(|s| format!("schedule {s}"));
     let execution = super::jobs::enqueue(&state, &job, "seed", detail, Vec::new()).await?;
-    Ok(Json(
-        json!({ "ExecutionId": execution.id, "Status": "Triggered" }),
-    ))
+    Ok(Json(SeedTriggered {
+        execution_id: execution.id,
+        status: SeedTriggerStatus::Triggered,
+    }))
 }
 
+/// Seed 000: an execution's status, PascalCase fields (executions:view).
+#[utoipa::path(
+    get,
+    path = "/{tenant}/api/executions/{id}/status",
+    operation_id = "seed_status",
+    tag = "seed",
+    params(
+        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
+        ("id" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "the execution", body = SeedStatus),
+        (status = 404, description = "no such tenant or execution", body = ErrorBody),
+    )
+)]
 pub(super) async fn status(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeedStatus>, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Executions, Action::View)?;
     let e = super::executions::found(&state, &caller, &id).await?;
-    Ok(Json(json!({
-        "Id": e.id,
-        "ExecutionId": e.id,
-        "PackageId": e.job_id,
-        "PackageName": e.job_name,
-        "Status": e.status,
-        "Success": e.status == "CompletedSuccessfully",
-        "ExitCode": e.exit_code,
-        "Message": e.message,
-        "StatusMessage": e.status_message,
-        "Progress": e.progress,
-        "StartTime": e.start_time,
-        "EndTime": e.end_time,
-        "DurationMs": e.duration_seconds().map(|s| (s * 1000.0).round() as i64),
-        "Pid": e.pid,
-    })))
+    Ok(Json(SeedStatus {
+        id: e.id.clone(),
+        execution_id: e.id.clone(),
+        package_id: e.job_id.clone(),
+        package_name: e.job_name.clone(),
+        status: ExecutionStatus::from_name(&e.status),
+        success: e.status == "CompletedSuccessfully",
+        exit_code: e.exit_code,
+        message: e.message.clone(),
+        status_message: e.status_message.clone(),
+        progress: e.progress,
+        start_time: e.start_time,
+        end_time: e.end_time,
+        duration_ms: e.duration_seconds().map(|s| (s * 1000.0).round() as i64),
+        pid: e.pid,
+    }))
 }

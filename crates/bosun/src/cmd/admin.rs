@@ -8,11 +8,10 @@
 //! server runs or not: SQLite in WAL mode and PostgreSQL both take a second writer.
 
 use anyhow::Result;
+use bosun_core::wire;
 use bosun_server::DEFAULT_TENANT;
 use bosun_server::access::{self, AccessError};
 use bosun_store::Store;
-use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::cli::{
     AdminCommand, AdminListArgs, AdminTenantCommand, AdminTenantCreateArgs, AdminTokenCommand,
@@ -65,9 +64,11 @@ async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
     store.close().await;
     let (token, secret) = minted?;
     if args.json {
-        let mut value = serde_json::to_value(&token)?;
-        value["token"] = Value::from(secret);
-        println!("{value:#}");
+        let created = wire::CreatedToken {
+            token: token.clone().into(),
+            secret: secret.clone(),
+        };
+        println!("{:#}", serde_json::to_value(created)?);
     } else {
         eprintln!(
             "bosun: created token {:?} ({}) of tenant {:?} with {}; its secret is shown only \
@@ -90,7 +91,7 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
     };
     store.close().await;
     let header = ["NAME", "ID", "PERMISSIONS", "CREATED"];
-    print_list(args.json, &listed?, header, |t| {
+    print_list::<_, wire::Token, 4>(args.json, &listed?, header, |t| {
         [
             t.name.clone(),
             t.id.clone(),
@@ -122,9 +123,14 @@ async fn create_tenant(args: AdminTenantCreateArgs) -> Result<u8> {
     store.close().await;
     let (tenant, token, secret) = created?;
     if args.json {
-        let mut token = serde_json::to_value(&token)?;
-        token["token"] = Value::from(secret);
-        println!("{:#}", json!({ "tenant": tenant, "token": token }));
+        let created = wire::CreatedTenant {
+            tenant: tenant.clone().into(),
+            token: wire::CreatedToken {
+                token: token.into(),
+                secret: secret.clone(),
+            },
+        };
+        println!("{:#}", serde_json::to_value(created)?);
     } else {
         eprintln!(
             "bosun: created tenant {:?} and its admin token (*), shown only this once:",
@@ -139,25 +145,32 @@ async fn tenants(args: AdminListArgs) -> Result<u8> {
     let store = open(&args.store).await?;
     let listed = store.tenants().await;
     store.close().await;
-    print_list(args.json, &listed?, ["SLUG", "NAME", "ID"], |t| {
+    print_list::<_, wire::Tenant, 3>(args.json, &listed?, ["SLUG", "NAME", "ID"], |t| {
         [t.slug.clone(), t.name.clone(), t.id.clone()]
     })
 }
 
 /// Prints `items` as `{"items": [...]}` with `--json`, else one row each under `header`.
-fn print_list<T: Serialize, const N: usize>(
+fn print_list<T: Clone, W: From<T> + serde::Serialize, const N: usize>(
     json: bool,
     items: &[T],
     header: [&str; N],
     row: impl Fn(&T) -> [String; N],
 ) -> Result<u8> {
     if json {
-        println!("{:#}", json!({ "items": items }));
+        println!("{:#}", as_page::<_, W>(items)?);
     } else {
         let rows: Vec<[String; N]> = items.iter().map(row).collect();
         print!("{}", columns(header, &rows));
     }
     Ok(exit::SUCCESS)
+}
+
+/// Rows as the API lists them, `{"items": [...]}`, with the keys in order as `{:#}`
+/// prints them.
+fn as_page<T: Clone, W: From<T> + serde::Serialize>(rows: &[T]) -> Result<serde_json::Value> {
+    let page = wire::Page::all(rows.iter().cloned().map(W::from).collect());
+    Ok(serde_json::to_value(page)?)
 }
 
 /// Rows under a header, each column as wide as its widest cell.

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::wire::Execution;
+use super::wire::{Execution, Shown};
 use super::{Client, print};
 use crate::cli::CancelArgs;
 use crate::exit;

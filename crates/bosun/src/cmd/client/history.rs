@@ -4,7 +4,7 @@ use anyhow::Result;
 use reqwest::Method;
 
 use super::table::{Layout, Table, clip, or_dash};
-use super::wire::{Execution, List};
+use super::wire::{Execution, Page, Shown};
 use super::{Client, human, print, printed_instead};
 use crate::cli::HistoryArgs;
 use crate::exit;
@@ -24,7 +24,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
     if let Some(before) = &args.before {
         request = request.query(&[("before", before)]);
     }
-    let answer = client.json::<List<Execution>>(request).await?;
+    let answer = client.json::<Page<Execution>>(request).await?;
     let page = &answer.value;
     let none = page.items.is_empty();
     if printed_instead(args.output, &answer.raw, none, || match &args.job {
@@ -47,8 +47,7 @@ pub(crate) async fn history(args: HistoryArgs) -> Result<u8> {
 }
 
 fn row(execution: &Execution, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
-    let start = human::parse_time(execution.start_time.as_deref());
-    let end = human::parse_time(execution.end_time.as_deref());
+    let (start, end) = (execution.start_time, execution.end_time);
     let duration = match (start, end) {
         (Some(start), Some(end)) => human::between(start, end),
         (Some(start), None) if !execution.is_finished() => {
@@ -56,7 +55,7 @@ fn row(execution: &Execution, now: chrono::DateTime<chrono::Utc>) -> Vec<String>
         }
         _ => "-".to_owned(),
     };
-    let started = start.or_else(|| human::parse_time(execution.created_at.as_deref()));
+    let started = start.or(execution.created_at);
     let message = execution
         .message
         .as_deref()

@@ -4,7 +4,7 @@ use anyhow::Result;
 use reqwest::Method;
 
 use super::table::{Layout, Table, or_dash};
-use super::wire::{Job, List};
+use super::wire::{self, Job, Page};
 use super::{Client, human, print, printed_instead};
 use crate::cli::JobsArgs;
 use crate::exit;
@@ -13,7 +13,7 @@ use crate::exit;
 pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
     let client = Client::new(&args.client)?;
     let answer = client
-        .json::<List<Job>>(client.request(Method::GET, &["api", "jobs"]))
+        .json::<Page<Job>>(client.request(Method::GET, &["api", "jobs"]))
         .await?;
     let none = answer.value.items.is_empty();
     if printed_instead(args.output, &answer.raw, none, || {
@@ -25,10 +25,10 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
     let mut table = Table::new(&["NAME", "KIND", "ID", "UPDATED"]);
     for job in &answer.value.items {
         table.row(vec![
-            or_dash(job.name.as_deref()),
+            wire::or_dash(&job.name).to_owned(),
             job.kind().to_owned(),
-            or_dash(job.id.as_deref()),
-            or_dash(human::parse_time(job.updated_at.as_deref()).map(|t| human::ago(t, now))),
+            wire::or_dash(&job.id).to_owned(),
+            or_dash(job.updated_at.map(|t| human::ago(t, now))),
         ]);
     }
     print(&table.render(Layout::for_stdout(args.output.wide)))?;

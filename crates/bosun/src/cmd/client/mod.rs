@@ -442,10 +442,10 @@ impl Client {
 /// The `message` of the server's `{"code", "message"}` error body, or a description of
 /// an answer that is not one (a proxy's page, another program on the port).
 fn error_message(status: StatusCode, body: &str) -> String {
-    if let Ok(error) = serde_json::from_str::<wire::ApiError>(body)
-        && let Some(message) = error.message.filter(|m| !m.is_empty())
+    if let Ok(error) = serde_json::from_str::<wire::ErrorBody>(body)
+        && !error.message.is_empty()
     {
-        return message;
+        return error.message;
     }
     let first_line = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     match first_line {

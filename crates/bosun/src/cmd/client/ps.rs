@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::table::{Layout, Table, clip, or_dash};
-use super::wire::{Execution, List};
+use super::wire::{Execution, Page, Shown};
 use super::{Answer, Client, human, print};
 use crate::cli::PsArgs;
 use crate::exit;
@@ -51,20 +51,19 @@ pub(crate) async fn ps(args: PsArgs) -> Result<u8> {
     ]);
     for execution in executions {
         let mut status = execution.status_text().to_owned();
-        if execution.cancel_requested == Some(true) {
+        if execution.cancel_requested {
             status.push_str(" (stopping)");
         }
         // A running execution's age counts from its start, a pending one's from when it
         // was asked for.
-        let since = human::parse_time(execution.start_time.as_deref())
-            .or_else(|| human::parse_time(execution.created_at.as_deref()));
+        let since = execution.start_time.or(execution.created_at);
         table.row(vec![
             execution.id().to_owned(),
             execution.job().to_owned(),
             status,
             or_dash(execution.pid),
             or_dash(since.map(|t| human::between(t, now))),
-            human::percent(execution.progress),
+            human::percent(execution.percent()),
             clip(execution.status_message.as_deref().unwrap_or(""), 60),
         ]);
     }
@@ -72,7 +71,7 @@ pub(crate) async fn ps(args: PsArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-async fn list(client: &Client, status: ExecutionStatus) -> Result<Answer<List<Execution>>> {
+async fn list(client: &Client, status: ExecutionStatus) -> Result<Answer<Page<Execution>>> {
     let request = client
         .request(Method::GET, &["api", "executions"])
         .query(&[("status", status.as_str()), ("limit", "1000")]);

@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::table::{Layout, Table, or_dash};
+use super::wire::{self, FileTrigger, Page, Schedule};
 use super::{Client, human, print, printed_instead};
 use crate::cli::{ListArgs, RemoveArgs, ScheduleAddArgs, ScheduleCommand};
 use crate::exit;
@@ -28,14 +29,14 @@ async fn add(args: ScheduleAddArgs) -> Result<u8> {
     });
     let body = strip_nulls(body);
     let request = client.request(Method::POST, &["api", "jobs", &args.job, "schedules"]);
-    let answer = client.json::<Value>(request.json(&body)).await?;
+    let answer = client.json::<Schedule>(request.json(&body)).await?;
     if args.json {
         print(&answer.raw)?;
     } else {
         let s = &answer.value;
         print(&format!(
             "{} {}: {}, next at {}",
-            text(s, "id"),
+            wire::or_dash(&s.id),
             args.job,
             when(s),
             next_fire(s)
@@ -51,12 +52,26 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
         Some(job) => vec!["api", "jobs", job, kind],
         None => vec!["api", kind],
     };
-    let answer = client
-        .json::<Value>(client.request(Method::GET, &path))
-        .await?;
-    let empty = Vec::new();
-    let items = answer.value["items"].as_array().unwrap_or(&empty);
-    if printed_instead(args.output, &answer.raw, items.is_empty(), || {
+    let request = client.request(Method::GET, &path);
+    let (raw, rows) = if kind == "schedules" {
+        let answer = client.json::<Page<Schedule>>(request).await?;
+        (
+            answer.raw,
+            answer.value.items.iter().map(schedule_row).collect(),
+        )
+    } else {
+        let answer = client.json::<Page<FileTrigger>>(request).await?;
+        (
+            answer.raw,
+            answer
+                .value
+                .items
+                .iter()
+                .map(trigger_row)
+                .collect::<Vec<_>>(),
+        )
+    };
+    if printed_instead(args.output, &raw, rows.is_empty(), || {
         let add = if kind == "schedules" {
             "bosun schedule add JOB --every 5m"
         } else {
@@ -71,41 +86,47 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
     } else {
         Table::new(&["ID", "JOB", "DIRECTORY", "GLOB", "MISSED", "WATCHING"])
     };
-    let now = chrono::Utc::now();
-    for item in items {
-        let row = if kind == "schedules" {
-            vec![
-                text(item, "id"),
-                text(item, "jobName"),
-                when(item),
-                missed(&item["missed"]),
-                next_fire(item),
-                or_dash(human::parse_time(item["lastFire"].as_str()).map(|t| human::ago(t, now))),
-            ]
-        } else {
-            let watching = match (item["watching"].as_bool(), item["problem"].as_str()) {
-                (Some(true), _) => "yes".to_owned(),
-                (_, Some(problem)) => format!("no: {problem}"),
-                _ => "starting".to_owned(),
-            };
-            let glob = if item["recursive"] == true {
-                format!("{} (recursive)", text(item, "glob"))
-            } else {
-                text(item, "glob")
-            };
-            vec![
-                text(item, "id"),
-                text(item, "jobName"),
-                text(item, "directory"),
-                glob,
-                text(item, "missed"),
-                watching,
-            ]
-        };
+    for row in rows {
         table.row(row);
     }
     print(&table.render(Layout::for_stdout(args.output.wide)))?;
     Ok(exit::SUCCESS)
+}
+
+/// A schedule as `bosun schedule ls` shows it.
+fn schedule_row(schedule: &Schedule) -> Vec<String> {
+    let now = chrono::Utc::now();
+    vec![
+        wire::or_dash(&schedule.id).to_owned(),
+        wire::or_dash(&schedule.job_name).to_owned(),
+        when(schedule),
+        missed(&schedule.missed),
+        next_fire(schedule),
+        or_dash(schedule.last_fire.map(|t| human::ago(t, now))),
+    ]
+}
+
+/// A file trigger as `bosun trigger ls` shows it.
+fn trigger_row(trigger: &FileTrigger) -> Vec<String> {
+    let watching = match (trigger.watching, &trigger.problem) {
+        (true, _) => "yes".to_owned(),
+        (_, Some(problem)) => format!("no: {problem}"),
+        _ => "starting".to_owned(),
+    };
+    let glob = wire::or_dash(&trigger.glob);
+    let glob = if trigger.recursive {
+        format!("{glob} (recursive)")
+    } else {
+        glob.to_owned()
+    };
+    vec![
+        wire::or_dash(&trigger.id).to_owned(),
+        wire::or_dash(&trigger.job_name).to_owned(),
+        wire::or_dash(&trigger.directory).to_owned(),
+        glob,
+        wire::or_dash(&trigger.missed).to_owned(),
+        watching,
+    ]
 }
 
 /// `bosun schedule rm` and `bosun trigger rm`.
@@ -126,17 +147,12 @@ fn strip_nulls(mut value: Value) -> Value {
     value
 }
 
-/// A string field, or `-`.
-pub(crate) fn text(item: &Value, field: &str) -> String {
-    or_dash(item[field].as_str())
-}
-
 /// `cron "0 2 * * *" in Europe/Berlin` or `every 5m`.
-fn when(schedule: &Value) -> String {
-    match (schedule["cron"].as_str(), schedule["every"].as_str()) {
+fn when(schedule: &Schedule) -> String {
+    match (&schedule.cron, &schedule.every) {
         (Some(cron), _) => format!(
             "cron {cron:?} in {}",
-            schedule["timeZone"].as_str().unwrap_or("UTC")
+            schedule.time_zone.as_deref().unwrap_or("UTC")
         ),
         (None, Some(every)) => format!("every {every}"),
         (None, None) => "-".to_owned(),
@@ -144,8 +160,8 @@ fn when(schedule: &Value) -> String {
 }
 
 /// The next fire time in local time, or `never`.
-fn next_fire(schedule: &Value) -> String {
-    match human::parse_time(schedule["nextFire"].as_str()) {
+fn next_fire(schedule: &Schedule) -> String {
+    match schedule.next_fire {
         Some(t) => t
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M:%S")
@@ -174,9 +190,10 @@ mod tests {
     fn schedules_read_as_the_flags_write_them() {
         assert_eq!(missed(&json!({ "run-all": { "max": 3 } })), "run-all:3");
         assert_eq!(missed(&json!("skip")), "skip");
-        let cron = json!({ "cron": "0 2 * * *", "timeZone": "Europe/Berlin" });
+        let schedule = |json: Value| serde_json::from_value::<Schedule>(json).unwrap();
+        let cron = schedule(json!({ "cron": "0 2 * * *", "timeZone": "Europe/Berlin" }));
         assert_eq!(when(&cron), "cron \"0 2 * * *\" in Europe/Berlin");
-        assert_eq!(when(&json!({ "every": "5m" })), "every 5m");
-        assert_eq!(next_fire(&json!({ "nextFire": null })), "never");
+        assert_eq!(when(&schedule(json!({ "every": "5m" }))), "every 5m");
+        assert_eq!(next_fire(&schedule(json!({ "nextFire": null }))), "never");
     }
 }

@@ -4,7 +4,7 @@ use anyhow::Result;
 use reqwest::Method;
 
 use super::table::{Layout, Table, clip, or_dash};
-use super::wire::{List, Stuck};
+use super::wire::{self, MonitorEntry, Page};
 use super::{Client, human, print, printed_instead};
 use crate::cli::StuckArgs;
 use crate::exit;
@@ -19,7 +19,7 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
     if let Some(over) = args.silent_over {
         request = request.query(&[("silentOver", over.as_secs_f64())]);
     }
-    let answer = client.json::<List<Stuck>>(request).await?;
+    let answer = client.json::<Page<MonitorEntry>>(request).await?;
     let none = answer.value.items.is_empty();
     if printed_instead(args.output, &answer.raw, none, || {
         "nothing looks stuck".to_owned()
@@ -37,11 +37,11 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
     ]);
     for stuck in &answer.value.items {
         table.row(vec![
-            or_dash(stuck.execution_id.as_deref()),
-            or_dash(stuck.job_name.as_deref()),
+            wire::or_dash(&stuck.execution_id).to_owned(),
+            wire::or_dash(&stuck.job_name).to_owned(),
             or_dash(stuck.running_seconds.map(human::seconds)),
             or_dash(stuck.seconds_since_last_update.map(human::seconds)),
-            human::percent(stuck.progress),
+            human::percent(stuck.progress.map(|p| p as f64)),
             or_dash(stuck.reason.as_deref()),
             clip(stuck.status_message.as_deref().unwrap_or(""), 60),
         ]);

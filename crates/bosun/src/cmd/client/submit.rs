@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::logs::{Stream, closed_early, follow};
 use super::table::clip;
-use super::wire::Execution;
+use super::wire::{Execution, Shown};
 use super::{Answer, Client, ClientError, human, print};
 use crate::cli::SubmitArgs;
 use crate::exit;
@@ -108,7 +108,7 @@ pub(crate) async fn submit(args: SubmitArgs) -> Result<u8> {
         .request(Method::POST, &["api", "jobs", &name, "run"])
         .json(&json!({ "arguments": args.args }));
     let started = client.json::<Execution>(request).await?;
-    let Some(id) = started.value.id.clone() else {
+    let Some(id) = Some(started.value.id.clone()).filter(|id| !id.is_empty()) else {
         return Err(ClientError::Server {
             status: StatusCode::OK,
             message: "the server started an execution but did not say its id".to_owned(),
@@ -140,7 +140,7 @@ pub(crate) async fn submit(args: SubmitArgs) -> Result<u8> {
         eprintln!("bosun: {}", summary(execution));
     }
     Ok(execution
-        .status()
+        .status
         .and_then(exit::for_status)
         .unwrap_or(exit::FAILED))
 }
@@ -227,9 +227,7 @@ fn summary(execution: &Execution) -> String {
     if let Some(code) = execution.exit_code {
         parts.push(format!("exit {code}"));
     }
-    let start = human::parse_time(execution.start_time.as_deref());
-    let end = human::parse_time(execution.end_time.as_deref());
-    if let (Some(start), Some(end)) = (start, end) {
+    if let (Some(start), Some(end)) = (execution.start_time, execution.end_time) {
         parts.push(human::between(start, end));
     }
     if let Some(message) = execution.message.as_deref().filter(|m| !m.is_empty()) {
@@ -268,13 +266,13 @@ impl Progress {
         let spinner = SPINNER[self.frame % SPINNER.len()];
         self.frame += 1;
         let mut line = format!("{spinner} {} {}", execution.job(), execution.status_text());
-        if let Some(start) = human::parse_time(execution.start_time.as_deref()) {
+        if let Some(start) = execution.start_time {
             line.push(' ');
             line.push_str(&human::between(start, chrono::Utc::now()));
         }
         if execution.progress.is_some() {
             line.push(' ');
-            line.push_str(&human::percent(execution.progress));
+            line.push_str(&human::percent(execution.percent()));
         }
         if let Some(message) = execution
             .status_message

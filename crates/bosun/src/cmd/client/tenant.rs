@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::wire::{self, CreatedTenant, Page, Tenant};
 use super::{Client, print};
 use crate::cli::{TenantCommand, TenantCreateArgs, TenantLsArgs};
 use crate::exit;
@@ -22,39 +23,33 @@ async fn create(args: TenantCreateArgs) -> Result<u8> {
     let request = client
         .request(Method::POST, &["api", "tenants"])
         .json(&body);
-    let answer = client.json::<Value>(request).await?;
+    let answer = client.json::<CreatedTenant>(request).await?;
     if args.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
     eprintln!(
         "bosun: created tenant {:?} and its admin token (*), shown only this once:",
-        text(&answer.value["tenant"], "slug")
+        wire::or_dash(&answer.value.tenant.slug)
     );
-    print(&text(&answer.value["token"], "token"))?;
+    print(wire::or_dash(&answer.value.token.secret))?;
     Ok(exit::SUCCESS)
 }
 
 async fn list(args: TenantLsArgs) -> Result<u8> {
     let client = Client::new(&args.client)?;
     let request = client.request(Method::GET, &["api", "tenants"]);
-    let answer = client.json::<Value>(request).await?;
+    let answer = client.json::<Page<Tenant>>(request).await?;
     if args.json {
         print(&answer.raw)?;
         return Ok(exit::SUCCESS);
     }
-    let rows: Vec<[String; 3]> = answer.value["items"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<[String; 3]> = answer
+        .value
+        .items
         .iter()
-        .map(|t| [text(t, "slug"), text(t, "name"), text(t, "id")])
+        .map(|t| [&t.slug, &t.name, &t.id].map(|text| wire::or_dash(text).to_owned()))
         .collect();
     print(&crate::cmd::admin::columns(["SLUG", "NAME", "ID"], &rows))?;
     Ok(exit::SUCCESS)
-}
-
-/// A string field, or `-`.
-fn text(item: &Value, field: &str) -> String {
-    item[field].as_str().unwrap_or("-").to_owned()
 }

@@ -2,9 +2,10 @@
 
 use anyhow::Result;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::schedule::{list, remove, text};
+use super::schedule::{list, remove};
+use super::wire::{self, FileTrigger};
 use super::{Client, ClientError, print};
 use crate::cli::{FileMissed, TriggerAddArgs, TriggerCommand};
 use crate::exit;
@@ -35,17 +36,17 @@ async fn add(args: TriggerAddArgs) -> Result<u8> {
         },
     });
     let request = client.request(Method::POST, &["api", "jobs", &args.job, "triggers"]);
-    let answer = client.json::<Value>(request.json(&body)).await?;
+    let answer = client.json::<FileTrigger>(request.json(&body)).await?;
     if args.json {
         print(&answer.raw)?;
     } else {
         let t = &answer.value;
         print(&format!(
             "{} {}: files matching {} in {}",
-            text(t, "id"),
+            wire::or_dash(&t.id),
             args.job,
-            text(t, "glob"),
-            text(t, "directory")
+            wire::or_dash(&t.glob),
+            wire::or_dash(&t.directory)
         ))?;
     }
     Ok(exit::SUCCESS)
