@@ -6,7 +6,7 @@
 //! (`execution.json`, `TaskQueue.json`). No I/O happens in this crate, so every parser
 //! is tested beside its code and every other crate can depend on it cheaply.
 
-mod case;
+pub mod case;
 pub mod error;
 pub mod execution_info;
 pub mod job;
