@@ -15,7 +15,7 @@ pub mod permission;
 pub mod requirements;
 pub mod result;
 pub mod status;
-pub mod task_queue;
+pub mod task_queue_file;
 pub mod timespan;
 
 pub use case::check_fields;
@@ -26,4 +26,4 @@ pub use name::{NameError, check_name, check_slug};
 pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
 pub use status::ExecutionStatus;
-pub use task_queue::{BotTask, TaskQueue};
+pub use task_queue_file::{BotTask, TaskQueue};

@@ -34,11 +34,11 @@ mod outcome;
 mod output;
 pub mod proc;
 pub mod python;
+pub mod queue_runner;
 mod spawn;
 mod stop;
 mod supervise;
 pub mod task;
-pub mod taskqueue;
 mod unix;
 
 pub use error::ExecError;
