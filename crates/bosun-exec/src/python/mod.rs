@@ -378,14 +378,12 @@ fn prepare_fresh_dir(root: &Path) -> Result<(), EnvError> {
     match fs::read_dir(root) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                return Err(EnvError::Io {
-                    about: "create a fresh environment in",
-                    path: root.to_owned(),
-                    source: io::Error::new(
+                return Err(EnvError::io("create a fresh environment in", root)(
+                    io::Error::new(
                         io::ErrorKind::AlreadyExists,
                         "the directory is not empty; give a new or empty directory",
                     ),
-                });
+                ));
             }
             Ok(())
         }
@@ -393,11 +391,7 @@ fn prepare_fresh_dir(root: &Path) -> Result<(), EnvError> {
             let parent = root.parent().unwrap_or(root);
             fs::create_dir_all(parent).map_err(EnvError::io("create the directory", parent))
         }
-        Err(source) => Err(EnvError::Io {
-            about: "create a fresh environment in",
-            path: root.to_owned(),
-            source,
-        }),
+        Err(source) => Err(EnvError::io("create a fresh environment in", root)(source)),
     }
 }
 
