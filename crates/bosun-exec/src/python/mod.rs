@@ -211,10 +211,7 @@ impl PythonEnvs {
         requirements: &Requirements,
         observer: Option<&BuildObserver>,
     ) -> Result<PythonEnv, EnvError> {
-        let venvs_dir = self.absolute_venvs_dir()?;
-        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
-        let owned = requirements.clone();
-        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        let (venvs_dir, interpreter, loaded) = self.prepare(requirements).await?;
         let key = environment_key(&interpreter.version, &loaded.key_lines);
         let name = &key[..DIR_KEY_LEN];
         let root = venvs_dir.join(name);
@@ -272,10 +269,7 @@ impl PythonEnvs {
         requirements: &Requirements,
         observer: Option<&BuildObserver>,
     ) -> Result<PythonEnv, EnvError> {
-        let venvs_dir = self.absolute_venvs_dir()?;
-        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
-        let owned = requirements.clone();
-        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        let (_, interpreter, loaded) = self.prepare(requirements).await?;
 
         let root = std::path::absolute(dir).map_err(EnvError::io("use the directory", dir))?;
         let check = root.clone();
@@ -289,6 +283,19 @@ impl PythonEnvs {
             return Err(error);
         }
         Ok(PythonEnv::at(root, false))
+    }
+
+    /// What every build starts from: the environments directory made absolute, the
+    /// interpreter, and the requirements loaded.
+    async fn prepare(
+        &self,
+        requirements: &Requirements,
+    ) -> Result<(PathBuf, Interpreter, Loaded), EnvError> {
+        let venvs_dir = self.absolute_venvs_dir()?;
+        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
+        let owned = requirements.clone();
+        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        Ok((venvs_dir, interpreter, loaded))
     }
 
     /// `venvs_dir` made absolute: environments are used from other working directories,
