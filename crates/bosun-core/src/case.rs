@@ -2,20 +2,40 @@
 //!
 //! The seeds' .NET serializers write PascalCase while hand-written JSON tends to be
 //! camelCase; bosun accepts both on input by matching field names without regard to
-//! case. Parsers read a `serde_json::Value` and use these helpers. A field a place
-//! does not have is refused by [`check_fields`], with the likely intended one.
+//! case. Parsers read a `serde_json::Value` and look fields up with [`get`] (or
+//! [`get_non_null`], where a `null` means "not given"); the same lookup serves any map
+//! keyed by name, such as a stream entry's fields. A field a place does not have is
+//! refused by [`check_fields`], with the likely intended one.
 
 use serde_json::{Map, Value};
 
 use crate::error::SpecError;
 
-/// Returns the value of the first field whose name equals `name` ignoring ASCII case.
-pub(crate) fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+/// The value of the first entry whose name equals `name` ignoring ASCII case, in the
+/// order `entries` gives them: a JSON object's fields, a `HashMap`'s entries.
+pub fn get<'a, K, V>(entries: impl IntoIterator<Item = (&'a K, &'a V)>, name: &str) -> Option<&'a V>
+where
+    K: AsRef<str> + ?Sized + 'a,
+    V: 'a,
+{
+    entries
+        .into_iter()
+        .find(|(key, _)| key.as_ref().eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+/// The field of `object` called `name` in any ASCII case, for changing it: the first,
+/// as [`get`] finds it.
+pub fn get_mut<'a>(object: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
     object
-        .iter()
+        .iter_mut()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))
         .map(|(_, value)| value)
-        .filter(|value| !value.is_null())
+}
+
+/// The field of `object` called `name` in any ASCII case, a `null` counting as absent.
+pub fn get_non_null<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    get(object, name).filter(|value| !value.is_null())
 }
 
 /// Refuses a field of `object` that is none of `known` (compared without regard to
@@ -81,7 +101,32 @@ fn distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn fields_are_found_in_any_case_and_a_null_only_by_get() {
+        let value = json!({ "Name": "a", "timeout": null });
+        let object = value.as_object().expect("an object");
+        assert_eq!(get(object, "name"), Some(&json!("a")));
+        assert_eq!(get(object, "TIMEOUT"), Some(&Value::Null));
+        assert_eq!(get_non_null(object, "name"), Some(&json!("a")));
+        assert_eq!(get_non_null(object, "timeout"), None);
+        assert_eq!(get(object, "missing"), None);
+        let entry = HashMap::from([("JobId".to_owned(), 7)]);
+        assert_eq!(get(&entry, "jobid"), Some(&7));
+    }
+
+    #[test]
+    fn a_field_found_in_any_case_can_be_changed_in_place() {
+        let mut value = json!({ "Command": "a" });
+        let object = value.as_object_mut().expect("an object");
+        *get_mut(object, "command").expect("the field is there") = json!("b");
+        assert_eq!(value, json!({ "Command": "b" }));
+    }
 
     #[test]
     fn the_closest_known_field_is_suggested_only_when_close() {

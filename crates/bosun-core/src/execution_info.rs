@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::case::field;
+use crate::case::get_non_null;
 use crate::error::SpecError;
 use crate::job::split_arguments;
 
@@ -42,7 +42,7 @@ impl ExecutionInfo {
             .as_object()
             .ok_or_else(|| invalid("(root)", "must be a JSON object"))?;
 
-        let execution_id = match field(root, "ExecutionId") {
+        let execution_id = match get_non_null(root, "ExecutionId") {
             None => expected_id.to_owned(),
             Some(Value::String(id)) if id == expected_id => id.clone(),
             Some(Value::String(id)) => {
@@ -54,7 +54,7 @@ impl ExecutionInfo {
             Some(_) => return Err(invalid("ExecutionId", "must be a string")),
         };
 
-        let script_path = match field(root, "ScriptPath") {
+        let script_path = match get_non_null(root, "ScriptPath") {
             Some(Value::String(s)) if !s.trim().is_empty() => PathBuf::from(s.trim()),
             Some(Value::String(_)) | None => {
                 return Err(SpecError::Missing {
@@ -71,7 +71,7 @@ impl ExecutionInfo {
             ));
         }
 
-        let arguments = match field(root, "Arguments") {
+        let arguments = match get_non_null(root, "Arguments") {
             None => Vec::new(),
             Some(Value::String(s)) => split_arguments(s).map_err(|_| {
                 invalid(
@@ -87,7 +87,7 @@ impl ExecutionInfo {
                 ));
             }
         };
-        let requirements = match field(root, "Requirements") {
+        let requirements = match get_non_null(root, "Requirements") {
             None => Vec::new(),
             Some(Value::Array(items)) => strings(items, "Requirements")?,
             Some(_) => return Err(invalid("Requirements", "must be an array of strings")),

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::case::{check_fields, field};
+use crate::case::{check_fields, get_mut, get_non_null};
 use crate::error::SpecError;
 use crate::name::check_name;
 
@@ -113,7 +113,7 @@ impl JobSpec {
         check_fields(root, "the job", ROOT_FIELDS)?;
         let spec = Self::from_object(root)?;
         // A name becomes a log folder's: no "..", no control characters.
-        if field(root, "name").is_some() {
+        if get_non_null(root, "name").is_some() {
             check_name("job", &spec.name)
                 .map_err(|source| SpecError::Name { what: WHAT, source })?;
         }
@@ -125,7 +125,7 @@ impl JobSpec {
     /// name's rules, are left to the caller, whose format may have more (the
     /// server's job definitions do).
     pub fn from_object(root: &Map<String, Value>) -> Result<Self, SpecError> {
-        let process = match field(root, "process") {
+        let process = match get_non_null(root, "process") {
             Some(Value::Object(process)) => process,
             Some(_) => return Err(invalid("process", "must be an object")),
             None => {
@@ -137,7 +137,7 @@ impl JobSpec {
         };
         check_fields(process, "process", PROCESS_FIELDS)?;
 
-        let (command, mut args) = match field(process, "command") {
+        let (command, mut args) = match get_non_null(process, "command") {
             Some(Value::String(s)) if !s.trim().is_empty() => (s.trim().to_owned(), Vec::new()),
             Some(Value::Array(items)) => {
                 let mut argv = string_array(items, "command")?;
@@ -163,7 +163,7 @@ impl JobSpec {
                 ));
             }
         };
-        match field(process, "arguments") {
+        match get_non_null(process, "arguments") {
             None => {}
             Some(Value::String(s)) => args.extend(split_arguments(s)?),
             Some(Value::Array(items)) => args.extend(string_array(items, "arguments")?),
@@ -175,13 +175,13 @@ impl JobSpec {
             }
         }
 
-        let name = match field(root, "name") {
+        let name = match get_non_null(root, "name") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
             Some(Value::String(_)) | None => default_name(&command),
             Some(_) => return Err(invalid("name", "must be a string")),
         };
 
-        let working_directory = match field(process, "workingDirectory") {
+        let working_directory = match get_non_null(process, "workingDirectory") {
             Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
             Some(Value::String(_)) | None => None,
             Some(_) => return Err(invalid("workingDirectory", "must be a string")),
@@ -258,19 +258,19 @@ pub fn anchor_definition(definition: &mut Value, job_file: &Path) {
         return;
     };
     if let Some(spec) = spec
-        && let Some(Value::Object(process)) = field_mut(root, "process")
+        && let Some(Value::Object(process)) = get_mut(root, "process")
     {
         if let Some(dir) = spec.working_directory.as_deref().and_then(Path::to_str) {
             set_field(process, "workingDirectory", Value::String(dir.to_owned()));
         }
-        match field_mut(process, "command") {
+        match get_mut(process, "command") {
             Some(Value::String(command)) => *command = spec.command,
             Some(Value::Array(argv)) if !argv.is_empty() => argv[0] = Value::String(spec.command),
             _ => {}
         }
     }
-    if let Some(Value::Object(bot)) = field_mut(root, "bot")
-        && let Some(Value::String(path)) = field_mut(bot, "path")
+    if let Some(Value::Object(bot)) = get_mut(root, "bot")
+        && let Some(Value::String(path)) = get_mut(bot, "path")
         && Path::new(path.as_str()).is_relative()
         && let Some(absolute) = base.join(path.as_str()).to_str()
     {
@@ -278,17 +278,9 @@ pub fn anchor_definition(definition: &mut Value, job_file: &Path) {
     }
 }
 
-/// The value of the field called `name` in any case.
-fn field_mut<'a>(object: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
-    object
-        .iter_mut()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value)
-}
-
 /// Sets the field called `name` in any case, keeping the spelling it has.
 fn set_field(object: &mut Map<String, Value>, name: &str, value: Value) {
-    match field_mut(object, name) {
+    match get_mut(object, name) {
         Some(old) => *old = value,
         None => {
             object.insert(name.to_owned(), value);
@@ -335,7 +327,7 @@ fn non_negative(
     process: &Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<f64>, SpecError> {
-    match field(process, name) {
+    match get_non_null(process, name) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(v) if v >= 0.0 && v.is_finite() => Ok(Some(v)),
@@ -366,7 +358,7 @@ fn timeout(process: &Map<String, Value>) -> Result<Duration, SpecError> {
 }
 
 fn environment(process: &Map<String, Value>) -> Result<BTreeMap<String, String>, SpecError> {
-    let Some(value) = field(process, "environment") else {
+    let Some(value) = get_non_null(process, "environment") else {
         return Ok(BTreeMap::new());
     };
     let Value::Object(vars) = value else {
@@ -394,7 +386,7 @@ fn environment(process: &Map<String, Value>) -> Result<BTreeMap<String, String>,
 }
 
 fn limits(process: &Map<String, Value>) -> Result<Limits, SpecError> {
-    let Some(value) = field(process, "limits") else {
+    let Some(value) = get_non_null(process, "limits") else {
         return Ok(Limits::default());
     };
     let Value::Object(limits) = value else {
@@ -402,7 +394,7 @@ fn limits(process: &Map<String, Value>) -> Result<Limits, SpecError> {
     };
     check_fields(limits, "limits", LIMITS_FIELDS)?;
     let whole = |name: &'static str| -> Result<Option<u64>, SpecError> {
-        match field(limits, name) {
+        match get_non_null(limits, name) {
             None => Ok(None),
             Some(v) => match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),

@@ -7,16 +7,17 @@
 //! I/O happens in this crate, so every parser is tested beside its code and every
 //! other crate can depend on it cheaply.
 
-mod case;
+pub mod case;
 pub mod error;
 pub mod execution_info;
 pub mod job;
 pub mod name;
+pub mod path_error;
 pub mod permission;
 pub mod requirements;
 pub mod result;
 pub mod status;
-pub mod task_queue;
+pub mod task_queue_file;
 pub mod timespan;
 pub mod wire;
 
@@ -25,7 +26,8 @@ pub use error::SpecError;
 pub use execution_info::ExecutionInfo;
 pub use job::{DEFAULT_TIMEOUT, JobSpec, Limits};
 pub use name::{NameError, check_name, check_slug};
+pub use path_error::PathIoError;
 pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
 pub use status::ExecutionStatus;
-pub use task_queue::{BotTask, TaskQueue};
+pub use task_queue_file::{BotTask, TaskQueue};

@@ -4,31 +4,20 @@
 use std::io;
 use std::path::PathBuf;
 
+use bosun_core::PathIoError;
+
 /// Something bosun itself could not do: read a file, create a directory, take a lock.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExecError {
     /// A filesystem operation failed.
-    #[error("could not {about} {path}")]
-    Io {
-        /// What bosun was doing, as a verb phrase ("create directory").
-        about: &'static str,
-        /// The path it was working on.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
 }
 
 impl ExecError {
     /// Wraps an I/O error with what was being done and to which path.
     pub fn io(about: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io {
-            about,
-            path,
-            source,
-        }
+        PathIoError::maker(about, path)
     }
 }

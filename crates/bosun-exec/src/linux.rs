@@ -34,56 +34,17 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
 use nix::unistd::Pid;
 
+use crate::proc::{Stat, all_processes, stat};
 use crate::unix::MARK_VAR;
 
-/// One process, as `/proc/PID/stat` describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Proc {
-    pub(crate) pid: i32,
-    pub(crate) ppid: i32,
-    pub(crate) pgrp: i32,
-    /// Clock ticks after boot; with the pid, it names one process for good.
-    pub(crate) start: u64,
-    pub(crate) zombie: bool,
-}
-
-/// Parses `/proc/PID/stat`. The command name (field 2) may hold spaces and brackets,
-/// so the fields are counted from its last `)`.
-fn parse_stat(text: &str) -> Option<Proc> {
-    let (head, rest) = text.rsplit_once(')')?;
-    let pid = head.split_once(" (")?.0.trim().parse().ok()?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state(3) ppid(4) pgrp(5) ... starttime(22).
-    Some(Proc {
-        pid,
-        zombie: matches!(*fields.first()?, "Z" | "X"),
-        ppid: fields.get(1)?.parse().ok()?,
-        pgrp: fields.get(2)?.parse().ok()?,
-        start: fields.get(19)?.parse().ok()?,
-    })
-}
-
-fn read_stat(pid: i32) -> Option<Proc> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// Every process visible in `/proc`. Processes that end while they are read are
-/// skipped.
-fn all_processes() -> Vec<Proc> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|entry| {
-        let name = entry.ok()?.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
-        read_stat(pid)
-    })
-    .collect()
+/// `pid` as nix takes it. A pid read from `/proc` fits: the kernel's are `i32`.
+pub(crate) fn nix_pid(pid: u32) -> Pid {
+    Pid::from_raw(pid as i32)
 }
 
 /// True when `pid`'s environment carries `mark`. A zombie's or another user's
 /// environment cannot be read: false.
-fn carries(pid: i32, mark: &str) -> bool {
+fn carries(pid: u32, mark: &str) -> bool {
     let mut environ = Vec::new();
     let read = fs::File::open(format!("/proc/{pid}/environ"))
         .and_then(|mut file| file.read_to_end(&mut environ));
@@ -106,18 +67,18 @@ pub(crate) fn has_children() -> bool {
 
 /// The living processes of the job marked `mark` that are outside its group `pgid`,
 /// found in one pass over `/proc` (see the module's description).
-pub(crate) fn escapees(pgid: u32, mark: &str) -> Vec<Proc> {
+pub(crate) fn escapees(pgid: u32, mark: &str) -> Vec<Stat> {
     Tree::read().escapees(pgid, mark)
 }
 
 /// Every process of one pass over `/proc`, by parent: what a hunt walks.
 struct Tree {
-    children: HashMap<i32, Vec<Proc>>,
+    children: HashMap<u32, Vec<Stat>>,
 }
 
 impl Tree {
     fn read() -> Self {
-        let mut children: HashMap<i32, Vec<Proc>> = HashMap::new();
+        let mut children: HashMap<u32, Vec<Stat>> = HashMap::new();
         for p in all_processes() {
             children.entry(p.ppid).or_default().push(p);
         }
@@ -126,22 +87,22 @@ impl Tree {
 
     /// The living processes of the job marked `mark` outside its group `pgid` (0 once
     /// the group is gone).
-    fn escapees(&self, pgid: u32, mark: &str) -> Vec<Proc> {
-        let me = std::process::id() as i32;
+    fn escapees(&self, pgid: u32, mark: &str) -> Vec<Stat> {
+        let me = std::process::id();
         let mut found = Vec::new();
         let mut seen = HashSet::new();
-        let mut queue: Vec<&Proc> = self
+        let mut queue: Vec<&Stat> = self
             .children
             .get(&me)
             .into_iter()
             .flatten()
-            .filter(|p| !p.zombie && carries(p.pid, mark))
+            .filter(|p| !p.state.has_ended() && carries(p.pid, mark))
             .collect();
         while let Some(p) = queue.pop() {
             if !seen.insert(p.pid) {
                 continue;
             }
-            if !p.zombie && p.pgrp != pgid as i32 {
+            if !p.state.has_ended() && p.pgrp != pgid {
                 found.push(*p);
             }
             queue.extend(self.children.get(&p.pid).into_iter().flatten());
@@ -155,9 +116,9 @@ impl Tree {
 #[derive(Debug, Default)]
 pub(crate) struct Hunt {
     /// Every escapee seen, by pid, with its start time.
-    seen: HashMap<i32, u64>,
+    seen: HashMap<u32, u64>,
     /// The pids already sent the signal of the current step.
-    signalled: HashSet<i32>,
+    signalled: HashSet<u32>,
 }
 
 impl Hunt {
@@ -176,7 +137,7 @@ impl Hunt {
                     ?signal,
                     "signalling a process that left the job's group"
                 );
-                let _ = kill(Pid::from_raw(p.pid), signal);
+                let _ = kill(nix_pid(p.pid), signal);
             }
         }
         // Those that became zombies since the first reap: the scan saw them already
@@ -194,10 +155,10 @@ impl Hunt {
     /// it still names the process that was seen (same start time), so the status of
     /// another child that reused it is never taken.
     fn reap(&mut self) {
-        let me = std::process::id() as i32;
-        self.seen.retain(|&pid, &mut start| match read_stat(pid) {
-            Some(p) if p.start == start && p.zombie && p.ppid == me => {
-                let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        let me = std::process::id();
+        self.seen.retain(|&pid, &mut start| match stat(pid) {
+            Some(p) if p.start == start && p.state.has_ended() && p.ppid == me => {
+                let _ = waitpid(nix_pid(pid), Some(WaitPidFlag::WNOHANG));
                 false
             }
             Some(p) => p.start == start,
@@ -284,7 +245,7 @@ fn sweeper(jobs: mpsc::Receiver<Leftovers>) {
                 for p in &found {
                     hunt.seen.insert(p.pid, p.start);
                     tracing::debug!(pid = p.pid, "stopping a process a finished job left behind");
-                    let _ = kill(Pid::from_raw(p.pid), job.polite);
+                    let _ = kill(nix_pid(p.pid), job.polite);
                 }
                 stopping.push(Stopping {
                     mark: job.mark,
@@ -306,40 +267,5 @@ fn sweeper(jobs: mpsc::Receiver<Leftovers>) {
             s.hunt.sweep(0, &s.mark, None);
             false
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stat_fields_are_counted_from_the_last_bracket() {
-        let text = "4242 (we ird) (name) S 1 4240 4240 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 62818 3133440 353";
-        assert_eq!(
-            parse_stat(text),
-            Some(Proc {
-                pid: 4242,
-                ppid: 1,
-                pgrp: 4240,
-                start: 62818,
-                zombie: false,
-            })
-        );
-        assert!(
-            parse_stat("1 (x) Z 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5")
-                .unwrap()
-                .zombie
-        );
-        assert_eq!(parse_stat("garbage"), None);
-    }
-
-    #[test]
-    fn this_process_is_found_in_proc_with_its_parent() {
-        let me = std::process::id() as i32;
-        let found = all_processes().into_iter().find(|p| p.pid == me).unwrap();
-        assert_eq!(found.ppid, nix::unistd::getppid().as_raw());
-        assert_eq!(found.pgrp, nix::unistd::getpgrp().as_raw());
-        assert!(!found.zombie);
     }
 }

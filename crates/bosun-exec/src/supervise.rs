@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::outcome::{Outcome, RunReport, StreamStats};
 use crate::output::{Observer, Sink, Stream};
+use crate::stop::Stoppable;
 use crate::unix::{JobProcs, Live, decode, kill_job, new_mark};
 
 /// The first signal sent to a job's group when bosun stops it.
@@ -318,14 +319,7 @@ impl Running {
             }
             None => Instant::now(),
         };
-        let gone = tokio::select! {
-            gone = procs.wait_gone(grace_end.saturating_duration_since(Instant::now())) => gone,
-            _ = self.options.kill_now.cancelled() => false,
-        };
-        if !gone {
-            procs.signal(Signal::SIGKILL);
-            procs.wait_gone(Duration::from_secs(5)).await;
-        }
+        crate::stop::finish(&mut procs, grace_end, &self.options.kill_now).await;
         self.guard.armed = false;
         (status, stopped_by, elapsed)
     }

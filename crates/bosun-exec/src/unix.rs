@@ -24,6 +24,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::stop::Stoppable;
+
 /// The variable that marks a job's processes. Its value is a comma-separated list of
 /// marks: a job started by a bosun that itself runs as a job carries both.
 pub(crate) const MARK_VAR: &str = "BOSUN_JOB_MARK";
@@ -101,30 +103,6 @@ impl JobProcs {
         }
     }
 
-    /// Sends `signal` to the group and to every process that left it; escapees found
-    /// later in this step get it too.
-    pub(crate) fn signal(&mut self, signal: Signal) {
-        signal_group(self.pgid, signal);
-        self.step = Some(signal);
-        self.hunting = true;
-        #[cfg(target_os = "linux")]
-        {
-            self.hunt.next_step();
-            self.hunt.sweep(self.pgid, &self.mark, Some(signal));
-        }
-    }
-
-    /// True while any of the job's processes is alive. Reaps those that were bosun's
-    /// children, and sends the step's signal to escapees not yet sent it.
-    fn exists(&mut self) -> bool {
-        let group = group_exists(self.pgid);
-        #[cfg(target_os = "linux")]
-        let escaped = self.hunting && self.hunt.sweep(self.pgid, &self.mark, self.step);
-        #[cfg(not(target_os = "linux"))]
-        let escaped = false;
-        group || escaped
-    }
-
     /// After the leader exited by itself: true when it left processes behind in its
     /// group, or (alone among this process's jobs) outside it. The escapees are
     /// looked for only when bosun has a child at all (one system call), as a leftover
@@ -151,25 +129,31 @@ impl JobProcs {
         let _ = (live, polite, grace);
         false
     }
+}
 
-    /// Waits until none of the job's processes is left, up to `limit`. True when none
-    /// is.
-    ///
-    /// Polls at a short interval: this runs only while a job is being torn down, never
-    /// while it runs, and there is no event for "a process group became empty".
-    pub(crate) async fn wait_gone(&mut self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            if !self.exists() {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
+impl Stoppable for JobProcs {
+    /// Sends `signal` to the group and to every process that left it; escapees found
+    /// later in this step get it too.
+    fn signal(&mut self, signal: Signal) {
+        signal_group(self.pgid, signal);
+        self.step = Some(signal);
+        self.hunting = true;
+        #[cfg(target_os = "linux")]
+        {
+            self.hunt.next_step();
+            self.hunt.sweep(self.pgid, &self.mark, Some(signal));
         }
+    }
+
+    /// True while any of the job's processes is alive. Reaps those that were bosun's
+    /// children, and sends the step's signal to escapees not yet sent it.
+    fn exists(&mut self) -> bool {
+        let group = group_exists(self.pgid);
+        #[cfg(target_os = "linux")]
+        let escaped = self.hunting && self.hunt.sweep(self.pgid, &self.mark, self.step);
+        #[cfg(not(target_os = "linux"))]
+        let escaped = false;
+        group || escaped
     }
 }
 
@@ -179,7 +163,7 @@ pub(crate) fn kill_job(pgid: u32, mark: &str) {
     signal_group(pgid, Signal::SIGKILL);
     #[cfg(target_os = "linux")]
     for p in crate::linux::escapees(pgid, mark) {
-        let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(crate::linux::nix_pid(p.pid), Signal::SIGKILL);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = mark;

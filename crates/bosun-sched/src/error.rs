@@ -7,6 +7,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bosun_core::PathIoError;
+
 /// A schedule could not be built from what the user wrote.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,16 +84,8 @@ pub enum WatchError {
         source: globset::Error,
     },
     /// A filesystem operation on the watched tree failed.
-    #[error("could not {about} {path}")]
-    Io {
-        /// What was being done, as a verb phrase ("read directory").
-        about: &'static str,
-        /// The path it was working on.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     /// The watched directory was removed or renamed while it was watched.
     #[error("watch directory {path} was removed or renamed: it is watched again once it is back")]
     DirectoryGone {
@@ -124,11 +118,6 @@ impl WatchError {
         about: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io {
-            about,
-            path,
-            source,
-        }
+        PathIoError::maker(about, path)
     }
 }

@@ -220,13 +220,10 @@ fn known_fields_only(value: &Value) -> Value {
     value
 }
 
-/// A field of `value`, its name matched in any case.
+/// A field of `value`, its name matched in any case (a `null` is returned as it is);
+/// `None` when `value` is no object.
 pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+    bosun_core::case::get(value.as_object()?, name)
 }
 
 fn seconds(value: &Value, name: &str) -> Result<Option<Duration>, String> {

@@ -22,6 +22,7 @@
 use std::time::Duration;
 
 use bosun_core::error::chain;
+use bosun_exec::{proc, stop_group};
 use bosun_store::{Execution, Finish, Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::task::{JoinHandle, JoinSet};
@@ -31,6 +32,9 @@ use crate::runner::{Leftover, RUNNER_NAME, RunnerHandle};
 
 /// How often an adopted execution is looked at: has it ended, was it cancelled.
 const WATCH: Duration = Duration::from_secs(1);
+
+/// How long a stopped job's group has after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// What recovery leaves running while the server serves.
 pub(crate) struct Recovery {
@@ -60,7 +64,7 @@ pub(crate) async fn recover(
     let mut stopping = JoinSet::new();
     for execution in store.executions_with_status("Running").await? {
         let pid = execution.pid.and_then(|p| u32::try_from(p).ok());
-        let live = pid.filter(|&p| group_alive(p) && may_be_the_job(p, execution.start_time));
+        let live = pid.filter(|&p| proc::group_alive(p) && may_be_the_job(p, execution.start_time));
         match (live, policy) {
             (None, _) => {
                 let message = match pid {
@@ -93,7 +97,7 @@ pub(crate) async fn recover(
 /// Stops the group of a job left running, records its end, then lets the runner
 /// know it no longer runs (dropping `leftover`).
 async fn stop(store: Store, execution: Execution, pid: u32, leftover: Leftover) {
-    kill_group(pid).await;
+    stop_group(pid, GRACE).await;
     let message = format!("stopped when the server restarted (process group {pid} was killed)");
     end(&store, &execution, "Failed", message).await;
     drop(leftover);
@@ -104,9 +108,9 @@ async fn stop(store: Store, execution: Execution, pid: u32, leftover: Leftover) 
 async fn watch(store: Store, execution: Execution, pid: u32) {
     loop {
         // Not this process's child: its end can only be seen, not waited for.
-        if !(leads_live_group(pid) && may_be_the_job(pid, execution.start_time)) {
+        if !(proc::leads_live_group(pid) && may_be_the_job(pid, execution.start_time)) {
             // Like the runner: whatever the leader left in its group goes too.
-            kill_group(pid).await;
+            stop_group(pid, GRACE).await;
             let message = format!(
                 "adopted after a server restart; process {pid} has ended, its exit code is unknown"
             );
@@ -118,7 +122,7 @@ async fn watch(store: Store, execution: Execution, pid: u32) {
         match store.execution(&execution.tenant_id, &execution.id).await {
             Ok(Some(now)) if now.is_finished() => return,
             Ok(Some(now)) if now.cancel_requested => {
-                kill_group(pid).await;
+                stop_group(pid, GRACE).await;
                 let message = format!("cancelled; the adopted process group {pid} was stopped");
                 end(&store, &execution, "Cancelled", message).await;
                 return;
@@ -145,28 +149,6 @@ async fn end(store: &Store, execution: &Execution, status: &str, message: String
     }
 }
 
-/// True when `pid` is alive and leads its own process group (so it is very likely
-/// the job bosun started, not a process that reused the pid).
-#[cfg(unix)]
-fn leads_live_group(pid: u32) -> bool {
-    use nix::unistd::{Pid, getpgid};
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            // The state follows the command name's closing bracket; Z is a zombie.
-            stat.rsplit_once(')')
-                .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-                .unwrap_or(false)
-        })
-        .unwrap_or_else(|_| nix::sys::signal::kill(Pid::from_raw(raw), None).is_ok());
-    alive
-        && getpgid(Some(Pid::from_raw(raw)))
-            .map(|g| g.as_raw() == raw)
-            .unwrap_or(false)
-}
-
 /// How far apart the recorded start of a job and the start of the process holding its
 /// pid may be for that process to be taken for the job. The runner records the start
 /// right after spawning; the slack absorbs the kernel's whole-second boot time and
@@ -178,14 +160,14 @@ const SAME_START: Duration = Duration::from_secs(30);
 /// pid was reused). True when it cannot be told.
 #[cfg(target_os = "linux")]
 fn may_be_the_job(pid: u32, started: Option<DateTime<Utc>>) -> bool {
-    let (Some(started), Some(boot)) = (started, linux::boot_time()) else {
+    let (Some(started), Some(boot)) = (started, proc::boot_time()) else {
         return true;
     };
     // The boot time is whole seconds, cut down: a second of slack.
     if boot > started + Duration::from_secs(1) {
         return false;
     }
-    match linux::start_time(pid, boot) {
+    match proc::stat(pid).and_then(|stat| stat.start_time(boot)) {
         Some(at) => (at - started)
             .abs()
             .to_std()
@@ -200,125 +182,10 @@ fn may_be_the_job(_pid: u32, _started: Option<DateTime<Utc>>) -> bool {
     true
 }
 
-/// Process start times from `/proc`.
-#[cfg(target_os = "linux")]
-mod linux {
-    use chrono::{DateTime, Duration, Utc};
-
-    /// When the machine booted (`btime` in `/proc/stat`).
-    pub(super) fn boot_time() -> Option<DateTime<Utc>> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let seconds = stat
-            .lines()
-            .find_map(|line| line.strip_prefix("btime "))?
-            .trim()
-            .parse()
-            .ok()?;
-        DateTime::from_timestamp(seconds, 0)
-    }
-
-    /// When process `pid` started, given the boot time; `None` when it is not there.
-    pub(super) fn start_time(pid: u32, boot: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // After the command name's closing bracket come fields 3 (state) onwards;
-        // field 22 is the start, in clock ticks after boot.
-        let ticks: i64 = stat
-            .rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(22 - 3)?
-            .parse()
-            .ok()?;
-        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .filter(|&t| t > 0)?;
-        Some(boot + Duration::milliseconds(ticks.checked_mul(1000)? / per_second))
-    }
-}
-
-/// True while the process group `pgid` has a member that is not a zombie (a zombie
-/// has ended; it waits only for its parent, possibly an init that never reaps).
-#[cfg(unix)]
-fn group_alive(pgid: u32) -> bool {
-    use nix::errno::Errno;
-    use nix::sys::signal::killpg;
-    use nix::unistd::Pid;
-    let Ok(raw) = i32::try_from(pgid) else {
-        return false;
-    };
-    match killpg(Pid::from_raw(raw), None) {
-        Err(Errno::ESRCH) => false,
-        // Some member exists; on Linux, look whether one is more than a zombie.
-        _ => live_member_in_proc(pgid).unwrap_or(true),
-    }
-}
-
-/// Whether `/proc` shows a live (not zombie) process in group `pgid`; `None` where
-/// there is no readable `/proc`.
-#[cfg(unix)]
-fn live_member_in_proc(pgid: u32) -> Option<bool> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    let pgid = pgid.to_string();
-    let mut seen_any = false;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        seen_any = true;
-        // Gone since the listing, or not ours to read: not a live member we know of.
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // After the command name's closing bracket: state, ppid, pgrp, ...
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let (state, group) = (fields.next(), fields.nth(1));
-        if group == Some(pgid.as_str()) && !matches!(state, Some("Z" | "X")) {
-            return Some(true);
-        }
-    }
-    // An empty listing is not /proc as Linux has it.
-    seen_any.then_some(false)
-}
-
-/// Stops the whole group: TERM, up to five seconds for it to go, then KILL to what is
-/// left and up to five seconds more. Returns at once when nothing of it lives.
-#[cfg(unix)]
-async fn kill_group(pgid: u32) {
-    use nix::sys::signal::{Signal, killpg};
-    use nix::unistd::Pid;
-    const GRACE: Duration = Duration::from_secs(5);
-    let Ok(raw) = i32::try_from(pgid) else { return };
-    let group = Pid::from_raw(raw);
-    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
-        if !group_alive(pgid) {
-            return;
-        }
-        let _ = killpg(group, signal);
-        let deadline = tokio::time::Instant::now() + GRACE;
-        while group_alive(pgid) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    if group_alive(pgid) {
-        tracing::warn!(pgid, "process group still has live members after SIGKILL");
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::io::BufRead;
     use std::os::unix::process::CommandExt;
-    use std::process::{Child, Command, Stdio};
-
-    use bosun_test_utils::wait_for;
+    use std::process::{Child, Command};
 
     use super::*;
 
@@ -329,42 +196,6 @@ mod tests {
             .process_group(0)
             .spawn()
             .expect("sleep can be started")
-    }
-
-    #[test]
-    fn a_group_is_alive_until_only_zombies_are_left() {
-        let mut child = job();
-        let pid = child.id();
-        assert!(group_alive(pid));
-        child.kill().expect("the child is ours to kill");
-        // Not reaped yet: a zombie, which counts as ended.
-        assert!(wait_for(Duration::from_secs(10), || !group_alive(pid)));
-        child.wait().expect("the child is ours to reap");
-        assert!(!group_alive(pid));
-    }
-
-    #[tokio::test]
-    async fn killing_a_group_also_kills_a_child_that_ignores_sigterm() {
-        let mut leader = Command::new("sh")
-            .args(["-c", r#"(trap "" TERM; exec sleep 60) & echo $!; wait"#])
-            .process_group(0)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("sh can be started");
-        // Once sh has said its child's pid, both are in the group.
-        let mut line = String::new();
-        std::io::BufReader::new(leader.stdout.take().expect("stdout is piped"))
-            .read_line(&mut line)
-            .expect("sh prints its child's pid");
-        assert!(line.trim().parse::<u32>().is_ok(), "{line:?}");
-        assert!(group_alive(leader.id()));
-
-        kill_group(leader.id()).await;
-        assert!(
-            !group_alive(leader.id()),
-            "the whole group is gone, the child that ignored SIGTERM too"
-        );
-        leader.wait().expect("the leader is ours to reap");
     }
 
     #[cfg(target_os = "linux")]
@@ -384,7 +215,7 @@ mod tests {
             Some(started + chrono::Duration::hours(1))
         ));
         // Recorded before the machine booted: whatever holds the pid now is not it.
-        let boot = linux::boot_time().expect("/proc/stat has the boot time");
+        let boot = proc::boot_time().expect("/proc/stat has the boot time");
         assert!(!may_be_the_job(
             pid,
             Some(boot - chrono::Duration::minutes(5))

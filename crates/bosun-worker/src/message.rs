@@ -52,13 +52,11 @@ pub fn fields(map: &HashMap<String, Value>) -> Result<HashMap<String, String>, M
 }
 
 /// Looks a field up by its name in any case (`jobId`, `JobId`, `jobid`).
+/// The exact name is tried first: a map has no order to pick among spellings by.
 fn field<'a, V>(fields: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
-    fields.get(name).or_else(|| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+    fields
+        .get(name)
+        .or_else(|| bosun_core::case::get(fields, name))
 }
 
 /// The longest `jobId` accepted: it is a key in the store.

@@ -8,6 +8,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use bosun_core::PathIoError;
+
 use super::Installer;
 
 /// A Python environment could not be found, created or filled.
@@ -58,16 +60,8 @@ pub enum EnvError {
     },
     /// A file or directory of the environment cache could not be used. The source says
     /// why (permission denied, no space left, not empty…), which is also what to fix.
-    #[error("could not {about} {}", .path.display())]
-    Io {
-        /// What bosun was doing, phrased to follow "could not", e.g. "create the directory".
-        about: &'static str,
-        /// The file or directory involved.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
 }
 
 impl EnvError {
@@ -76,12 +70,7 @@ impl EnvError {
         about: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io {
-            about,
-            path,
-            source,
-        }
+        PathIoError::maker(about, path)
     }
 }
 

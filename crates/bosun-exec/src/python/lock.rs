@@ -36,7 +36,7 @@ pub(super) async fn acquire(path: PathBuf) -> Result<BuildLock, EnvError> {
                 file.lock().map_err(EnvError::io("lock", &path))?;
             }
             Err(TryLockError::Error(source)) => {
-                return Err(EnvError::Io { about: "lock", path, source });
+                return Err(EnvError::io("lock", path)(source));
             }
         }
         Ok(BuildLock { _file: file })

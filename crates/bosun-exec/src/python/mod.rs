@@ -211,10 +211,7 @@ impl PythonEnvs {
         requirements: &Requirements,
         observer: Option<&BuildObserver>,
     ) -> Result<PythonEnv, EnvError> {
-        let venvs_dir = self.absolute_venvs_dir()?;
-        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
-        let owned = requirements.clone();
-        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        let (venvs_dir, interpreter, loaded) = self.prepare(requirements).await?;
         let key = environment_key(&interpreter.version, &loaded.key_lines);
         let name = &key[..DIR_KEY_LEN];
         let root = venvs_dir.join(name);
@@ -272,10 +269,7 @@ impl PythonEnvs {
         requirements: &Requirements,
         observer: Option<&BuildObserver>,
     ) -> Result<PythonEnv, EnvError> {
-        let venvs_dir = self.absolute_venvs_dir()?;
-        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
-        let owned = requirements.clone();
-        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        let (_, interpreter, loaded) = self.prepare(requirements).await?;
 
         let root = std::path::absolute(dir).map_err(EnvError::io("use the directory", dir))?;
         let check = root.clone();
@@ -289,6 +283,19 @@ impl PythonEnvs {
             return Err(error);
         }
         Ok(PythonEnv::at(root, false))
+    }
+
+    /// What every build starts from: the environments directory made absolute, the
+    /// interpreter, and the requirements loaded.
+    async fn prepare(
+        &self,
+        requirements: &Requirements,
+    ) -> Result<(PathBuf, Interpreter, Loaded), EnvError> {
+        let venvs_dir = self.absolute_venvs_dir()?;
+        let interpreter = Interpreter::locate(&self.interpreter, &venvs_dir).await?;
+        let owned = requirements.clone();
+        let loaded = blocking(move || Loaded::load(&owned)).await?;
+        Ok((venvs_dir, interpreter, loaded))
     }
 
     /// `venvs_dir` made absolute: environments are used from other working directories,
@@ -378,14 +385,12 @@ fn prepare_fresh_dir(root: &Path) -> Result<(), EnvError> {
     match fs::read_dir(root) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                return Err(EnvError::Io {
-                    about: "create a fresh environment in",
-                    path: root.to_owned(),
-                    source: io::Error::new(
+                return Err(EnvError::io("create a fresh environment in", root)(
+                    io::Error::new(
                         io::ErrorKind::AlreadyExists,
                         "the directory is not empty; give a new or empty directory",
                     ),
-                });
+                ));
             }
             Ok(())
         }
@@ -393,11 +398,7 @@ fn prepare_fresh_dir(root: &Path) -> Result<(), EnvError> {
             let parent = root.parent().unwrap_or(root);
             fs::create_dir_all(parent).map_err(EnvError::io("create the directory", parent))
         }
-        Err(source) => Err(EnvError::Io {
-            about: "create a fresh environment in",
-            path: root.to_owned(),
-            source,
-        }),
+        Err(source) => Err(EnvError::io("create a fresh environment in", root)(source)),
     }
 }
 

@@ -356,7 +356,7 @@ async fn fresh_builds_at_the_given_directory_and_remove_deletes_it() {
         .fresh(&venv, &Requirements::None)
         .await
         .expect_err("the directory is in use");
-    assert!(matches!(err, EnvError::Io { .. }), "{err:?}");
+    assert!(matches!(err, EnvError::Io(_)), "{err:?}");
 
     env.remove().await.unwrap();
     assert!(!venv.exists(), "remove must delete the directory");

@@ -1,9 +1,9 @@
-//! `bosun queue`: seed 000's TaskQueue.json executor (see `bosun_exec::taskqueue`).
+//! `bosun queue`: seed 000's TaskQueue.json executor (see `bosun_exec::queue_runner`).
 
 use anyhow::Result;
 use bosun_core::error::chain;
 use bosun_exec::Outcome;
-use bosun_exec::taskqueue::{QueueRun, Taken, process_next};
+use bosun_exec::queue_runner::{QueueRun, Taken, process_next};
 
 use crate::cli::QueueArgs;
 

@@ -69,7 +69,10 @@ impl Target {
             .map_err(|e| ClientError::Usage(format!("{shown} is not valid JSON: {e}")))?;
         // Relative paths are the job file's, as for `bosun run`, not the server's.
         bosun_core::job::anchor_definition(&mut definition, path);
-        let name = field(&definition, "name")
+        // `name` in any case, as the server reads definitions (seed 000 wrote `Name`).
+        let name = definition
+            .as_object()
+            .and_then(|object| bosun_core::case::get(object, "name"))
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|n| !n.is_empty())
@@ -81,16 +84,6 @@ impl Target {
             .to_owned();
         Ok(Self::File { name, definition })
     }
-}
-
-/// A field of a JSON object by name in any case, as the server reads definitions
-/// (`name` or seed 000's `Name`).
-fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value
-        .as_object()?
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
 }
 
 /// Submits and, if asked, waits.

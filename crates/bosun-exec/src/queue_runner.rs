@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bosun_core::error::chain;
-use bosun_core::task_queue::state;
+use bosun_core::task_queue_file::state;
 use bosun_core::{BotTask, TaskQueue};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
