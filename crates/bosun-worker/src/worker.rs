@@ -979,7 +979,7 @@ fn new_result(
     };
     NewWorkerResult {
         job_id: job.job_id.clone(),
-        role: role.name().to_owned(),
+        role,
         stream: shared.stream(role).to_owned(),
         entry_id: entry_id.to_owned(),
         workflow_id: job.workflow_id.clone(),
