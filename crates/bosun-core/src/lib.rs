@@ -6,6 +6,7 @@
 //! (`execution.json`, `TaskQueue.json`). No I/O happens in this crate, so every parser
 //! is tested beside its code and every other crate can depend on it cheaply.
 
+pub mod backoff;
 mod case;
 pub mod error;
 pub mod execution_info;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod task_queue;
 pub mod timespan;
 
+pub use backoff::Backoff;
 pub use case::check_fields;
 pub use error::SpecError;
 pub use execution_info::ExecutionInfo;

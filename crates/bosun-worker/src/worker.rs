@@ -47,6 +47,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bosun_core::backoff::Backoff;
 use bosun_store::{NewWorkerResult, Store, WorkerResult};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
@@ -63,6 +64,9 @@ use crate::metrics::{Outcome, count_job};
 use crate::runner::{self, JobRunner};
 use crate::slots::{Plan, Slot, Slots, Take};
 use crate::streams::{self, Taken};
+
+/// The first wait before trying to reach Redis again.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The longest wait between two attempts to reach Redis.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -244,7 +248,7 @@ async fn read_jobs(
 ) -> JoinSet<()> {
     let mut jobs = JoinSet::new();
     let mut reader: Option<ReadConnection> = None;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     let mut next_claim = Instant::now();
     let mut claim_from = BTreeMap::new();
     while !shutdown.is_cancelled() {
@@ -259,20 +263,20 @@ async fn read_jobs(
         let Some(read) = reader.as_mut() else {
             match connect(shared).await {
                 Ok(c) => {
-                    if backoff > Duration::from_millis(100) {
+                    if backoff.retrying() {
                         tracing::info!("connected to Redis again");
                     }
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     reader = Some(c);
                 }
                 Err(e) => {
                     metrics::counter!("bosun_worker_redis_errors_total").increment(1);
-                    tracing::warn!("cannot reach Redis (retrying in {backoff:?}): {e}");
+                    let wait = backoff.next_delay();
+                    tracing::warn!("cannot reach Redis (retrying in {wait:?}): {e}");
                     tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(wait) => {}
                         () = shutdown.cancelled() => break,
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
             continue;
