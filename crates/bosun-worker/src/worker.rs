@@ -28,7 +28,7 @@
 //!   order (saved, then notified and acknowledged) holds and a batch costs two round
 //!   trips instead of a few per job. The finisher saves one batch while the one before
 //!   is notified. A job's task ends when it has handed its result over; its slot and
-//!   its place among the running entries ([`Running`]) go with the result, and are
+//!   its place among the running entries ([`InFlight`]) go with the result, and are
 //!   given back once the entry is settled.
 //! - Notifying and acknowledging are one atomic step: a job whose entry is still pending
 //!   has not been notified, so nothing else records whether it was. (Two deliveries of
@@ -60,7 +60,7 @@ use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 use crate::config::{Role, WorkerConfig};
 use crate::llm::LlmClient;
 use crate::message::{self, JobMessage};
-use crate::metrics::{Outcome, count_job};
+use crate::metrics::{Disposition, count_job};
 use crate::runner::{self, JobRunner};
 use crate::slots::{Plan, Slot, Slots, Take};
 use crate::streams::{self, Taken};
@@ -86,7 +86,7 @@ pub(crate) struct Shared {
     pub(crate) stop_jobs: CancellationToken,
     /// The entries being run, by stream: their idle time is kept low.
     pub(crate) running: Mutex<BTreeMap<String, BTreeSet<String>>>,
-    /// Counts the jobs not yet settled (a [`Running`] each), for the drain.
+    /// Counts the jobs not yet settled (an [`InFlight`] each), for the drain.
     pub(crate) unsettled: TaskTracker,
     /// Where jobs send their results to [`finish`].
     pub(crate) finished: mpsc::UnboundedSender<Finished>,
@@ -98,7 +98,7 @@ pub(crate) struct Shared {
 /// [`Shared::running`] (its idle time kept low) and in the in-flight gauge, it holds
 /// its slot, and the drain waits for it. The job's task hands it to [`finish`] with
 /// its result; whoever holds it last gives all of these back by dropping it.
-pub(crate) struct Running {
+pub(crate) struct InFlight {
     shared: Arc<Shared>,
     role: Role,
     id: String,
@@ -108,7 +108,7 @@ pub(crate) struct Running {
     _unsettled: TaskTrackerToken,
 }
 
-impl Running {
+impl InFlight {
     fn new(shared: Arc<Shared>, role: Role, id: &str, slot: Slot) -> Self {
         crate::metrics::in_flight(role).increment(1.0);
         {
@@ -136,7 +136,7 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl Drop for InFlight {
     fn drop(&mut self) {
         let stream = self.shared.stream(self.role);
         let mut running = self
@@ -223,9 +223,9 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     if running > 0 {
         tracing::info!(running, deadline = ?shared.config.drain_timeout, "shutting down: waiting for running jobs");
     }
-    // Every job started holds a `Running` until its entry is settled (or left
+    // Every job started holds an `InFlight` until its entry is settled (or left
     // pending), and its task ends once its result is with the finisher: the drain is
-    // over when no `Running` is left.
+    // over when no `InFlight` is left.
     shared.unsettled.close();
     let drained = tokio::time::timeout(shared.config.drain_timeout, shared.unsettled.wait()).await;
     if drained.is_err() {
@@ -333,7 +333,7 @@ async fn dispatch(
         while jobs.try_join_next().is_some() {}
         let reads = prepare(shared, &entries).await;
         for ((role, entry, slot), read) in entries.into_iter().zip(reads) {
-            let running = Running::new(shared.clone(), role, &entry.id, slot);
+            let running = InFlight::new(shared.clone(), role, &entry.id, slot);
             jobs.spawn(handle(shared.clone(), role, entry, running, 1, Some(read)));
         }
     }
@@ -515,7 +515,7 @@ async fn claim(
                             .await
                             .unwrap_or(u64::from(shared.config.max_attempts));
                     let slot = shared.slots.take(*role);
-                    let running = Running::new(shared.clone(), *role, &entry.id, slot);
+                    let running = InFlight::new(shared.clone(), *role, &entry.id, slot);
                     jobs.spawn(handle(
                         shared.clone(),
                         *role,
@@ -581,7 +581,7 @@ async fn handle(
     shared: Arc<Shared>,
     role: Role,
     entry: StreamId,
-    running: Running,
+    running: InFlight,
     attempts: u64,
     read: Option<Read>,
 ) {
@@ -608,7 +608,7 @@ async fn settle(
     entry: &StreamId,
     attempts: u64,
     read: Option<Read>,
-    running: Running,
+    running: InFlight,
 ) -> Result<(), Unsettled> {
     let stream = shared.stream(role);
     let (job, known) = match read {
@@ -630,7 +630,7 @@ async fn settle(
                 Some(&record),
             ))
             .await?;
-            count_job(role, Outcome::Malformed);
+            count_job(role, Disposition::Malformed);
             return Ok(());
         }
     };
@@ -676,7 +676,7 @@ async fn settle(
                 streams::remember_error(&mut conn, stream, group, &entry.id, &failed.message);
             Box::pin(remember).await?;
             tracing::warn!(stream, entry = %entry.id, job = %job.job_id, attempts, "job failed, to be tried again: {}", failed.message);
-            count_job(role, Outcome::Retry);
+            count_job(role, Disposition::Retry);
             return Ok(());
         }
         Err(failed) => Err(failed.message),
@@ -720,7 +720,7 @@ async fn give_up(
     let notification = notification(id, role, job.clone(), false, error, finished_at);
     let (notification, record) = (Some(&notification[..]), Some(&record[..]));
     settle_one(shared, role, &entry.id, attempts, notification, record).await?;
-    count_job(role, Outcome::DeadLetter);
+    count_job(role, Disposition::DeadLetter);
     Ok(())
 }
 
@@ -768,7 +768,7 @@ async fn settle_saved(
 ) -> Result<(), Unsettled> {
     let stream = shared.stream(role);
     let this_entry = saved.saved.stream == stream && saved.saved.entry_id == entry_id;
-    count_job(role, Outcome::Duplicate);
+    count_job(role, Disposition::Duplicate);
     if this_entry {
         let notification = notification(
             uuid::Uuid::now_v7().to_string(),
@@ -810,7 +810,7 @@ pub(crate) struct Finished {
     new: NewWorkerResult,
     /// The job's role, entry, slot and the rest, given back once its entry is settled
     /// (or not).
-    running: Running,
+    running: InFlight,
 }
 
 /// A job whose result [`finish`] saved, to be notified and acknowledged.
@@ -820,7 +820,7 @@ struct Saved {
     output: String,
     attempts: u64,
     finished_at: DateTime<Utc>,
-    running: Running,
+    running: InFlight,
 }
 
 /// Saves and settles the results jobs send, as many at once as have come in (up to
@@ -948,16 +948,16 @@ async fn settle_batch(shared: &Shared, mut saved: Vec<Saved>) {
     }
     for s in saved {
         let outcome = if s.succeeded {
-            Outcome::Succeeded
+            Disposition::Succeeded
         } else {
-            Outcome::Failed
+            Disposition::Failed
         };
         count_job(s.running.role, outcome);
     }
 }
 
 /// Says, for every job of a batch, that its entry stays pending, and why.
-fn fail<'a>(shared: &Shared, jobs: impl Iterator<Item = &'a Running>, why: &str) {
+fn fail<'a>(shared: &Shared, jobs: impl Iterator<Item = &'a InFlight>, why: &str) {
     for running in jobs {
         unsettled(
             shared,
