@@ -1,5 +1,11 @@
 //! The worker's errors: only what stops it from starting. Once running, a failing job,
 //! a bad entry or a lost connection is handled and logged, never fatal.
+//!
+//! A message states its own context only; the cause is its source. Printed whole (the
+//! binary's `{:#}`, or [`Chain`] in a log line), the cause shows once.
+
+use std::error::Error;
+use std::fmt;
 
 /// Why a worker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -9,7 +15,7 @@ pub enum WorkerError {
     #[error(transparent)]
     Store(#[from] bosun_store::StoreError),
     /// The Redis URL is unusable.
-    #[error("invalid Redis URL {url}: {source}")]
+    #[error("invalid Redis URL {url}")]
     RedisUrl {
         /// The URL, as given.
         url: String,
@@ -18,7 +24,7 @@ pub enum WorkerError {
         source: redis::RedisError,
     },
     /// The metrics address could not be bound.
-    #[error("cannot serve metrics on {addr}: {source}")]
+    #[error("cannot serve metrics on {addr}")]
     Metrics {
         /// The address.
         addr: std::net::SocketAddr,
@@ -29,4 +35,36 @@ pub enum WorkerError {
     /// Something else in the setup.
     #[error("{0}")]
     Setup(String),
+}
+
+/// An error and its sources, joined with `: ` (as anyhow's `{:#}`): what a log line
+/// says of an error whose message states only its own context.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut errors = std::iter::successors(Some(self.0), |&e| e.source());
+        if let Some(first) = errors.next() {
+            write!(f, "{first}")?;
+        }
+        errors.try_for_each(|e| write!(f, ": {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_with_its_cause_says_the_cause_once() {
+        let e = WorkerError::Metrics {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            source: std::io::Error::other("address in use"),
+        };
+        assert_eq!(e.to_string(), "cannot serve metrics on 127.0.0.1:1");
+        assert_eq!(
+            Chain(&e).to_string(),
+            "cannot serve metrics on 127.0.0.1:1: address in use"
+        );
+    }
 }

@@ -58,6 +58,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 
 use crate::config::{Role, WorkerConfig};
+use crate::error::Chain;
 use crate::llm::LlmClient;
 use crate::message::{self, JobMessage};
 use crate::metrics::{Disposition, count_job};
@@ -159,7 +160,7 @@ impl Drop for InFlight {
 /// tried again after `claim_idle`.
 fn unsettled(shared: &Shared, role: Role, id: &str, why: &Unsettled) {
     metrics::counter!("bosun_worker_redis_errors_total").increment(1);
-    tracing::warn!(stream = shared.stream(role), entry = %id, "could not finish an entry; it stays pending: {why}");
+    tracing::warn!(stream = shared.stream(role), entry = %id, "could not finish an entry; it stays pending: {}", Chain(why));
 }
 
 impl Shared {
@@ -363,7 +364,10 @@ async fn prepare(shared: &Shared, entries: &[(Role, StreamId, Slot)]) -> Vec<Rea
     let saved = match shared.store.worker_results(&ids).await {
         Ok(saved) => Some(saved),
         Err(e) => {
-            tracing::debug!("cannot look up saved results (each job will): {e}");
+            tracing::debug!(
+                "cannot look up saved results (each job will): {}",
+                Chain(&e)
+            );
             None
         }
     };
@@ -593,9 +597,9 @@ async fn handle(
 /// A step of [`settle`] that failed and leaves the entry pending.
 #[derive(Debug, thiserror::Error)]
 enum Unsettled {
-    #[error("Redis: {0}")]
+    #[error("Redis")]
     Redis(#[from] redis::RedisError),
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] bosun_store::StoreError),
     /// A step done for several results at once failed, or the worker stopped first.
     #[error("{0}")]
@@ -874,7 +878,7 @@ async fn save_batch(shared: &Shared, batch: Vec<Finished>) -> Vec<Saved> {
             fail(
                 shared,
                 kept.iter().map(|(.., running)| running),
-                &format!("store: {e}"),
+                &format!("store: {}", Chain(&e)),
             );
             return Vec::new();
         }
