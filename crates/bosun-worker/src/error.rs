@@ -2,7 +2,7 @@
 //! a bad entry or a lost connection is handled and logged, never fatal.
 //!
 //! A message states its own context only; the cause is its source. Printed whole (the
-//! binary's `{:#}`, or [`Chain`] in a log line), the cause shows once.
+//! binary's `{:#}`, or `Chain` in a log line), the cause shows once.
 
 use std::error::Error;
 use std::fmt;
