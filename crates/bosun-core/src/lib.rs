@@ -7,6 +7,7 @@
 //! I/O happens in this crate, so every parser is tested beside its code and every
 //! other crate can depend on it cheaply.
 
+pub mod backoff;
 pub mod case;
 pub mod error;
 pub mod execution_info;
@@ -16,11 +17,13 @@ pub mod path_error;
 pub mod permission;
 pub mod requirements;
 pub mod result;
+pub mod role;
 pub mod status;
 pub mod task_queue_file;
 pub mod timespan;
 pub mod wire;
 
+pub use backoff::Backoff;
 pub use case::check_fields;
 pub use error::SpecError;
 pub use execution_info::ExecutionInfo;
@@ -29,5 +32,6 @@ pub use name::{NameError, check_name, check_slug};
 pub use path_error::PathIoError;
 pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
+pub use role::Role;
 pub use status::ExecutionStatus;
 pub use task_queue_file::{BotTask, TaskQueue};

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::backoff::Backoff;
 use bosun_core::error::chain;
 use bosun_sched::FileTrigger;
 use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
@@ -38,7 +39,7 @@ use crate::runner::RunnerHandle;
 const RESYNC: Duration = Duration::from_secs(60);
 
 /// The first wait before a trigger that cannot be watched is tried again; each failure
-/// doubles it, up to [`RESYNC`].
+/// doubles it, up to [`RESYNC`] (each wait shortened by a little jitter).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// Under the skip policy, a file changed this long before its watch started still
@@ -130,8 +131,10 @@ struct Watching {
 struct Retry {
     /// When the next attempt is due.
     at: Instant,
-    /// The wait before it, doubled after each failure.
+    /// The wait before it (for the log).
     delay: Duration,
+    /// The waits after each failure: from [`FIRST_RETRY`], doubling up to [`RESYNC`].
+    backoff: Backoff,
     /// Since when nothing has watched it: under the skip policy, files changed after
     /// this still run once it is watched again.
     since: DateTime<Utc>,
@@ -140,13 +143,20 @@ struct Retry {
 impl Retry {
     /// The next attempt after one that failed.
     fn after_failure(previous: Option<&Retry>) -> Self {
-        let delay = previous.map_or(FIRST_RETRY, |r| (r.delay * 2).clamp(FIRST_RETRY, RESYNC));
+        let mut backoff = previous.map_or_else(retry_backoff, |r| r.backoff.clone());
+        let delay = backoff.next_delay();
         Self {
             at: Instant::now() + delay,
             delay,
+            backoff,
             since: previous.map_or_else(Utc::now, |r| r.since),
         }
     }
+}
+
+/// The waits before a trigger that cannot be watched is tried again.
+fn retry_backoff() -> Backoff {
+    Backoff::new(FIRST_RETRY, RESYNC)
 }
 
 /// Runs the watches until `stop` fires.
@@ -238,6 +248,7 @@ fn lost(
         Retry {
             at: Instant::now(),
             delay: Duration::ZERO,
+            backoff: retry_backoff(),
             since: Utc::now(),
         },
     );

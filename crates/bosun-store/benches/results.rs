@@ -13,6 +13,7 @@
 
 use std::time::Instant;
 
+use bosun_core::role::Role;
 use bosun_store::{NewWorkerResult, Store};
 use bosun_test_utils::stats::{median, seconds};
 
@@ -66,7 +67,7 @@ async fn run(batches: usize) -> Fallible<()> {
         let rows: Vec<NewWorkerResult> = (0..BATCH)
             .map(|i| NewWorkerResult {
                 job_id: format!("job-{b}-{i}"),
-                role: "manager".to_owned(),
+                role: Role::Manager,
                 stream: "jobs:manager".to_owned(),
                 entry_id: format!("1700000000000-{i}"),
                 workflow_id: "wf-bench".to_owned(),
@@ -165,7 +166,7 @@ fn bind_row<'q>(
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
     query
         .bind(format!("{}-{tag}", row.job_id))
-        .bind(&row.role)
+        .bind(row.role.name())
         .bind(&row.stream)
         .bind(&row.entry_id)
         .bind(&row.workflow_id)

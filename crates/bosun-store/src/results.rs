@@ -4,6 +4,7 @@
 
 mod sqlite;
 
+use bosun_core::role::Role;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -15,12 +16,12 @@ use crate::time::{from_ms, to_ms};
 pub(crate) use sqlite::{ResultsFile, file_of};
 
 /// A worker's result to save.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWorkerResult {
     /// The job's id (`jobId`).
     pub job_id: String,
-    /// The role that ran it.
-    pub role: String,
+    /// The role that ran it (stored as its [`Role::name`]).
+    pub role: Role,
     /// The stream it came from.
     pub stream: String,
     /// Its entry id in that stream.
@@ -52,28 +53,62 @@ pub struct WorkerResult {
     pub finished_at: DateTime<Utc>,
 }
 
-fn result(row: &AnyRow) -> Result<WorkerResult, sqlx::Error> {
+/// A row of `SELECT {COLUMNS}`, on either connection: its values by position, in
+/// [`COLUMNS`]'s order.
+pub(crate) trait ResultRow {
+    /// The connection's error.
+    type Error;
+    /// The text in `column`.
+    fn text(&self, column: usize) -> Result<String, Self::Error>;
+    /// The integer in `column`.
+    fn int(&self, column: usize) -> Result<i64, Self::Error>;
+    /// The role named in `column`; an unknown name is an error.
+    fn role(&self, column: usize) -> Result<Role, Self::Error>;
+}
+
+/// A saved result from its row: the one decoder of both connections.
+pub(crate) fn decode<R: ResultRow>(row: &R) -> Result<WorkerResult, R::Error> {
     Ok(WorkerResult {
         saved: NewWorkerResult {
-            job_id: row.try_get("job_id")?,
-            role: row.try_get("role")?,
-            stream: row.try_get("stream")?,
-            entry_id: row.try_get("entry_id")?,
-            workflow_id: row.try_get("workflow_id")?,
-            user_id: row.try_get("user_id")?,
-            project_id: row.try_get("project_id")?,
-            connection_id: row.try_get("connection_id")?,
-            succeeded: row.try_get::<i64, _>("succeeded")? != 0,
-            output: row.try_get("output")?,
-            consumer: row.try_get("consumer")?,
-            attempts: row.try_get("attempts")?,
+            job_id: row.text(0)?,
+            role: row.role(1)?,
+            stream: row.text(2)?,
+            entry_id: row.text(3)?,
+            workflow_id: row.text(4)?,
+            user_id: row.text(5)?,
+            project_id: row.text(6)?,
+            connection_id: row.text(7)?,
+            succeeded: row.int(8)? != 0,
+            output: row.text(9)?,
+            consumer: row.text(10)?,
+            attempts: row.int(11)?,
         },
-        finished_at: from_ms(row.try_get("finished_at")?),
+        finished_at: from_ms(row.int(12)?),
     })
 }
 
-/// The columns of a result row: those it is saved with, in [`result`]'s order (and
-/// the order [`sqlite`] reads and binds them in).
+impl ResultRow for AnyRow {
+    type Error = sqlx::Error;
+
+    fn text(&self, column: usize) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn int(&self, column: usize) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn role(&self, column: usize) -> Result<Role, sqlx::Error> {
+        let name: &str = self.try_get(column)?;
+        name.parse().map_err(|e| sqlx::Error::ColumnDecode {
+            index: format!("{column} (role)"),
+            source: Box::new(e),
+        })
+    }
+}
+
+/// The columns of a result row: those it is saved with, in [`decode`]'s order (and
+/// the order [`sqlite`] binds them in).
 pub(crate) const COLUMNS: &str = "job_id, role, stream, entry_id, workflow_id, user_id, project_id, \
      connection_id, succeeded, output, consumer, attempts, finished_at";
 
@@ -137,7 +172,7 @@ impl Store {
             .map(|(row, _)| {
                 serde_json::json!({
                     "job_id": row.job_id,
-                    "role": row.role,
+                    "role": row.role.name(),
                     "stream": row.stream,
                     "entry_id": row.entry_id,
                     "workflow_id": row.workflow_id,
@@ -191,7 +226,7 @@ impl Store {
             .await
             .about("reading worker results")?
             .iter()
-            .map(result)
+            .map(decode)
             .collect::<Result<_, _>>()
             .about("reading worker results")
     }

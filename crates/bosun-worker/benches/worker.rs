@@ -640,7 +640,7 @@ impl Bench<'_> {
                     .iter()
                     .map(|(job, entry_id)| NewWorkerResult {
                         job_id: job.job_id.clone(),
-                        role: "manager".to_owned(),
+                        role: Role::Manager,
                         stream: stream.clone(),
                         entry_id: (*entry_id).to_owned(),
                         workflow_id: job.workflow_id.clone(),

@@ -10,59 +10,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use bosun_core::role::Role;
+
 use crate::llm::LlmConfig;
-
-/// What a stream's jobs are, and so how they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// Planning: the task goes to the manager model.
-    Manager,
-    /// Review: `{"code": payload, "task": task}` goes to the inspector model.
-    Inspector,
-    /// A specific task: the task goes to the agent model.
-    Agent,
-    /// A process job (seed 002's JSON in the payload), run here under supervision.
-    Process,
-    /// A chat message (`message`, or `task`) that gets an LLM reply.
-    Chat,
-}
-
-impl Role {
-    /// Every role, in the order their streams are read.
-    pub const ALL: [Role; 5] = [
-        Role::Manager,
-        Role::Inspector,
-        Role::Agent,
-        Role::Process,
-        Role::Chat,
-    ];
-
-    /// Its name: `manager`, `inspector`, `agent`, `process`, `chat`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Manager => "manager",
-            Role::Inspector => "inspector",
-            Role::Agent => "agent",
-            Role::Process => "process",
-            Role::Chat => "chat",
-        }
-    }
-
-    /// The stream it is read from by default.
-    pub fn default_stream(self) -> &'static str {
-        match self {
-            Role::Manager => "jobs:manager",
-            Role::Inspector => "jobs:inspector",
-            Role::Agent => "jobs:agent",
-            Role::Process => "jobs:process",
-            Role::Chat => "chat:requests",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// One role's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,12 +108,12 @@ impl WorkerConfig {
 
     /// A role's settings.
     pub fn role(&self, role: Role) -> &RoleConfig {
-        &self.roles[role.index()]
+        &self.roles[role as usize]
     }
 
     /// A role's settings, to change.
     pub fn role_mut(&mut self, role: Role) -> &mut RoleConfig {
-        &mut self.roles[role.index()]
+        &mut self.roles[role as usize]
     }
 }
 

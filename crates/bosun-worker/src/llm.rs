@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use bosun_core::backoff::Backoff;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -22,7 +23,8 @@ pub struct LlmConfig {
     pub timeout: Duration,
     /// How many calls at most, the first included.
     pub attempts: u32,
-    /// The wait before the first retry; it doubles each time, up to [`MAX_BACKOFF`].
+    /// The wait before the first retry; it doubles each time, up to [`MAX_BACKOFF`]
+    /// (each wait shortened by a little jitter, see [`Backoff`]).
     pub backoff: Duration,
 }
 
@@ -120,7 +122,7 @@ impl LlmClient {
             "max_tokens": max_tokens,
         });
         let attempts = self.config.attempts.max(1);
-        let mut wait = self.config.backoff;
+        let mut backoff = Backoff::new(self.config.backoff, MAX_BACKOFF);
         let mut last = String::new();
         for attempt in 1..=attempts {
             let started = Instant::now();
@@ -140,8 +142,8 @@ impl LlmClient {
                     tracing::warn!(model, attempt, attempts, "LLM call failed: {why}");
                     last = why;
                     if attempt < attempts {
+                        let wait = backoff.next_delay();
                         tokio::time::sleep(after.unwrap_or(wait).max(wait).min(MAX_BACKOFF)).await;
-                        wait = (wait * 2).min(MAX_BACKOFF);
                     }
                 }
             }

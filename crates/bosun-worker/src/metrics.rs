@@ -43,9 +43,10 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// What became of a job, as `bosun_worker_jobs_total` counts it (its `outcome` label).
+/// What became of a job, as `bosun_worker_jobs_total` counts it (its `outcome` label;
+/// not the run's own outcome, which `runner` returns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum Disposition {
     Succeeded,
     Failed,
     Retry,
@@ -54,24 +55,24 @@ pub(crate) enum Outcome {
     Duplicate,
 }
 
-impl Outcome {
-    const ALL: [Outcome; 6] = [
-        Outcome::Succeeded,
-        Outcome::Failed,
-        Outcome::Retry,
-        Outcome::DeadLetter,
-        Outcome::Malformed,
-        Outcome::Duplicate,
+impl Disposition {
+    const ALL: [Disposition; 6] = [
+        Disposition::Succeeded,
+        Disposition::Failed,
+        Disposition::Retry,
+        Disposition::DeadLetter,
+        Disposition::Malformed,
+        Disposition::Duplicate,
     ];
 
     fn label(self) -> &'static str {
         match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Retry => "retry",
-            Outcome::DeadLetter => "dead_letter",
-            Outcome::Malformed => "malformed",
-            Outcome::Duplicate => "duplicate",
+            Disposition::Succeeded => "succeeded",
+            Disposition::Failed => "failed",
+            Disposition::Retry => "retry",
+            Disposition::DeadLetter => "dead_letter",
+            Disposition::Malformed => "malformed",
+            Disposition::Duplicate => "duplicate",
         }
     }
 }
@@ -79,13 +80,13 @@ impl Outcome {
 /// Counts a job's `outcome` in `bosun_worker_jobs_total`. The counters are registered
 /// once (after [`install`]) and kept: registering looks the metric up by its name and
 /// labels, which costs more than the count, every job.
-pub(crate) fn count_job(role: Role, outcome: Outcome) {
-    static COUNTERS: OnceLock<Vec<(Role, Outcome, Counter)>> = OnceLock::new();
+pub(crate) fn count_job(role: Role, outcome: Disposition) {
+    static COUNTERS: OnceLock<Vec<(Role, Disposition, Counter)>> = OnceLock::new();
     let counters = COUNTERS.get_or_init(|| {
         Role::ALL
             .into_iter()
             .flat_map(|role| {
-                Outcome::ALL.into_iter().map(move |outcome| {
+                Disposition::ALL.into_iter().map(move |outcome| {
                     let counter = metrics::counter!("bosun_worker_jobs_total", "role" => role.name(), "outcome" => outcome.label());
                     (role, outcome, counter)
                 })

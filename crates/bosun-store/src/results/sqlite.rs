@@ -22,9 +22,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::{COLUMNS, NewWorkerResult, WorkerResult};
+use bosun_core::role::Role;
+use rusqlite::types::Type;
+
+use super::{COLUMNS, NewWorkerResult, ResultRow, WorkerResult, decode};
 use crate::error::StoreError;
-use crate::time::from_ms;
 
 /// How long a statement waits for another connection's write lock (as the pools do).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -156,27 +158,7 @@ fn lookup(connection: &Connection, job_ids: &[String]) -> rusqlite::Result<Vec<W
     ))?;
     let mut found = Vec::new();
     for id in job_ids {
-        let row = statement
-            .query_row([id], |row| {
-                Ok(WorkerResult {
-                    saved: NewWorkerResult {
-                        job_id: row.get(0)?,
-                        role: row.get(1)?,
-                        stream: row.get(2)?,
-                        entry_id: row.get(3)?,
-                        workflow_id: row.get(4)?,
-                        user_id: row.get(5)?,
-                        project_id: row.get(6)?,
-                        connection_id: row.get(7)?,
-                        succeeded: row.get::<_, i64>(8)? != 0,
-                        output: row.get(9)?,
-                        consumer: row.get(10)?,
-                        attempts: row.get(11)?,
-                    },
-                    finished_at: from_ms(row.get(12)?),
-                })
-            })
-            .optional()?;
+        let row = statement.query_row([id], |row| decode(row)).optional()?;
         found.extend(row);
     }
     Ok(found)
@@ -201,7 +183,7 @@ fn save(
             .map(|r| {
                 let changed = insert.execute(params![
                     r.job_id,
-                    r.role,
+                    r.role.name(),
                     r.stream,
                     r.entry_id,
                     r.workflow_id,
@@ -220,4 +202,27 @@ fn save(
     };
     transaction.commit()?;
     Ok(saved)
+}
+
+impl ResultRow for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn text(&self, column: usize) -> rusqlite::Result<String> {
+        self.get(column)
+    }
+
+    fn int(&self, column: usize) -> rusqlite::Result<i64> {
+        self.get(column)
+    }
+
+    fn role(&self, column: usize) -> rusqlite::Result<Role> {
+        let unreadable = |e: Box<dyn std::error::Error + Send + Sync>| {
+            rusqlite::Error::FromSqlConversionFailure(column, Type::Text, e)
+        };
+        let name = self
+            .get_ref(column)?
+            .as_str()
+            .map_err(|e| unreadable(e.into()))?;
+        name.parse().map_err(|e| unreadable(Box::new(e)))
+    }
 }

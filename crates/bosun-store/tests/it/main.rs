@@ -3,6 +3,7 @@
 mod alone;
 mod batched;
 
+use bosun_core::role::Role;
 use bosun_store::{
     ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError, TokenDeletion,
 };
@@ -415,16 +416,30 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
     .await;
 }
 
+/// A successful `agent` result of `job`, the rest empty.
+fn agent_result(job: &str) -> NewWorkerResult {
+    NewWorkerResult {
+        job_id: job.to_owned(),
+        role: Role::Agent,
+        stream: String::new(),
+        entry_id: String::new(),
+        workflow_id: String::new(),
+        user_id: String::new(),
+        project_id: String::new(),
+        connection_id: String::new(),
+        succeeded: true,
+        output: String::new(),
+        consumer: String::new(),
+        attempts: 1,
+    }
+}
+
 #[tokio::test]
 async fn worker_results_saved_together_keep_the_first_of_each_job() {
     on_each_engine(|store| async move {
         let result = |job: &str, output: &str| NewWorkerResult {
-            job_id: job.to_owned(),
-            role: "agent".to_owned(),
             output: output.to_owned(),
-            succeeded: true,
-            attempts: 1,
-            ..NewWorkerResult::default()
+            ..agent_result(job)
         };
         assert!(
             store
@@ -462,4 +477,37 @@ async fn worker_results_saved_together_keep_the_first_of_each_job() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_worker_result_whose_stored_role_is_unknown_is_an_error() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    for (_, url) in database_urls(dir.path()) {
+        let store = Store::open(&url).await.expect(POSTGRES_HELP);
+        assert!(store.save_worker_result(&agent_result("j")).await.unwrap());
+        assert_eq!(
+            store.worker_result("j").await.unwrap().unwrap().saved.role,
+            Role::Agent
+        );
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE worker_results SET role = 'boss'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let read = store.worker_result("j").await;
+        assert!(read.is_err(), "{url}: {read:?}");
+        let chain = std::iter::successors(
+            read.as_ref().err().map(|e| e as &dyn std::error::Error),
+            |e| e.source(),
+        )
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+        assert!(chain.contains("\"boss\" is not a role"), "{url}: {chain}");
+        store.close().await;
+        drop_test_database(&url).await;
+    }
 }

@@ -161,7 +161,7 @@ async fn each_role_sends_its_model_tokens_and_content_and_notifies_with_the_seed
         "a MessageId per notification"
     );
     assert_eq!(
-        (saved.saved.role.as_str(), saved.saved.consumer.as_str()),
+        (saved.saved.role.name(), saved.saved.consumer.as_str()),
         ("agent", "w1")
     );
     assert_eq!(saved.saved.attempts, 1);
@@ -311,14 +311,17 @@ async fn a_redelivered_entry_whose_result_is_saved_is_notified_once_and_acknowle
             .store
             .save_worker_result(&NewWorkerResult {
                 job_id: (*id).to_owned(),
-                role: "agent".to_owned(),
+                role: Role::Agent,
                 stream: bench.stream(Role::Agent),
                 entry_id: entry.id.clone(),
+                workflow_id: String::new(),
+                user_id: String::new(),
+                project_id: String::new(),
+                connection_id: String::new(),
                 succeeded: true,
                 output: format!("the ghost's reply to {id}"),
                 consumer: "ghost".to_owned(),
                 attempts: 1,
-                ..NewWorkerResult::default()
             })
             .await
             .expect("the ghost's result is saved");
