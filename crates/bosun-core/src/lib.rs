@@ -6,24 +6,32 @@
 //! (`execution.json`, `TaskQueue.json`). No I/O happens in this crate, so every parser
 //! is tested beside its code and every other crate can depend on it cheaply.
 
+pub mod agent;
 mod case;
 pub mod error;
 pub mod execution_info;
 pub mod job;
+pub mod missed;
 pub mod name;
+mod named;
 pub mod permission;
 pub mod requirements;
 pub mod result;
 pub mod status;
 pub mod task_queue;
 pub mod timespan;
+pub mod trigger;
 
+pub use agent::AgentStatus;
 pub use case::check_fields;
 pub use error::SpecError;
 pub use execution_info::ExecutionInfo;
 pub use job::{DEFAULT_TIMEOUT, JobSpec, Limits};
+pub use missed::{FileMissed, MissedPolicy};
 pub use name::{NameError, check_name, check_slug};
+pub use named::UnknownName;
 pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
 pub use status::ExecutionStatus;
 pub use task_queue::{BotTask, TaskQueue};
+pub use trigger::TriggerKind;
