@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bosun_core::ExecutionStatus;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
@@ -341,7 +342,7 @@ impl Execute {
             }
             _ = cancel.cancelled() => {
                 let finish = Finish {
-                    status: "Cancelled".to_owned(),
+                    status: ExecutionStatus::Cancelled,
                     exit_code: None,
                     message: "cancelled before it started".to_owned(),
                     end_time: Utc::now(),
@@ -520,7 +521,7 @@ impl Runner {
 
     async fn fail(&self, execution: &Execution, message: String, keep: i64) {
         let finish = Finish {
-            status: "Failed".to_owned(),
+            status: ExecutionStatus::Failed,
             exit_code: None,
             message,
             end_time: Utc::now(),
@@ -656,7 +657,7 @@ impl Runner {
             report.message()
         };
         let finish = Finish {
-            status: status.as_str().to_owned(),
+            status,
             exit_code: report.outcome.exit_code().map(i64::from),
             message,
             end_time: report.end_time,

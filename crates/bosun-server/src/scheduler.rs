@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::TriggerKind;
 use bosun_sched::{MissedPolicy, Schedule, due};
 use bosun_store::{NewExecution, ScheduleRow, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -40,13 +41,7 @@ pub(crate) fn parse(row: &ScheduleRow) -> Result<(Schedule, MissedPolicy), Strin
         (None, None) => return Err("it has neither a cron expression nor an interval".into()),
     }
     .map_err(|e| e.to_string())?;
-    let policy = serde_json::from_str(&row.missed_policy).map_err(|e| {
-        format!(
-            "its missed-run policy {:?} is invalid: {e}",
-            row.missed_policy
-        )
-    })?;
-    Ok((schedule, policy))
+    Ok((schedule, row.missed_policy))
 }
 
 /// Runs the clock until `stop` fires.
@@ -157,7 +152,7 @@ async fn fire(
                 row.id,
                 at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
-            let mut new = NewExecution::of(&job, "schedule", Some(detail), Vec::new());
+            let mut new = NewExecution::of(&job, TriggerKind::Schedule, Some(detail), Vec::new());
             if let Some(definition) = &definition {
                 new = admit::under_policy(new, definition);
             }

@@ -21,10 +21,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::{FileMissed, TriggerKind};
 use bosun_sched::FileTrigger;
 use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -59,35 +59,6 @@ impl Health {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// What to do about files that arrived while nothing watched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum FileMissed {
-    /// Start the job for each of them, like a file that arrives while watched.
-    #[default]
-    RunAll,
-    /// Leave them: only files arriving from now on start the job.
-    Skip,
-}
-
-impl FileMissed {
-    /// The stored form.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::RunAll => "run-all",
-            Self::Skip => "skip",
-        }
-    }
-
-    fn from_stored(text: &str) -> Self {
-        if text == "skip" {
-            Self::Skip
-        } else {
-            Self::RunAll
-        }
     }
 }
 
@@ -311,7 +282,7 @@ fn start(
     since: Option<DateTime<Utc>>,
 ) -> Result<Watching, String> {
     let trigger = parse(&row);
-    let missed_before = (FileMissed::from_stored(&row.missed_policy) == FileMissed::Skip)
+    let missed_before = (row.missed_policy == FileMissed::Skip)
         .then(|| since.unwrap_or_else(Utc::now) - SKIP_MARGIN);
     // The watch first, so a file arriving during the scan is seen by one or the other.
     let mut events = bosun_sched::watch(&trigger, stop.clone()).map_err(|e| e.to_string())?;
@@ -410,7 +381,12 @@ async fn arrived(
         return Ok(());
     }
     if start {
-        let new = NewExecution::of(&job, "file", Some(path.to_owned()), vec![path.to_owned()]);
+        let new = NewExecution::of(
+            &job,
+            TriggerKind::File,
+            Some(path.to_owned()),
+            vec![path.to_owned()],
+        );
         // A definition that does not parse still gets its execution: the runner fails
         // it with the reason, where a user looks.
         let new = match admit::definition(&job) {

@@ -15,6 +15,8 @@ mod executions;
 mod jobs;
 mod model;
 mod results;
+mod row;
+mod status_sql;
 mod tenants;
 mod time;
 mod triggers;

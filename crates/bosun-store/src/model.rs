@@ -1,5 +1,6 @@
 //! The rows the store hands out. They serialize in camelCase, the API's own form.
 
+use bosun_core::{AgentStatus, ExecutionStatus, FileMissed, MissedPolicy, Permission, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -28,7 +29,7 @@ pub struct Token {
     /// A name to recognise it by.
     pub name: String,
     /// What it may do, e.g. `executions:view`, `jobs:*`, `*`.
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }
@@ -44,8 +45,8 @@ pub struct Agent {
     pub tenant_id: String,
     /// Its name.
     pub name: String,
-    /// `Available`, `Busy` or `Error`.
-    pub status: String,
+    /// Whether it takes executions.
+    pub status: AgentStatus,
 }
 
 /// A job definition: a name and what to run, as JSON the server validates.
@@ -78,11 +79,10 @@ pub struct Execution {
     pub job_id: String,
     /// The job's name when it ran.
     pub job_name: String,
-    /// Seed 002's status name: `Pending`, `Running`, `CompletedSuccessfully`, `Failed`,
-    /// `TimedOut`, `Cancelled`.
-    pub status: String,
-    /// What started it: `api`, `schedule`, `file`, `seed`.
-    pub trigger: String,
+    /// Where it is in its life (seed 002's status names).
+    pub status: ExecutionStatus,
+    /// What started it.
+    pub trigger: TriggerKind,
     /// About the trigger: the schedule's id, the file's path.
     pub trigger_detail: Option<String>,
     /// Extra arguments for this execution.
@@ -119,7 +119,7 @@ pub struct Execution {
 impl Execution {
     /// True when it has ended, one way or another.
     pub fn is_finished(&self) -> bool {
-        !matches!(self.status.as_str(), "Pending" | "Running")
+        self.status.is_final()
     }
 
     /// Seconds from start to end (or to now, while it runs).
@@ -137,7 +137,7 @@ pub struct ExecutionEvent {
     /// When.
     pub at: DateTime<Utc>,
     /// The status it entered.
-    pub status: String,
+    pub status: ExecutionStatus,
     /// Why, when known.
     pub message: Option<String>,
 }
@@ -151,8 +151,8 @@ pub struct NewSchedule {
     pub timezone: Option<String>,
     /// The interval in milliseconds, or `None` for cron.
     pub every_ms: Option<i64>,
-    /// What to do about missed fire times, as the server writes it (JSON).
-    pub missed_policy: String,
+    /// What to do about missed fire times (stored as JSON).
+    pub missed_policy: MissedPolicy,
     /// What intervals count from.
     pub anchor: DateTime<Utc>,
     /// The first time it fires.
@@ -176,7 +176,7 @@ pub struct ScheduleRow {
     /// The interval in milliseconds.
     pub every_ms: Option<i64>,
     /// What to do about fire times missed while the server was down.
-    pub missed_policy: String,
+    pub missed_policy: MissedPolicy,
     /// What intervals count from.
     pub anchor: DateTime<Utc>,
     /// When it fires next.
@@ -196,8 +196,8 @@ pub struct NewFileTrigger {
     pub debounce_ms: i64,
     /// Whether subdirectories are watched.
     pub recursive: bool,
-    /// What to do about files that arrived while nothing watched: `run-all` or `skip`.
-    pub missed_policy: String,
+    /// What to do about files that arrived while nothing watched.
+    pub missed_policy: FileMissed,
 }
 
 /// A stored file trigger of a job.
@@ -219,5 +219,5 @@ pub struct FileTriggerRow {
     /// Whether subdirectories are watched.
     pub recursive: bool,
     /// What to do about files that arrived while nothing watched.
-    pub missed_policy: String,
+    pub missed_policy: FileMissed,
 }

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
-use crate::time::{from_ms, opt, to_ms};
+use crate::row::Row;
+use crate::time::{from_ms, to_ms};
 use crate::{FileTriggerRow, NewFileTrigger, NewSchedule, ScheduleRow, Store};
 
 const SCHEDULE_COLUMNS: &str =
@@ -16,31 +17,33 @@ const SCHEDULE_COLUMNS: &str =
 const TRIGGER_COLUMNS: &str =
     "id, tenant_id, job_id, directory, glob, debounce_ms, recursive, missed_policy";
 
-fn schedule(row: &AnyRow) -> Result<ScheduleRow, sqlx::Error> {
+fn schedule(row: &AnyRow) -> Result<ScheduleRow, StoreError> {
+    let row = Row::new(row, "schedules", "reading a schedule");
     Ok(ScheduleRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        job_id: row.try_get("job_id")?,
-        cron: row.try_get("cron")?,
-        timezone: row.try_get("timezone")?,
-        every_ms: row.try_get("every_ms")?,
-        missed_policy: row.try_get("missed_policy")?,
-        anchor: from_ms(row.try_get("anchor")?),
-        next_fire: from_ms(row.try_get("next_fire")?),
-        last_fire: opt(row.try_get("last_fire")?),
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        job_id: row.get("job_id")?,
+        cron: row.get("cron")?,
+        timezone: row.get("timezone")?,
+        every_ms: row.get("every_ms")?,
+        missed_policy: row.json("missed_policy")?,
+        anchor: row.time("anchor")?,
+        next_fire: row.time("next_fire")?,
+        last_fire: row.opt_time("last_fire")?,
     })
 }
 
-fn trigger(row: &AnyRow) -> Result<FileTriggerRow, sqlx::Error> {
+fn trigger(row: &AnyRow) -> Result<FileTriggerRow, StoreError> {
+    let row = Row::new(row, "file_triggers", "reading a file trigger");
     Ok(FileTriggerRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        job_id: row.try_get("job_id")?,
-        directory: row.try_get("directory")?,
-        glob: row.try_get("glob")?,
-        debounce_ms: row.try_get("debounce_ms")?,
-        recursive: row.try_get::<i64, _>("recursive")? != 0,
-        missed_policy: row.try_get("missed_policy")?,
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        job_id: row.get("job_id")?,
+        directory: row.get("directory")?,
+        glob: row.get("glob")?,
+        debounce_ms: row.get("debounce_ms")?,
+        recursive: row.flag("recursive")?,
+        missed_policy: row.parsed("missed_policy")?,
     })
 }
 
@@ -63,7 +66,7 @@ impl Store {
         .bind(&new.cron)
         .bind(&new.timezone)
         .bind(new.every_ms)
-        .bind(&new.missed_policy)
+        .bind(serde_json::to_string(&new.missed_policy).expect("a policy serializes"))
         .bind(to_ms(new.anchor))
         .bind(to_ms(new.next_fire))
         .bind(to_ms(Utc::now()))
@@ -77,7 +80,7 @@ impl Store {
             cron: new.cron.clone(),
             timezone: new.timezone.clone(),
             every_ms: new.every_ms,
-            missed_policy: new.missed_policy.clone(),
+            missed_policy: new.missed_policy,
             anchor: from_ms(to_ms(new.anchor)),
             next_fire: from_ms(to_ms(new.next_fire)),
             last_fire: None,
@@ -98,8 +101,10 @@ impl Store {
         .bind(job_id)
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(schedule).collect())
-        .about("listing schedules")
+        .about("listing schedules")?
+        .iter()
+        .map(schedule)
+        .collect()
     }
 
     /// Every schedule, for the scheduler.
@@ -109,8 +114,10 @@ impl Store {
         ))
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(schedule).collect())
-        .about("listing schedules")
+        .about("listing schedules")?
+        .iter()
+        .map(schedule)
+        .collect()
     }
 
     /// Moves a schedule on after it fired, inside the transaction that created the
@@ -168,7 +175,7 @@ impl Store {
         .bind(&new.glob)
         .bind(new.debounce_ms)
         .bind(i64::from(new.recursive))
-        .bind(&new.missed_policy)
+        .bind(new.missed_policy.as_str())
         .bind(to_ms(Utc::now()))
         .execute(self.pool())
         .await
@@ -181,7 +188,7 @@ impl Store {
             glob: new.glob.clone(),
             debounce_ms: new.debounce_ms,
             recursive: new.recursive,
-            missed_policy: new.missed_policy.clone(),
+            missed_policy: new.missed_policy,
         })
     }
 
@@ -199,8 +206,10 @@ impl Store {
         .bind(job_id)
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(trigger).collect())
-        .about("listing file triggers")
+        .about("listing file triggers")?
+        .iter()
+        .map(trigger)
+        .collect()
     }
 
     /// Deletes a file trigger; false when the tenant has none with this id.

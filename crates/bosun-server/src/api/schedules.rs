@@ -31,7 +31,6 @@ pub(super) struct NewScheduleBody {
 
 /// A schedule as the API shows it.
 fn view(row: &ScheduleRow, job_name: &str) -> Value {
-    let missed: Value = serde_json::from_str(&row.missed_policy).unwrap_or(Value::Null);
     let every = row
         .every_ms
         .and_then(|ms| u64::try_from(ms).ok())
@@ -43,7 +42,7 @@ fn view(row: &ScheduleRow, job_name: &str) -> Value {
         "cron": row.cron,
         "timeZone": row.timezone,
         "every": every,
-        "missed": missed,
+        "missed": row.missed_policy,
         "nextFire": (row.next_fire != NEVER).then_some(row.next_fire),
         "lastFire": row.last_fire,
     })
@@ -85,7 +84,7 @@ pub(super) async fn create(
         every_ms: schedule
             .interval()
             .map(|i| i64::try_from(i.as_millis()).unwrap_or(i64::MAX)),
-        missed_policy: serde_json::to_string(&body.missed).expect("a policy serializes"),
+        missed_policy: body.missed,
         anchor: now,
         next_fire,
     };

@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::definition::field;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
-use bosun_core::{Action, Resource};
+use bosun_core::{Action, AgentStatus, ExecutionStatus, Resource, TriggerKind};
 
 fn same_tenant(caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     if caller.tenant.slug == tenant || caller.tenant.id == tenant {
@@ -50,7 +50,7 @@ pub(super) async fn trigger(
         .agent(&caller.tenant.id, agent_id)
         .await?
         .ok_or(ApiError::NotFound("bot agent"))?;
-    if agent.status != "Available" {
+    if agent.status != AgentStatus::Available {
         return Err(ApiError::BadRequest(
             "Bot agent is not available".to_owned(),
         ));
@@ -61,7 +61,8 @@ pub(super) async fn trigger(
         .await?
         .ok_or(ApiError::NotFound("package"))?;
     let detail = text(&body, "ScheduleId").map(|s| format!("schedule {s}"));
-    let execution = super::jobs::enqueue(&state, &job, "seed", detail, Vec::new()).await?;
+    let execution =
+        super::jobs::enqueue(&state, &job, TriggerKind::Seed, detail, Vec::new()).await?;
     Ok(Json(
         json!({ "ExecutionId": execution.id, "Status": "Triggered" }),
     ))
@@ -81,7 +82,7 @@ pub(super) async fn status(
         "PackageId": e.job_id,
         "PackageName": e.job_name,
         "Status": e.status,
-        "Success": e.status == "CompletedSuccessfully",
+        "Success": e.status == ExecutionStatus::CompletedSuccessfully,
         "ExitCode": e.exit_code,
         "Message": e.message,
         "StatusMessage": e.status_message,

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
-use crate::watcher::{self, FileMissed};
-use bosun_core::{Action, Resource};
+use crate::watcher;
+use bosun_core::{Action, FileMissed, Resource};
 
 /// The longest debounce accepted: a day.
 const MAX_DEBOUNCE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -85,7 +85,7 @@ pub(super) async fn create(
         glob: body.glob,
         debounce_ms,
         recursive: body.recursive,
-        missed_policy: body.missed.as_str().to_owned(),
+        missed_policy: body.missed,
     };
     // The directory must exist and the glob parse: the checks a watch would make.
     let probe = watcher::parse(&FileTriggerRow {
@@ -96,7 +96,7 @@ pub(super) async fn create(
         glob: new.glob.clone(),
         debounce_ms,
         recursive: new.recursive,
-        missed_policy: String::new(),
+        missed_policy: new.missed_policy,
     });
     bosun_sched::check(&probe).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let row = state

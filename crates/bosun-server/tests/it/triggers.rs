@@ -467,7 +467,7 @@ async fn schedules_and_triggers_need_their_permissions_and_stay_in_their_tenant(
 
         let store = bosun_store::Store::open(&server.database_url).await.unwrap();
         let other = store.ensure_tenant("other", "Other").await.unwrap();
-        let (_, stranger) = store.create_token(&other.id, "o", &["*".to_owned()]).await.unwrap();
+        let (_, stranger) = store.create_token(&other.id, "o", &[bosun_core::Permission::All]).await.unwrap();
         store.close().await;
         for path in ["/api/schedules", "/api/triggers"] {
             let (status, listed) = server.send(server.http.get(server.url(path)), &stranger).await;

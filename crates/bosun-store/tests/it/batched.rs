@@ -1,14 +1,15 @@
 //! Writes of several executions in one call, claims that say whether the job changed,
 //! and pruning the oldest history: the runner's hot path, on both engines.
 
+use bosun_core::ExecutionStatus;
 use bosun_store::{ExecutionWrite, ExecutionWritten, Finish};
 use chrono::Utc;
 
 use super::{acme_job, of, on_each_engine};
 
-fn ended(status: &str) -> Finish {
+fn ended(status: ExecutionStatus) -> Finish {
     Finish {
-        status: status.to_owned(),
+        status,
         exit_code: Some(0),
         message: format!("{status} here"),
         end_time: Utc::now(),
@@ -48,7 +49,7 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             progress,
             at: Utc::now(),
         };
-        let finish = |id: &str, status: &str| ExecutionWrite::Finish {
+        let finish = |id: &str, status| ExecutionWrite::Finish {
             id: id.to_owned(),
             finish: ended(status),
         };
@@ -63,9 +64,9 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
                 },
                 line(Some("fetching"), None),
                 line(None, Some(50)),
-                finish(&a.id, "CompletedSuccessfully"),
-                finish(&a.id, "Failed"),
-                finish(&c.id, "Cancelled"),
+                finish(&a.id, ExecutionStatus::CompletedSuccessfully),
+                finish(&a.id, ExecutionStatus::Failed),
+                finish(&c.id, ExecutionStatus::Cancelled),
             ])
             .await;
         let written: Vec<ExecutionWritten> = written.into_iter().map(Result::unwrap).collect();
@@ -81,16 +82,16 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             ]
         );
         let done = store.execution(&t.id, &a.id).await.unwrap().unwrap();
-        assert_eq!(done.status, "CompletedSuccessfully");
+        assert_eq!(done.status.as_str(), "CompletedSuccessfully");
         assert_eq!(done.pid, Some(42));
         assert_eq!(done.status_message.as_deref(), Some("fetching"));
         assert_eq!(done.progress, Some(50));
-        let history: Vec<String> = store
+        let history: Vec<&str> = store
             .events(&a.id)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.status)
+            .map(|e| e.status.as_str())
             .collect();
         assert_eq!(history, ["Pending", "Running", "CompletedSuccessfully"]);
         let cancelled = store.events(&c.id).await.unwrap();
@@ -126,7 +127,12 @@ async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
                 .mark_running(&e.id, 1, Utc::now(), &log, "/logs/err")
                 .await
                 .unwrap();
-            assert!(store.finish(&e.id, &ended("Failed")).await.unwrap());
+            assert!(
+                store
+                    .finish(&e.id, &ended(ExecutionStatus::Failed))
+                    .await
+                    .unwrap()
+            );
             finished.push(e.id);
         }
         assert_eq!(store.finished_count(&job.id).await.unwrap(), 4);

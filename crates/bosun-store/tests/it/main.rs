@@ -3,6 +3,7 @@
 mod alone;
 mod batched;
 
+use bosun_core::{ExecutionStatus, FileMissed, MissedPolicy, Permission, TriggerKind};
 use bosun_store::{
     ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError, TokenDeletion,
 };
@@ -11,13 +12,7 @@ use chrono::Utc;
 
 /// An execution of `job` triggered through the API.
 fn of(job: &Job) -> NewExecution {
-    NewExecution {
-        tenant_id: job.tenant_id.clone(),
-        job_id: job.id.clone(),
-        job_name: job.name.clone(),
-        trigger: "api".to_owned(),
-        ..NewExecution::default()
-    }
+    NewExecution::of(job, TriggerKind::Api, None, Vec::new())
 }
 
 /// The tenant `acme` with one job, `j`.
@@ -68,7 +63,7 @@ async fn opening_twice_keeps_the_data_and_migrates_once() {
 async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
     on_each_engine(|store| async move {
         let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let permissions = vec!["executions:view".to_owned()];
+        let permissions = vec!["executions:view".parse::<Permission>().unwrap()];
         let (token, secret) = store
             .create_token(&tenant.id, "ci", &permissions)
             .await
@@ -101,7 +96,7 @@ async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
 async fn the_last_token_holding_star_is_kept_so_the_tenant_is_never_locked_out() {
     on_each_engine(|store| async move {
         let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let all = ["*".to_owned()];
+        let all = [Permission::All];
         let (first, _) = store.create_token(&tenant.id, "a", &all).await.unwrap();
         let (second, _) = store.create_token(&tenant.id, "b", &all).await.unwrap();
         // Both deleted at once: one goes, the other is kept.
@@ -215,7 +210,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             ("Running", Some(4242), Some("step 2"), Some(60))
         );
         let finish = Finish {
-            status: "Failed".to_owned(),
+            status: ExecutionStatus::Failed,
             exit_code: Some(3),
             message: "exited with code 3".to_owned(),
             end_time: Utc::now(),
@@ -225,12 +220,12 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             !store.finish(&e.id, &finish).await.unwrap(),
             "an end is recorded once"
         );
-        let statuses: Vec<String> = store
+        let statuses: Vec<&str> = store
             .events(&e.id)
             .await
             .unwrap()
             .into_iter()
-            .map(|ev| ev.status)
+            .map(|ev| ev.status.as_str())
             .collect();
         assert_eq!(statuses, ["Pending", "Running", "Failed"]);
 
@@ -241,7 +236,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(cancelled.status, "Cancelled");
+        assert_eq!(cancelled.status.as_str(), "Cancelled");
         assert!(!store.claim(&waiting.id, "local").await.unwrap());
     })
     .await;
@@ -258,7 +253,7 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
                 .finish(
                     &e.id,
                     &Finish {
-                        status: "CompletedSuccessfully".to_owned(),
+                        status: ExecutionStatus::CompletedSuccessfully,
                         exit_code: Some(0),
                         message: "ok".to_owned(),
                         end_time: Utc::now(),
@@ -284,7 +279,7 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
         let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
         assert_eq!(seen, newest_first);
         let failed = ExecutionFilter {
-            status: Some("Failed".to_owned()),
+            status: Some(ExecutionStatus::Failed),
             ..ExecutionFilter::default()
         };
         assert!(
@@ -331,7 +326,7 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
                     cron: None,
                     timezone: None,
                     every_ms: Some(60_000),
-                    missed_policy: "\"run-once\"".to_owned(),
+                    missed_policy: MissedPolicy::RunOnce,
                     anchor: first,
                     next_fire: first,
                 },
@@ -373,7 +368,7 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
                     glob: "*.csv".to_owned(),
                     debounce_ms: 500,
                     recursive: false,
-                    missed_policy: "run-all".to_owned(),
+                    missed_policy: FileMissed::RunAll,
                 },
             )
             .await

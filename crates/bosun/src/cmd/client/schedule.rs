@@ -1,7 +1,9 @@
 //! `bosun schedule add|ls|rm`: a job's schedules on the server.
 
 use anyhow::Result;
+use bosun_core::MissedPolicy;
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::table::{Layout, Table, or_dash};
@@ -159,13 +161,11 @@ fn next_fire(schedule: &Value) -> String {
 
 /// `skip`, `run-once` or `run-all:N`, as the flag takes it.
 fn missed(policy: &Value) -> String {
-    match policy {
-        Value::String(name) => name.clone(),
-        Value::Object(_) => match policy["run-all"]["max"].as_u64() {
-            Some(max) => format!("run-all:{max}"),
-            None => policy.to_string(),
-        },
-        _ => "-".to_owned(),
+    match (MissedPolicy::deserialize(policy), policy) {
+        (Ok(policy), _) => policy.to_string(),
+        (Err(_), Value::String(name)) => name.clone(),
+        (Err(_), Value::Object(_)) => policy.to_string(),
+        (Err(_), _) => "-".to_owned(),
     }
 }
 
