@@ -39,7 +39,7 @@ use bosun_core::ExecutionStatus;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
-use bosun_store::{Execution, ExecutionWrite, Finish, Store};
+use bosun_store::{Execution, ExecutionWrite, Finish, Started, Store};
 use chrono::Utc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -613,10 +613,12 @@ impl Runner {
                 if let Ok((pid, at)) = started {
                     let running = ExecutionWrite::Running {
                         id: id.clone(),
-                        pid: i64::from(pid),
-                        start_time: at,
-                        output_log: path(&out),
-                        error_log: path(&err),
+                        started: Started {
+                            pid: i64::from(pid),
+                            start_time: at,
+                            output_log: path(&out),
+                            error_log: path(&err),
+                        },
                     };
                     if let Err(e) = journal.started(running).await {
                         tracing::error!(execution = %id, "could not record the start: {e}");

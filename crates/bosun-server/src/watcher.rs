@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use bosun_core::{FileMissed, TriggerKind};
 use bosun_sched::FileTrigger;
-use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
+use bosun_store::{FileTriggerRow, NewExecution, NewFileTrigger, Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
@@ -62,11 +62,11 @@ impl Health {
     }
 }
 
-/// A stored trigger as something to watch.
-pub(crate) fn parse(row: &FileTriggerRow) -> FileTrigger {
-    let mut trigger = FileTrigger::new(&row.directory, &row.glob);
-    trigger.debounce = Duration::from_millis(u64::try_from(row.debounce_ms).unwrap_or(0));
-    trigger.recursive = row.recursive;
+/// A file trigger as something to watch.
+pub(crate) fn parse(new: &NewFileTrigger) -> FileTrigger {
+    let mut trigger = FileTrigger::new(&new.directory, &new.glob);
+    trigger.debounce = Duration::from_millis(u64::try_from(new.debounce_ms).unwrap_or(0));
+    trigger.recursive = new.recursive;
     trigger
 }
 
@@ -253,7 +253,7 @@ async fn sync(
         let row = Arc::new(row);
         match start(store, row.clone(), tx.clone(), stop.child_token(), since) {
             Ok(w) => {
-                tracing::info!(trigger = %row.id, directory = %row.directory, glob = %row.glob, "watching");
+                tracing::info!(trigger = %row.id, directory = %row.trigger.directory, glob = %row.trigger.glob, "watching");
                 health.insert(row.id.clone(), None);
                 triggers.retries.remove(&row.id);
                 triggers.watching.insert(row.id.clone(), w);
@@ -281,8 +281,8 @@ fn start(
     stop: CancellationToken,
     since: Option<DateTime<Utc>>,
 ) -> Result<Watching, String> {
-    let trigger = parse(&row);
-    let missed_before = (row.missed_policy == FileMissed::Skip)
+    let trigger = parse(&row.trigger);
+    let missed_before = (row.trigger.missed_policy == FileMissed::Skip)
         .then(|| since.unwrap_or_else(Utc::now) - SKIP_MARGIN);
     // The watch first, so a file arriving during the scan is seen by one or the other.
     let mut events = bosun_sched::watch(&trigger, stop.clone()).map_err(|e| e.to_string())?;

@@ -116,6 +116,19 @@ pub struct Finish {
     pub end_time: DateTime<Utc>,
 }
 
+/// An execution's process that started, for [`Store::mark_running`].
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The process (and group) id.
+    pub pid: i64,
+    /// When it started.
+    pub start_time: DateTime<Utc>,
+    /// Where its standard output goes.
+    pub output_log: String,
+    /// Where its standard error goes.
+    pub error_log: String,
+}
+
 /// One write to an execution, for [`Store::write_all`].
 #[derive(Debug, Clone)]
 pub enum ExecutionWrite {
@@ -130,14 +143,8 @@ pub enum ExecutionWrite {
     Running {
         /// The execution.
         id: String,
-        /// The process (and group) id.
-        pid: i64,
-        /// When it started.
-        start_time: DateTime<Utc>,
-        /// Where its standard output goes.
-        output_log: String,
-        /// Where its standard error goes.
-        error_log: String,
+        /// Its process.
+        started: Started,
     },
     /// Records the last status line and progress it printed, as [`Store::report`]
     /// does.
@@ -559,22 +566,12 @@ impl Store {
 
     /// Records that a claimed execution's process started. Its status message, which
     /// said what happened before (e.g. "building environment"), is cleared.
-    pub async fn mark_running(
-        &self,
-        id: &str,
-        pid: i64,
-        start_time: DateTime<Utc>,
-        output_log: &str,
-        error_log: &str,
-    ) -> Result<(), StoreError> {
-        let at = to_ms(start_time);
+    pub async fn mark_running(&self, id: &str, started: &Started) -> Result<(), StoreError> {
+        let at = to_ms(started.start_time);
         if let Some(writer) = self.sqlite_writer() {
             let running = ExecutionWrite::Running {
                 id: id.to_owned(),
-                pid,
-                start_time,
-                output_log: output_log.to_owned(),
-                error_log: error_log.to_owned(),
+                started: started.clone(),
             };
             one(writer, running).await?;
             return Ok(());
@@ -587,10 +584,10 @@ impl Store {
              WHERE id = $1 AND status = {pending}",
         ))
         .bind(id)
-        .bind(pid)
+        .bind(started.pid)
         .bind(at)
-        .bind(output_log)
-        .bind(error_log)
+        .bind(&started.output_log)
+        .bind(&started.error_log)
         .execute(&mut *tx)
         .await
         .about("marking an execution running")?;
@@ -617,14 +614,8 @@ impl Store {
                     .claim_checked(id, runner)
                     .await
                     .map(ExecutionWritten::Claimed),
-                ExecutionWrite::Running {
-                    id,
-                    pid,
-                    start_time,
-                    output_log,
-                    error_log,
-                } => self
-                    .mark_running(id, *pid, *start_time, output_log, error_log)
+                ExecutionWrite::Running { id, started } => self
+                    .mark_running(id, started)
                     .await
                     .map(|()| ExecutionWritten::Running),
                 ExecutionWrite::Report {

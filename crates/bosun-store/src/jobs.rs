@@ -129,12 +129,7 @@ impl Store {
     /// Deletes a job with its schedules and triggers (its executions stay, as
     /// history); false when the tenant has no such job.
     pub async fn delete_job(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("jobs", tenant_id, id, "deleting a job")
             .await
-            .about("deleting a job")?;
-        Ok(done.rows_affected() > 0)
     }
 }

@@ -142,8 +142,9 @@ pub struct ExecutionEvent {
     pub message: Option<String>,
 }
 
-/// A schedule to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A schedule: when it fires. Stored, it is part of a [`ScheduleRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewSchedule {
     /// A cron expression, or `None` for an interval.
     pub cron: Option<String>,
@@ -155,7 +156,7 @@ pub struct NewSchedule {
     pub missed_policy: MissedPolicy,
     /// What intervals count from.
     pub anchor: DateTime<Utc>,
-    /// The first time it fires.
+    /// When it fires next (to store a new one: the first time).
     pub next_fire: DateTime<Utc>,
 }
 
@@ -169,24 +170,17 @@ pub struct ScheduleRow {
     pub tenant_id: String,
     /// The job it starts.
     pub job_id: String,
-    /// A cron expression, or `None` for an interval.
-    pub cron: Option<String>,
-    /// The cron expression's time zone.
-    pub timezone: Option<String>,
-    /// The interval in milliseconds.
-    pub every_ms: Option<i64>,
-    /// What to do about fire times missed while the server was down.
-    pub missed_policy: MissedPolicy,
-    /// What intervals count from.
-    pub anchor: DateTime<Utc>,
-    /// When it fires next.
-    pub next_fire: DateTime<Utc>,
+    /// When it fires.
+    #[serde(flatten)]
+    pub schedule: NewSchedule,
     /// When it last fired.
     pub last_fire: Option<DateTime<Utc>>,
 }
 
-/// A file trigger to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file trigger: which files start its job. Stored, it is part of a
+/// [`FileTriggerRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewFileTrigger {
     /// The directory watched.
     pub directory: String,
@@ -210,14 +204,7 @@ pub struct FileTriggerRow {
     pub tenant_id: String,
     /// The job it starts.
     pub job_id: String,
-    /// The directory watched.
-    pub directory: String,
-    /// The glob.
-    pub glob: String,
-    /// The debounce in milliseconds.
-    pub debounce_ms: i64,
-    /// Whether subdirectories are watched.
-    pub recursive: bool,
-    /// What to do about files that arrived while nothing watched.
-    pub missed_policy: FileMissed,
+    /// Which files start it.
+    #[serde(flatten)]
+    pub trigger: NewFileTrigger,
 }

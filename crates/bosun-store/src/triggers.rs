@@ -23,12 +23,14 @@ fn schedule(row: &AnyRow) -> Result<ScheduleRow, StoreError> {
         id: row.get("id")?,
         tenant_id: row.get("tenant_id")?,
         job_id: row.get("job_id")?,
-        cron: row.get("cron")?,
-        timezone: row.get("timezone")?,
-        every_ms: row.get("every_ms")?,
-        missed_policy: row.json("missed_policy")?,
-        anchor: row.time("anchor")?,
-        next_fire: row.time("next_fire")?,
+        schedule: NewSchedule {
+            cron: row.get("cron")?,
+            timezone: row.get("timezone")?,
+            every_ms: row.get("every_ms")?,
+            missed_policy: row.json("missed_policy")?,
+            anchor: row.time("anchor")?,
+            next_fire: row.time("next_fire")?,
+        },
         last_fire: row.opt_time("last_fire")?,
     })
 }
@@ -39,11 +41,13 @@ fn trigger(row: &AnyRow) -> Result<FileTriggerRow, StoreError> {
         id: row.get("id")?,
         tenant_id: row.get("tenant_id")?,
         job_id: row.get("job_id")?,
-        directory: row.get("directory")?,
-        glob: row.get("glob")?,
-        debounce_ms: row.get("debounce_ms")?,
-        recursive: row.flag("recursive")?,
-        missed_policy: row.parsed("missed_policy")?,
+        trigger: NewFileTrigger {
+            directory: row.get("directory")?,
+            glob: row.get("glob")?,
+            debounce_ms: row.get("debounce_ms")?,
+            recursive: row.flag("recursive")?,
+            missed_policy: row.parsed("missed_policy")?,
+        },
     })
 }
 
@@ -77,12 +81,12 @@ impl Store {
             id,
             tenant_id: tenant_id.to_owned(),
             job_id: job_id.to_owned(),
-            cron: new.cron.clone(),
-            timezone: new.timezone.clone(),
-            every_ms: new.every_ms,
-            missed_policy: new.missed_policy,
-            anchor: from_ms(to_ms(new.anchor)),
-            next_fire: from_ms(to_ms(new.next_fire)),
+            // As read back: times to the millisecond.
+            schedule: NewSchedule {
+                anchor: from_ms(to_ms(new.anchor)),
+                next_fire: from_ms(to_ms(new.next_fire)),
+                ..new.clone()
+            },
             last_fire: None,
         })
     }
@@ -147,13 +151,8 @@ impl Store {
 
     /// Deletes a schedule; false when the tenant has none with this id.
     pub async fn delete_schedule(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM schedules WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("schedules", tenant_id, id, "deleting a schedule")
             .await
-            .about("deleting a schedule")?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Stores a file trigger of a job.
@@ -184,11 +183,7 @@ impl Store {
             id,
             tenant_id: tenant_id.to_owned(),
             job_id: job_id.to_owned(),
-            directory: new.directory.clone(),
-            glob: new.glob.clone(),
-            debounce_ms: new.debounce_ms,
-            recursive: new.recursive,
-            missed_policy: new.missed_policy,
+            trigger: new.clone(),
         })
     }
 
@@ -214,13 +209,8 @@ impl Store {
 
     /// Deletes a file trigger; false when the tenant has none with this id.
     pub async fn delete_file_trigger(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM file_triggers WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("file_triggers", tenant_id, id, "deleting a file trigger")
             .await
-            .about("deleting a file trigger")?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Records that `trigger_id` has handled the version of `path` last modified at

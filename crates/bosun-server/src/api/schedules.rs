@@ -31,7 +31,8 @@ pub(super) struct NewScheduleBody {
 
 /// A schedule as the API shows it.
 fn view(row: &ScheduleRow, job_name: &str) -> Value {
-    let every = row
+    let s = &row.schedule;
+    let every = s
         .every_ms
         .and_then(|ms| u64::try_from(ms).ok())
         .map(|ms| humantime::format_duration(Duration::from_millis(ms)).to_string());
@@ -39,11 +40,11 @@ fn view(row: &ScheduleRow, job_name: &str) -> Value {
         "id": row.id,
         "jobId": row.job_id,
         "jobName": job_name,
-        "cron": row.cron,
-        "timeZone": row.timezone,
+        "cron": s.cron,
+        "timeZone": s.timezone,
         "every": every,
-        "missed": row.missed_policy,
-        "nextFire": (row.next_fire != NEVER).then_some(row.next_fire),
+        "missed": s.missed_policy,
+        "nextFire": (s.next_fire != NEVER).then_some(s.next_fire),
         "lastFire": row.last_fire,
     })
 }
@@ -93,7 +94,7 @@ pub(super) async fn create(
         .create_schedule(&caller.tenant.id, &job.id, &new)
         .await?;
     // What the clock will read back must parse: checked here, not at the first fire.
-    scheduler::parse(&row).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    scheduler::parse(&row.schedule).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
     state.schedules_changed.notify_one();
     Ok((StatusCode::CREATED, Json(view(&row, &job.name))))
 }

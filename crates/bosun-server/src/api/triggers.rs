@@ -42,11 +42,11 @@ fn view(state: &AppState, row: &FileTriggerRow, job_name: &str) -> Value {
         "id": row.id,
         "jobId": row.job_id,
         "jobName": job_name,
-        "directory": row.directory,
-        "glob": row.glob,
-        "debounceMs": row.debounce_ms,
-        "recursive": row.recursive,
-        "missed": row.missed_policy,
+        "directory": row.trigger.directory,
+        "glob": row.trigger.glob,
+        "debounceMs": row.trigger.debounce_ms,
+        "recursive": row.trigger.recursive,
+        "missed": row.trigger.missed_policy,
         "watching": matches!(health, Some(None)),
         "problem": health.flatten(),
     })
@@ -88,16 +88,7 @@ pub(super) async fn create(
         missed_policy: body.missed,
     };
     // The directory must exist and the glob parse: the checks a watch would make.
-    let probe = watcher::parse(&FileTriggerRow {
-        id: String::new(),
-        tenant_id: String::new(),
-        job_id: String::new(),
-        directory: new.directory.clone(),
-        glob: new.glob.clone(),
-        debounce_ms,
-        recursive: new.recursive,
-        missed_policy: new.missed_policy,
-    });
+    let probe = watcher::parse(&new);
     bosun_sched::check(&probe).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let row = state
         .store

@@ -76,7 +76,7 @@ async fn pretend_down_since(database_url: &str, schedule: &Value, since: chrono:
     let mut tx = store.begin().await.unwrap();
     assert!(
         store
-            .advance_schedule(&mut tx, &row.id, row.next_fire, since, None)
+            .advance_schedule(&mut tx, &row.id, row.schedule.next_fire, since, None)
             .await
             .unwrap()
     );

@@ -175,18 +175,12 @@ impl Batch {
                     self.claims.push(json!({ "id": id, "runner": runner }));
                 }
             }
-            ExecutionWrite::Running {
-                id,
-                pid,
-                start_time,
-                output_log,
-                error_log,
-            } => self.runnings.push(json!({
+            ExecutionWrite::Running { id, started } => self.runnings.push(json!({
                 "id": id,
-                "pid": pid,
-                "at": to_ms(*start_time),
-                "out": output_log,
-                "err": error_log,
+                "pid": started.pid,
+                "at": to_ms(started.start_time),
+                "out": started.output_log,
+                "err": started.error_log,
             })),
             ExecutionWrite::Report {
                 id,

@@ -2,10 +2,20 @@
 //! and pruning the oldest history: the runner's hot path, on both engines.
 
 use bosun_core::ExecutionStatus;
-use bosun_store::{ExecutionWrite, ExecutionWritten, Finish};
+use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, Started};
 use chrono::Utc;
 
 use super::{acme_job, of, on_each_engine};
+
+/// A process `pid` that started now, logging to `output_log` (and `/logs/err`).
+pub(crate) fn started(pid: i64, output_log: &str) -> Started {
+    Started {
+        pid,
+        start_time: Utc::now(),
+        output_log: output_log.to_owned(),
+        error_log: "/logs/err".to_owned(),
+    }
+}
 
 fn ended(status: ExecutionStatus) -> Finish {
     Finish {
@@ -57,10 +67,12 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             .write_all(&[
                 ExecutionWrite::Running {
                     id: a.id.clone(),
-                    pid: 42,
-                    start_time: Utc::now(),
-                    output_log: "/logs/a/output.log".to_owned(),
-                    error_log: "/logs/a/error.log".to_owned(),
+                    started: Started {
+                        pid: 42,
+                        start_time: Utc::now(),
+                        output_log: "/logs/a/output.log".to_owned(),
+                        error_log: "/logs/a/error.log".to_owned(),
+                    },
                 },
                 line(Some("fetching"), None),
                 line(None, Some(50)),
@@ -123,10 +135,7 @@ async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
         for i in 0..4 {
             let e = store.create_execution(of(&job)).await.unwrap();
             let log = format!("/logs/{i}/output.log");
-            store
-                .mark_running(&e.id, 1, Utc::now(), &log, "/logs/err")
-                .await
-                .unwrap();
+            store.mark_running(&e.id, &started(1, &log)).await.unwrap();
             assert!(
                 store
                     .finish(&e.id, &ended(ExecutionStatus::Failed))

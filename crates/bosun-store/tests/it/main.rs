@@ -188,7 +188,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
         assert!(!store.claim(&e.id, "other").await.unwrap(), "claimed once");
         assert!(store.pending(10).await.unwrap().is_empty());
         store
-            .mark_running(&e.id, 4242, Utc::now(), "/l/out", "/l/err")
+            .mark_running(&e.id, &batched::started(4242, "/l/out"))
             .await
             .unwrap();
         store
@@ -338,21 +338,33 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
         // Two schedulers saw the same next fire: only the first moves it on.
         let mut tx = store.begin().await.unwrap();
         let moved = store
-            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .advance_schedule(
+                &mut tx,
+                &schedule.id,
+                schedule.schedule.next_fire,
+                next,
+                Some(first),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let again = store
-            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .advance_schedule(
+                &mut tx,
+                &schedule.id,
+                schedule.schedule.next_fire,
+                next,
+                Some(first),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
         assert!(moved && !again, "one fire time moved the schedule twice");
         let stored = store.schedules(&tenant.id, Some(&job.id)).await.unwrap();
         assert_eq!(
-            stored[0].next_fire,
-            schedule.next_fire + chrono::TimeDelta::minutes(1)
+            stored[0].schedule.next_fire,
+            schedule.schedule.next_fire + chrono::TimeDelta::minutes(1)
         );
         assert_eq!(
             stored[0].last_fire.map(|t| t.timestamp_millis()),

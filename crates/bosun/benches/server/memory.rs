@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bosun_core::{ExecutionStatus, TriggerKind};
-use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, NewExecution, Store};
+use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, NewExecution, Started, Store};
 use chrono::Utc;
 use serde_json::Value;
 
@@ -148,11 +148,13 @@ async fn fill(url: String, template: Value, rows: usize) -> Fallible<()> {
         for id in ids {
             let now = Utc::now();
             writes.push(ExecutionWrite::Running {
-                output_log: output_log.replace(&real_id, &id),
-                error_log: error_log.replace(&real_id, &id),
+                started: Started {
+                    output_log: output_log.replace(&real_id, &id),
+                    error_log: error_log.replace(&real_id, &id),
+                    pid,
+                    start_time: now,
+                },
                 id: id.clone(),
-                pid,
-                start_time: now,
             });
             let finish = Finish {
                 status: ExecutionStatus::CompletedSuccessfully,
