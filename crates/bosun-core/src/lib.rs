@@ -7,12 +7,15 @@
 //! I/O happens in this crate, so every parser is tested beside its code and every
 //! other crate can depend on it cheaply.
 
+pub mod agent;
 pub mod backoff;
 pub mod case;
 pub mod error;
 pub mod execution_info;
 pub mod job;
+pub mod missed;
 pub mod name;
+mod named;
 pub mod path_error;
 pub mod permission;
 pub mod requirements;
@@ -21,17 +24,22 @@ pub mod role;
 pub mod status;
 pub mod task_queue_file;
 pub mod timespan;
+pub mod trigger;
 pub mod wire;
 
+pub use agent::AgentStatus;
 pub use backoff::Backoff;
 pub use case::check_fields;
 pub use error::SpecError;
 pub use execution_info::ExecutionInfo;
 pub use job::{DEFAULT_TIMEOUT, JobSpec, Limits};
+pub use missed::{FileMissed, MissedPolicy};
 pub use name::{NameError, check_name, check_slug};
+pub use named::UnknownName;
 pub use path_error::PathIoError;
 pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
 pub use role::Role;
 pub use status::ExecutionStatus;
 pub use task_queue_file::{BotTask, TaskQueue};
+pub use trigger::TriggerKind;

@@ -1,7 +1,8 @@
 //! API token permissions: `RESOURCE:ACTION`, `RESOURCE:*`, or `*`, as seed 000's
 //! `RequirePermission(resource, permission)`.
 //!
-//! Tokens store them as text; [`Permission`] is the checked form, and the rules of
+//! Tokens store them as text (JSON strings, through [`FromStr`] and
+//! [`Display`](fmt::Display)); [`Permission`] is the checked form, and the rules of
 //! who may hand out or take away what are here: a permission *covers* another when
 //! everything the other grants, it grants too ([`covers_all`]).
 
@@ -145,6 +146,20 @@ impl fmt::Display for Permission {
     }
 }
 
+/// A permission is its text in JSON.
+impl serde::Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Permission {
     /// True when it grants `action` on `resource`.
     pub fn grants(self, resource: Resource, action: Action) -> bool {
@@ -179,12 +194,6 @@ pub fn first_uncovered(held: &[Permission], wanted: &[Permission]) -> Option<Per
 /// True when `held` covers each of `wanted`.
 pub fn covers_all(held: &[Permission], wanted: &[Permission]) -> bool {
     first_uncovered(held, wanted).is_none()
-}
-
-/// Reads stored permissions; ones that do not parse (written by hand into the
-/// database, or by a newer bosun) grant nothing and are skipped.
-pub fn parse_stored(stored: &[String]) -> Vec<Permission> {
-    stored.iter().filter_map(|p| p.parse().ok()).collect()
 }
 
 #[cfg(test)]
@@ -241,10 +250,6 @@ mod tests {
         assert_eq!(
             first_uncovered(&set(&["jobs:view"]), &set(&["jobs:view", "jobs:*"])),
             Some(Permission::Every(Resource::Jobs))
-        );
-        assert_eq!(
-            parse_stored(&["jobs:view".into(), "future:thing".into()]),
-            set(&["jobs:view"])
         );
     }
 }

@@ -54,7 +54,7 @@ impl ExecutionStatus {
     }
 
     /// The name as written in JSON and shown to people.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
             Self::Running => "Running",
@@ -63,6 +63,32 @@ impl ExecutionStatus {
             Self::TimedOut => "TimedOut",
             Self::Cancelled => "Cancelled",
         }
+    }
+}
+
+/// The stored form: exactly [`ExecutionStatus::as_str`] (for what people type, see
+/// [`ExecutionStatus::from_name`]).
+impl std::str::FromStr for ExecutionStatus {
+    type Err = crate::UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        const NAMES: &[&str] = &{
+            let mut names = [""; 6];
+            let mut i = 0;
+            while i < names.len() {
+                names[i] = ExecutionStatus::ALL[i].as_str();
+                i += 1;
+            }
+            names
+        };
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| crate::UnknownName {
+                what: "execution status",
+                given: text.to_owned(),
+                expected: NAMES,
+            })
     }
 }
 
@@ -84,6 +110,18 @@ mod tests {
             serde_json::to_string(&status).unwrap(),
             "\"CompletedSuccessfully\""
         );
+    }
+
+    #[test]
+    fn the_stored_name_is_the_json_name() {
+        for status in ExecutionStatus::ALL {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(status.as_str().parse::<ExecutionStatus>(), Ok(status));
+        }
+        let e = "Done".parse::<ExecutionStatus>().unwrap_err().to_string();
+        assert!(e.contains("unknown execution status \"Done\""), "{e}");
+        assert!("failed".parse::<ExecutionStatus>().is_err());
     }
 
     #[test]

@@ -9,13 +9,13 @@
 //! after the commit they are in the past of `next_fire` and never come back. That is
 //! what makes a schedule survive a restart without firing twice or silently losing a run.
 //!
-//! [`MissedPolicy`] decides what happens to instants that passed while nobody was
-//! looking.
+//! [`MissedPolicy`] (a domain type of `bosun-core`, re-exported here) decides what
+//! happens to instants that passed while nobody was looking.
 
 use std::time::Duration;
 
+pub use bosun_core::MissedPolicy;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::schedule::Schedule;
 
@@ -23,26 +23,6 @@ use crate::schedule::Schedule;
 /// [`MissedPolicy::Skip`]: a wake-up delayed by load or a quick restart still runs the
 /// instant it was waiting for; longer downtime skips it.
 pub const ON_TIME_GRACE: Duration = Duration::from_secs(60);
-
-/// What to do with scheduled instants that passed while the scheduler was not running.
-///
-/// In JSON: `"skip"`, `"run-once"` (the default) or `{"run-all": {"max": 10}}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MissedPolicy {
-    /// Drop missed instants. Only the latest due instant runs, and only if it is at most
-    /// [`ON_TIME_GRACE`] old.
-    Skip,
-    /// However many instants were missed, run once, for the latest of them.
-    #[default]
-    RunOnce,
-    /// Run every missed instant, oldest first, but at most `max` of them: the latest
-    /// `max` (a `max` of 0 counts as 1, so the on-time run is never dropped).
-    RunAll {
-        /// The most runs to start in one catch-up.
-        max: u32,
-    },
-}
 
 /// The outcome of [`due`]: what to run now and what to wait for next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -482,22 +462,5 @@ mod tests {
                     .collect();
             assert_eq!(fired, expected, "{schedule}: lost or extra runs");
         }
-    }
-
-    #[test]
-    fn policies_serialize_with_kebab_case_names() {
-        for (policy, json) in [
-            (MissedPolicy::Skip, r#""skip""#),
-            (MissedPolicy::RunOnce, r#""run-once""#),
-            (
-                MissedPolicy::RunAll { max: 10 },
-                r#"{"run-all":{"max":10}}"#,
-            ),
-        ] {
-            assert_eq!(serde_json::to_string(&policy).unwrap(), json);
-            assert_eq!(serde_json::from_str::<MissedPolicy>(json).unwrap(), policy);
-        }
-        assert_eq!(MissedPolicy::default(), MissedPolicy::RunOnce);
-        assert!(serde_json::from_str::<MissedPolicy>(r#""run_once""#).is_err());
     }
 }

@@ -113,9 +113,7 @@ pub async fn mint_token(
             "{missing} (a token cannot grant more than it has)"
         )));
     }
-    // Stored as read back, so `jobs:*` and the like are written one way.
-    let canonical: Vec<String> = wanted.iter().map(Permission::to_string).collect();
-    Ok(store.create_token(&tenant.id, name, &canonical).await?)
+    Ok(store.create_token(&tenant.id, name, &wanted).await?)
 }
 
 /// Deletes a token of `tenant`. With `deleted_by` (a caller's permissions), only one
@@ -130,16 +128,7 @@ pub async fn revoke_token(
         || AccessError::NotFound(format!("no token {id:?} in tenant {:?}", tenant.slug));
     if let Some(held) = deleted_by {
         let target = store.token(&tenant.id, id).await?.ok_or_else(not_found)?;
-        // Unreadable stored permissions count as ones only `*` covers.
-        let unreadable = target
-            .permissions
-            .iter()
-            .any(|p| p.parse::<Permission>().is_err());
-        let wanted = permission::parse_stored(&target.permissions);
-        let missing = permission::first_uncovered(held, &wanted).or_else(|| {
-            (unreadable && !held.contains(&Permission::All)).then_some(Permission::All)
-        });
-        if let Some(missing) = missing {
+        if let Some(missing) = permission::first_uncovered(held, &target.permissions) {
             return Err(AccessError::Forbidden(format!(
                 "{missing} (a token cannot delete one with permissions it lacks)"
             )));
@@ -167,7 +156,14 @@ pub async fn create_tenant(
     let name = name.unwrap_or(slug);
     check_name("tenant", name)?;
     let tenant = store.create_tenant(slug, name).await?;
-    let (token, secret) = mint_token(store, &tenant, "admin", &["*".to_owned()], None).await?;
+    let (token, secret) = mint_token(
+        store,
+        &tenant,
+        "admin",
+        &[Permission::All.to_string()],
+        None,
+    )
+    .await?;
     store
         .ensure_agent(&tenant.id, crate::runner::RUNNER_NAME)
         .await?;

@@ -29,7 +29,7 @@ pub(crate) struct Caller {
 impl Caller {
     fn new(token: Token, tenant: Tenant) -> Self {
         Self {
-            permissions: permission::parse_stored(&token.permissions),
+            permissions: token.permissions,
             tenant,
         }
     }

@@ -28,6 +28,7 @@ mod watcher;
 
 use std::sync::Arc;
 
+use bosun_core::Permission;
 use bosun_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -87,7 +88,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     let tenant = store.ensure_tenant(DEFAULT_TENANT, "Default").await?;
     let first_start = if store.tokens(&tenant.id).await?.is_empty() {
         let (_, secret) = store
-            .create_token(&tenant.id, "admin", &["*".to_owned()])
+            .create_token(&tenant.id, "admin", &[Permission::All])
             .await?;
         let example_job = if config.example_job && store.jobs(&tenant.id).await?.is_empty() {
             example::create(&store, &tenant.id, &config.home).await?;

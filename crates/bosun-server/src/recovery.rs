@@ -21,6 +21,7 @@
 
 use std::time::Duration;
 
+use bosun_core::ExecutionStatus;
 use bosun_core::error::chain;
 use bosun_exec::{proc, stop_group};
 use bosun_store::{Execution, Finish, Store, StoreError};
@@ -62,7 +63,10 @@ pub(crate) async fn recover(
     }
     let mut watchers = Vec::new();
     let mut stopping = JoinSet::new();
-    for execution in store.executions_with_status("Running").await? {
+    for execution in store
+        .executions_with_status(ExecutionStatus::Running)
+        .await?
+    {
         let pid = execution.pid.and_then(|p| u32::try_from(p).ok());
         let live = pid.filter(|&p| proc::group_alive(p) && may_be_the_job(p, execution.start_time));
         match (live, policy) {
@@ -75,7 +79,7 @@ pub(crate) async fn recover(
                         "the server stopped before this execution's process was recorded".to_owned()
                     }
                 };
-                end(store, &execution, "Failed", message).await;
+                end(store, &execution, ExecutionStatus::Failed, message).await;
             }
             (Some(pid), RestartPolicy::Kill) => {
                 tracing::info!(execution = %execution.id, pid, "stopping a job left running by the previous server");
@@ -99,7 +103,7 @@ pub(crate) async fn recover(
 async fn stop(store: Store, execution: Execution, pid: u32, leftover: Leftover) {
     stop_group(pid, GRACE).await;
     let message = format!("stopped when the server restarted (process group {pid} was killed)");
-    end(&store, &execution, "Failed", message).await;
+    end(&store, &execution, ExecutionStatus::Failed, message).await;
     drop(leftover);
 }
 
@@ -114,7 +118,7 @@ async fn watch(store: Store, execution: Execution, pid: u32) {
             let message = format!(
                 "adopted after a server restart; process {pid} has ended, its exit code is unknown"
             );
-            end(&store, &execution, "Failed", message).await;
+            end(&store, &execution, ExecutionStatus::Failed, message).await;
             return;
         }
         // Cancelling asks the runner, which does not know this job: look for the
@@ -124,7 +128,7 @@ async fn watch(store: Store, execution: Execution, pid: u32) {
             Ok(Some(now)) if now.cancel_requested => {
                 stop_group(pid, GRACE).await;
                 let message = format!("cancelled; the adopted process group {pid} was stopped");
-                end(&store, &execution, "Cancelled", message).await;
+                end(&store, &execution, ExecutionStatus::Cancelled, message).await;
                 return;
             }
             Ok(_) => {}
@@ -136,10 +140,10 @@ async fn watch(store: Store, execution: Execution, pid: u32) {
     }
 }
 
-async fn end(store: &Store, execution: &Execution, status: &str, message: String) {
+async fn end(store: &Store, execution: &Execution, status: ExecutionStatus, message: String) {
     tracing::warn!(execution = %execution.id, "{message}");
     let finish = Finish {
-        status: status.to_owned(),
+        status,
         exit_code: None,
         message,
         end_time: Utc::now(),

@@ -35,11 +35,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bosun_core::ExecutionStatus;
 use bosun_core::error::chain;
 use bosun_exec::bot::{Bot, EnvChoice, run_bot};
 use bosun_exec::python::PythonEnvs;
 use bosun_exec::{Home, Outcome, RunOptions, RunReport, Stream};
-use bosun_store::{Execution, ExecutionWrite, Finish, Store};
+use bosun_store::{Execution, ExecutionWrite, Finish, Started, Store};
 use chrono::Utc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -342,7 +343,7 @@ impl Execute {
             }
             _ = cancel.cancelled() => {
                 let finish = Finish {
-                    status: "Cancelled".to_owned(),
+                    status: ExecutionStatus::Cancelled,
                     exit_code: None,
                     message: "cancelled before it started".to_owned(),
                     end_time: Utc::now(),
@@ -521,7 +522,7 @@ impl Runner {
 
     async fn fail(&self, execution: &Execution, message: String, keep: i64) {
         let finish = Finish {
-            status: "Failed".to_owned(),
+            status: ExecutionStatus::Failed,
             exit_code: None,
             message,
             end_time: Utc::now(),
@@ -613,10 +614,12 @@ impl Runner {
                 if let Ok((pid, at)) = started {
                     let running = ExecutionWrite::Running {
                         id: id.clone(),
-                        pid: i64::from(pid),
-                        start_time: at,
-                        output_log: path(&out),
-                        error_log: path(&err),
+                        started: Started {
+                            pid: i64::from(pid),
+                            start_time: at,
+                            output_log: path(&out),
+                            error_log: path(&err),
+                        },
                     };
                     if let Err(e) = journal.started(running).await {
                         tracing::error!(execution = %id, "could not record the start: {}", chain(&e));
@@ -657,7 +660,7 @@ impl Runner {
             report.message()
         };
         let finish = Finish {
-            status: status.as_str().to_owned(),
+            status,
             exit_code: report.outcome.exit_code().map(i64::from),
             message,
             end_time: report.end_time,

@@ -10,9 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_core::TriggerKind;
 use bosun_core::error::chain;
 use bosun_sched::{MissedPolicy, Schedule, due};
-use bosun_store::{NewExecution, ScheduleRow, Store, StoreError};
+use bosun_store::{NewExecution, NewSchedule, ScheduleRow, Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -30,24 +31,18 @@ const RETRY: Duration = Duration::from_secs(5);
 /// The next fire time stored for a schedule that will never fire again.
 pub(crate) const NEVER: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
 
-/// A stored schedule as something that fires, or why it cannot.
-pub(crate) fn parse(row: &ScheduleRow) -> Result<(Schedule, MissedPolicy), String> {
-    let schedule = match (&row.cron, row.every_ms) {
-        (Some(cron), _) => Schedule::cron(cron, row.timezone.as_deref()),
+/// A schedule as something that fires, or why it cannot.
+pub(crate) fn parse(new: &NewSchedule) -> Result<(Schedule, MissedPolicy), String> {
+    let schedule = match (&new.cron, new.every_ms) {
+        (Some(cron), _) => Schedule::cron(cron, new.timezone.as_deref()),
         (None, Some(ms)) => Schedule::every_from(
             Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
-            row.anchor,
+            new.anchor,
         ),
         (None, None) => return Err("it has neither a cron expression nor an interval".into()),
     }
     .map_err(|e| e.to_string())?;
-    let policy = serde_json::from_str(&row.missed_policy).map_err(|e| {
-        format!(
-            "its missed-run policy {:?} is invalid: {e}",
-            row.missed_policy
-        )
-    })?;
-    Ok((schedule, policy))
+    Ok((schedule, new.missed_policy))
 }
 
 /// Runs the clock until `stop` fires.
@@ -83,7 +78,17 @@ async fn tick(
     let mut earliest: Option<DateTime<Utc>> = None;
     let mut fired = false;
     for row in store.all_schedules().await? {
-        let next = if row.next_fire <= now {
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                tracing::error!(
+                    "a schedule cannot be read, so it does not fire: {}",
+                    chain(&e)
+                );
+                continue;
+            }
+        };
+        let next = if row.schedule.next_fire <= now {
             match fire(store, &row, now).await {
                 Ok(Some((next, started))) => {
                     fired |= started > 0;
@@ -97,7 +102,7 @@ async fn tick(
                 }
             }
         } else {
-            row.next_fire
+            row.schedule.next_fire
         };
         if next != NEVER {
             earliest = Some(earliest.map_or(next, |e| e.min(next)));
@@ -116,9 +121,15 @@ async fn fire(
     row: &ScheduleRow,
     now: DateTime<Utc>,
 ) -> Result<Option<(DateTime<Utc>, usize)>, StoreError> {
-    let (instants, next) = match parse(row) {
+    let (instants, next) = match parse(&row.schedule) {
         Ok((schedule, policy)) => {
-            let d = due(&schedule, row.last_fire, row.next_fire, now, policy);
+            let d = due(
+                &schedule,
+                row.last_fire,
+                row.schedule.next_fire,
+                now,
+                policy,
+            );
             (d.fire, d.next.unwrap_or(NEVER))
         }
         Err(why) => {
@@ -143,7 +154,7 @@ async fn fire(
             .advance_schedule(
                 &mut tx,
                 &row.id,
-                row.next_fire,
+                row.schedule.next_fire,
                 next,
                 instants.last().copied(),
             )
@@ -158,7 +169,7 @@ async fn fire(
                 row.id,
                 at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
-            let mut new = NewExecution::of(&job, "schedule", Some(detail), Vec::new());
+            let mut new = NewExecution::of(&job, TriggerKind::Schedule, Some(detail), Vec::new());
             if let Some(definition) = &definition {
                 new = admit::under_policy(new, definition);
             }

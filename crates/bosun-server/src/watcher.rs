@@ -23,10 +23,10 @@ use std::time::Duration;
 
 use bosun_core::backoff::Backoff;
 use bosun_core::error::chain;
+use bosun_core::{FileMissed, TriggerKind};
 use bosun_sched::FileTrigger;
-use bosun_store::{FileTriggerRow, NewExecution, Store, StoreError};
+use bosun_store::{FileTriggerRow, NewExecution, NewFileTrigger, Store, StoreError};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -64,40 +64,11 @@ impl Health {
     }
 }
 
-/// What to do about files that arrived while nothing watched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum FileMissed {
-    /// Start the job for each of them, like a file that arrives while watched.
-    #[default]
-    RunAll,
-    /// Leave them: only files arriving from now on start the job.
-    Skip,
-}
-
-impl FileMissed {
-    /// The stored form.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::RunAll => "run-all",
-            Self::Skip => "skip",
-        }
-    }
-
-    fn from_stored(text: &str) -> Self {
-        if text == "skip" {
-            Self::Skip
-        } else {
-            Self::RunAll
-        }
-    }
-}
-
-/// A stored trigger as something to watch.
-pub(crate) fn parse(row: &FileTriggerRow) -> FileTrigger {
-    let mut trigger = FileTrigger::new(&row.directory, &row.glob);
-    trigger.debounce = Duration::from_millis(u64::try_from(row.debounce_ms).unwrap_or(0));
-    trigger.recursive = row.recursive;
+/// A file trigger as something to watch.
+pub(crate) fn parse(new: &NewFileTrigger) -> FileTrigger {
+    let mut trigger = FileTrigger::new(&new.directory, &new.glob);
+    trigger.debounce = Duration::from_millis(u64::try_from(new.debounce_ms).unwrap_or(0));
+    trigger.recursive = new.recursive;
     trigger
 }
 
@@ -270,7 +241,20 @@ async fn sync(
     tx: &mpsc::Sender<Report>,
     stop: &CancellationToken,
 ) -> Result<(), StoreError> {
-    let rows = store.file_triggers(None, None).await?;
+    let rows: Vec<FileTriggerRow> = store
+        .all_file_triggers()
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            row.inspect_err(|e| {
+                tracing::error!(
+                    "a file trigger cannot be read, so it is not watched: {}",
+                    chain(e)
+                );
+            })
+            .ok()
+        })
+        .collect();
     triggers.watching.retain(|id, w| {
         let keep = rows.iter().any(|r| r.id == *id && *r == *w.row);
         if !keep {
@@ -295,7 +279,7 @@ async fn sync(
         let row = Arc::new(row);
         match start(store, row.clone(), tx.clone(), stop.child_token(), since) {
             Ok(w) => {
-                tracing::info!(trigger = %row.id, directory = %row.directory, glob = %row.glob, "watching");
+                tracing::info!(trigger = %row.id, directory = %row.trigger.directory, glob = %row.trigger.glob, "watching");
                 health.insert(row.id.clone(), None);
                 triggers.retries.remove(&row.id);
                 triggers.watching.insert(row.id.clone(), w);
@@ -323,8 +307,8 @@ fn start(
     stop: CancellationToken,
     since: Option<DateTime<Utc>>,
 ) -> Result<Watching, String> {
-    let trigger = parse(&row);
-    let missed_before = (FileMissed::from_stored(&row.missed_policy) == FileMissed::Skip)
+    let trigger = parse(&row.trigger);
+    let missed_before = (row.trigger.missed_policy == FileMissed::Skip)
         .then(|| since.unwrap_or_else(Utc::now) - SKIP_MARGIN);
     // The watch first, so a file arriving during the scan is seen by one or the other.
     let mut events =
@@ -426,7 +410,12 @@ async fn arrived(
         return Ok(());
     }
     if start {
-        let new = NewExecution::of(&job, "file", Some(path.to_owned()), vec![path.to_owned()]);
+        let new = NewExecution::of(
+            &job,
+            TriggerKind::File,
+            Some(path.to_owned()),
+            vec![path.to_owned()],
+        );
         // A definition that does not parse still gets its execution: the runner fails
         // it with the reason, where a user looks.
         let new = match admit::definition(&job) {

@@ -55,6 +55,19 @@ pub enum StoreError {
         /// The job's name.
         job_name: String,
     },
+    /// A column of a row holds a value its type cannot be read from (written by
+    /// hand, or by a newer bosun).
+    #[error("stored {table}.{column} {value:?} is unreadable: {why}")]
+    Unreadable {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The value stored.
+        value: String,
+        /// Why it cannot be read.
+        why: String,
+    },
     /// A stored value could not be read back (a corrupt row).
     #[error("stored {what} is unreadable: {why}")]
     Corrupt {

@@ -24,12 +24,15 @@
 //! queued up as one transaction ([`writer`], [`batch`]); on PostgreSQL each is a
 //! transaction of its own.
 
+use bosun_core::{ExecutionStatus, TriggerKind};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
+use crate::row::Row;
+use crate::status_sql::{ACTIVE, PENDING, RUNNING};
 use crate::time::{from_ms, opt, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
 
@@ -43,7 +46,7 @@ const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, tr
     created_at, start_time, end_time, last_update, output_log, error_log";
 
 /// An execution to create.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewExecution {
     /// The tenant.
     pub tenant_id: String,
@@ -51,8 +54,8 @@ pub struct NewExecution {
     pub job_id: String,
     /// The job's name.
     pub job_name: String,
-    /// What started it: `api`, `schedule`, `file`, `seed`.
-    pub trigger: String,
+    /// What started it.
+    pub trigger: TriggerKind,
     /// About the trigger.
     pub trigger_detail: Option<String>,
     /// Extra arguments.
@@ -70,7 +73,7 @@ impl NewExecution {
     /// An execution of `job`, started by `trigger`.
     pub fn of(
         job: &crate::Job,
-        trigger: &str,
+        trigger: TriggerKind,
         detail: Option<String>,
         arguments: Vec<String>,
     ) -> Self {
@@ -78,7 +81,7 @@ impl NewExecution {
             tenant_id: job.tenant_id.clone(),
             job_id: job.id.clone(),
             job_name: job.name.clone(),
-            trigger: trigger.to_owned(),
+            trigger,
             trigger_detail: detail,
             arguments,
             runner: None,
@@ -103,14 +106,27 @@ impl NewExecution {
 /// How an execution ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
-    /// The final status (seed 002's names).
-    pub status: String,
+    /// The final status.
+    pub status: ExecutionStatus,
     /// The exit code, if the process exited.
     pub exit_code: Option<i64>,
     /// How it ended, in a sentence.
     pub message: String,
     /// When it ended.
     pub end_time: DateTime<Utc>,
+}
+
+/// An execution's process that started, for [`Store::mark_running`].
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The process (and group) id.
+    pub pid: i64,
+    /// When it started.
+    pub start_time: DateTime<Utc>,
+    /// Where its standard output goes.
+    pub output_log: String,
+    /// Where its standard error goes.
+    pub error_log: String,
 }
 
 /// One write to an execution, for [`Store::write_all`].
@@ -127,14 +143,8 @@ pub enum ExecutionWrite {
     Running {
         /// The execution.
         id: String,
-        /// The process (and group) id.
-        pid: i64,
-        /// When it started.
-        start_time: DateTime<Utc>,
-        /// Where its standard output goes.
-        output_log: String,
-        /// Where its standard error goes.
-        error_log: String,
+        /// Its process.
+        started: Started,
     },
     /// Records the last status line and progress it printed, as [`Store::report`]
     /// does.
@@ -176,7 +186,7 @@ pub struct ExecutionFilter {
     /// Only this job's.
     pub job_id: Option<String>,
     /// Only with this status.
-    pub status: Option<String>,
+    pub status: Option<ExecutionStatus>,
     /// At most this many (1–1000; default 50).
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
@@ -193,36 +203,38 @@ pub struct Page<T> {
 }
 
 fn execution(row: &AnyRow) -> Result<Execution, StoreError> {
-    let read = |e| StoreError::Query {
-        about: "reading an execution",
-        source: e,
-    };
-    let arguments: String = row.try_get("arguments").map_err(read)?;
+    let row = Row::new(row, "executions", "reading an execution");
     Ok(Execution {
-        id: row.try_get("id").map_err(read)?,
-        tenant_id: row.try_get("tenant_id").map_err(read)?,
-        job_id: row.try_get("job_id").map_err(read)?,
-        job_name: row.try_get("job_name").map_err(read)?,
-        status: row.try_get("status").map_err(read)?,
-        trigger: row.try_get("trigger_kind").map_err(read)?,
-        trigger_detail: row.try_get("trigger_detail").map_err(read)?,
-        arguments: serde_json::from_str(&arguments).map_err(|e| StoreError::Corrupt {
-            what: "execution arguments",
-            why: e.to_string(),
-        })?,
-        runner: row.try_get("runner").map_err(read)?,
-        pid: row.try_get("pid").map_err(read)?,
-        exit_code: row.try_get("exit_code").map_err(read)?,
-        message: row.try_get("message").map_err(read)?,
-        status_message: row.try_get("status_message").map_err(read)?,
-        progress: row.try_get("progress").map_err(read)?,
-        cancel_requested: row.try_get::<i64, _>("cancel_requested").map_err(read)? != 0,
-        created_at: from_ms(row.try_get("created_at").map_err(read)?),
-        start_time: opt(row.try_get("start_time").map_err(read)?),
-        end_time: opt(row.try_get("end_time").map_err(read)?),
-        last_update: from_ms(row.try_get("last_update").map_err(read)?),
-        output_log: row.try_get("output_log").map_err(read)?,
-        error_log: row.try_get("error_log").map_err(read)?,
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        job_id: row.get("job_id")?,
+        job_name: row.get("job_name")?,
+        status: row.parsed("status")?,
+        trigger: row.parsed("trigger_kind")?,
+        trigger_detail: row.get("trigger_detail")?,
+        arguments: row.json("arguments")?,
+        runner: row.get("runner")?,
+        pid: row.get("pid")?,
+        exit_code: row.get("exit_code")?,
+        message: row.get("message")?,
+        status_message: row.get("status_message")?,
+        progress: row.get("progress")?,
+        cancel_requested: row.flag("cancel_requested")?,
+        created_at: row.time("created_at")?,
+        start_time: row.opt_time("start_time")?,
+        end_time: row.opt_time("end_time")?,
+        last_update: row.time("last_update")?,
+        output_log: row.get("output_log")?,
+        error_log: row.get("error_log")?,
+    })
+}
+
+fn execution_event(row: &AnyRow) -> Result<ExecutionEvent, StoreError> {
+    let row = Row::new(row, "execution_events", "reading status history");
+    Ok(ExecutionEvent {
+        at: row.time("at")?,
+        status: row.parsed("status")?,
+        message: row.get("message")?,
     })
 }
 
@@ -230,7 +242,7 @@ async fn event(
     tx: &mut Transaction<'_, Any>,
     id: &str,
     at: i64,
-    status: &str,
+    status: ExecutionStatus,
     message: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -238,7 +250,7 @@ async fn event(
     )
     .bind(id)
     .bind(at)
-    .bind(status)
+    .bind(status.as_str())
     .bind(message)
     .execute(&mut **tx)
     .await
@@ -316,19 +328,20 @@ impl Store {
         let execution = pending(new);
         let now = to_ms(execution.created_at);
         // See the module's documentation: the check and the index together admit one.
-        let inserted = sqlx::query(
+        let (pending, active) = (&*PENDING, &*ACTIVE);
+        let inserted = sqlx::query(&format!(
             "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
              trigger_detail, arguments, runner, created_at, last_update, alone) \
-             SELECT $1, $2, $3, $4, 'Pending', $5, $6, $7, $8, $9, $9, $10 \
+             SELECT $1, $2, $3, $4, {pending}, $5, $6, $7, $8, $9, $9, $10 \
              WHERE $10 = 0 OR NOT EXISTS (SELECT 1 FROM executions \
-             WHERE job_id = $3 AND status IN ('Pending', 'Running')) \
+             WHERE job_id = $3 AND status IN ({active})) \
              ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(&execution.id)
         .bind(&execution.tenant_id)
         .bind(&execution.job_id)
         .bind(&execution.job_name)
-        .bind(&execution.trigger)
+        .bind(execution.trigger.as_str())
         .bind(&execution.trigger_detail)
         .bind(serde_json::to_string(&execution.arguments).expect("a list of strings serializes"))
         .bind(&execution.runner)
@@ -341,7 +354,7 @@ impl Store {
             return Err(already_active(&execution));
         }
         let detail = execution.trigger_detail.as_deref();
-        event(tx, &execution.id, now, "Pending", detail).await?;
+        event(tx, &execution.id, now, ExecutionStatus::Pending, detail).await?;
         Ok(execution)
     }
 
@@ -401,7 +414,7 @@ impl Store {
         ))
         .bind(tenant_id)
         .bind(&filter.job_id)
-        .bind(&filter.status)
+        .bind(filter.status.map(ExecutionStatus::as_str))
         .bind(before_ms)
         .bind(before_id)
         .bind(limit + 1)
@@ -422,8 +435,9 @@ impl Store {
 
     /// Executions waiting for a runner, oldest first, across tenants.
     pub async fn pending(&self, limit: i64) -> Result<Vec<Execution>, StoreError> {
+        let pending = &*PENDING;
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM executions WHERE status = 'Pending' AND runner IS NULL \
+            "SELECT {COLUMNS} FROM executions WHERE status = {pending} AND runner IS NULL \
              ORDER BY created_at, id LIMIT $1"
         ))
         .bind(limit)
@@ -435,11 +449,14 @@ impl Store {
 
     /// Executions with this status across tenants (e.g. `Running`, for recovery
     /// after a restart).
-    pub async fn executions_with_status(&self, status: &str) -> Result<Vec<Execution>, StoreError> {
+    pub async fn executions_with_status(
+        &self,
+        status: ExecutionStatus,
+    ) -> Result<Vec<Execution>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM executions WHERE status = $1 ORDER BY created_at, id"
         ))
-        .bind(status)
+        .bind(status.as_str())
         .fetch_all(self.pool())
         .await
         .about("reading executions by status")?;
@@ -448,12 +465,15 @@ impl Store {
 
     /// How many executions of a job are Pending (and claimed) or Running.
     pub async fn active_count(&self, job_id: &str) -> Result<i64, StoreError> {
-        sqlx::query("SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 AND status IN ('Pending', 'Running')")
-            .bind(job_id)
-            .fetch_one(self.pool())
-            .await
-            .and_then(|row| row.try_get("n"))
-            .about("counting active executions")
+        let active = &*ACTIVE;
+        sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 AND status IN ({active})"
+        ))
+        .bind(job_id)
+        .fetch_one(self.pool())
+        .await
+        .and_then(|row| row.try_get("n"))
+        .about("counting active executions")
     }
 
     /// Takes a Pending execution for `runner`; false when another runner took it or
@@ -462,9 +482,11 @@ impl Store {
         if self.sqlite_writer().is_some() {
             return Ok(self.claim_checked(id, runner).await?.is_some());
         }
-        let done = sqlx::query(
-            "UPDATE executions SET runner = $2 WHERE id = $1 AND status = 'Pending' AND runner IS NULL",
-        )
+        let pending = &*PENDING;
+        let done = sqlx::query(&format!(
+            "UPDATE executions SET runner = $2 WHERE id = $1 AND status = {pending} \
+             AND runner IS NULL",
+        ))
         .bind(id)
         .bind(runner)
         .execute(self.pool())
@@ -493,13 +515,14 @@ impl Store {
                 other => unreachable!("a claim is answered as one, not {other:?}"),
             };
         }
-        let row = sqlx::query(
+        let pending = &*PENDING;
+        let row = sqlx::query(&format!(
             "UPDATE executions SET runner = $2 \
-             WHERE id = $1 AND status = 'Pending' AND runner IS NULL \
+             WHERE id = $1 AND status = {pending} AND runner IS NULL \
              RETURNING (SELECT updated_at FROM jobs \
              WHERE jobs.id = executions.job_id AND jobs.tenant_id = executions.tenant_id) \
              AS job_changed_at",
-        )
+        ))
         .bind(id)
         .bind(runner)
         .fetch_optional(self.pool())
@@ -513,10 +536,11 @@ impl Store {
     /// Gives back a claimed execution that `runner` has not started, so that it
     /// waits in the queue again; false when it is not such an execution.
     pub async fn release_claim(&self, id: &str, runner: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let pending = &*PENDING;
+        let done = sqlx::query(&format!(
             "UPDATE executions SET runner = NULL WHERE id = $1 AND runner = $2 \
-             AND status = 'Pending'",
-        )
+             AND status = {pending}",
+        ))
         .bind(id)
         .bind(runner)
         .execute(self.pool())
@@ -528,9 +552,10 @@ impl Store {
     /// Puts back Pending executions `runner` claimed but never started (its
     /// process stopped in between); returns how many.
     pub async fn release_claims(&self, runner: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE executions SET runner = NULL WHERE runner = $1 AND status = 'Pending'",
-        )
+        let pending = &*PENDING;
+        let done = sqlx::query(&format!(
+            "UPDATE executions SET runner = NULL WHERE runner = $1 AND status = {pending}",
+        ))
         .bind(runner)
         .execute(self.pool())
         .await
@@ -540,41 +565,32 @@ impl Store {
 
     /// Records that a claimed execution's process started. Its status message, which
     /// said what happened before (e.g. "building environment"), is cleared.
-    pub async fn mark_running(
-        &self,
-        id: &str,
-        pid: i64,
-        start_time: DateTime<Utc>,
-        output_log: &str,
-        error_log: &str,
-    ) -> Result<(), StoreError> {
-        let at = to_ms(start_time);
+    pub async fn mark_running(&self, id: &str, started: &Started) -> Result<(), StoreError> {
+        let at = to_ms(started.start_time);
         if let Some(writer) = self.sqlite_writer() {
             let running = ExecutionWrite::Running {
                 id: id.to_owned(),
-                pid,
-                start_time,
-                output_log: output_log.to_owned(),
-                error_log: error_log.to_owned(),
+                started: started.clone(),
             };
             one(writer, running).await?;
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE executions SET status = 'Running', pid = $2, start_time = $3, last_update = $3, \
-             output_log = $4, error_log = $5, status_message = NULL \
-             WHERE id = $1 AND status = 'Pending'",
-        )
+        let (pending, running) = (&*PENDING, &*RUNNING);
+        sqlx::query(&format!(
+            "UPDATE executions SET status = {running}, pid = $2, start_time = $3, \
+             last_update = $3, output_log = $4, error_log = $5, status_message = NULL \
+             WHERE id = $1 AND status = {pending}",
+        ))
         .bind(id)
-        .bind(pid)
+        .bind(started.pid)
         .bind(at)
-        .bind(output_log)
-        .bind(error_log)
+        .bind(&started.output_log)
+        .bind(&started.error_log)
         .execute(&mut *tx)
         .await
         .about("marking an execution running")?;
-        event(&mut tx, id, at, "Running", None).await?;
+        event(&mut tx, id, at, ExecutionStatus::Running, None).await?;
         tx.commit().await.about("marking an execution running")
     }
 
@@ -597,14 +613,8 @@ impl Store {
                     .claim_checked(id, runner)
                     .await
                     .map(ExecutionWritten::Claimed),
-                ExecutionWrite::Running {
-                    id,
-                    pid,
-                    start_time,
-                    output_log,
-                    error_log,
-                } => self
-                    .mark_running(id, *pid, *start_time, output_log, error_log)
+                ExecutionWrite::Running { id, started } => self
+                    .mark_running(id, started)
                     .await
                     .map(|()| ExecutionWritten::Running),
                 ExecutionWrite::Report {
@@ -673,12 +683,13 @@ impl Store {
         }
         let at = to_ms(finish.end_time);
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let active = &*ACTIVE;
+        let done = sqlx::query(&format!(
             "UPDATE executions SET status = $2, exit_code = $3, message = $4, end_time = $5, \
-             last_update = $5 WHERE id = $1 AND status IN ('Pending', 'Running')",
-        )
+             last_update = $5 WHERE id = $1 AND status IN ({active})",
+        ))
         .bind(id)
-        .bind(&finish.status)
+        .bind(finish.status.as_str())
         .bind(finish.exit_code)
         .bind(&finish.message)
         .bind(at)
@@ -688,7 +699,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        event(&mut tx, id, at, &finish.status, Some(&finish.message)).await?;
+        event(&mut tx, id, at, finish.status, Some(&finish.message)).await?;
         tx.commit().await.about("finishing an execution")?;
         Ok(true)
     }
@@ -710,11 +721,11 @@ impl Store {
         let Some(found) = self.execution(tenant_id, id).await? else {
             return Ok(None);
         };
-        if found.status == "Pending" && found.runner.is_none() {
+        if found.status == ExecutionStatus::Pending && found.runner.is_none() {
             self.finish(
                 id,
                 &Finish {
-                    status: "Cancelled".to_owned(),
+                    status: ExecutionStatus::Cancelled,
                     exit_code: None,
                     message: "cancelled before it started".to_owned(),
                     end_time: Utc::now(),
@@ -735,25 +746,17 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .about("reading status history")?;
-        rows.iter()
-            .map(|row| {
-                Ok(ExecutionEvent {
-                    at: from_ms(row.try_get("at")?),
-                    status: row.try_get("status")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .about("reading status history")
+        rows.iter().map(execution_event).collect()
     }
 
     /// How many of a job's executions have ended: the history
     /// [`Store::prune_oldest`] trims.
     pub async fn finished_count(&self, job_id: &str) -> Result<i64, StoreError> {
-        sqlx::query(
+        let active = &*ACTIVE;
+        sqlx::query(&format!(
             "SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 \
-             AND status NOT IN ('Pending', 'Running')",
-        )
+             AND status NOT IN ({active})",
+        ))
         .bind(job_id)
         .fetch_one(self.pool())
         .await
@@ -789,11 +792,12 @@ pub(crate) async fn prune_oldest_on(
 ) -> Result<(u64, Vec<String>), StoreError> {
     let about = "deleting old history";
     // Their status history goes with them (ON DELETE CASCADE).
-    let rows = sqlx::query(
+    let active = &*ACTIVE;
+    let rows = sqlx::query(&format!(
         "DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE job_id = $1 \
-         AND status NOT IN ('Pending', 'Running') ORDER BY created_at, id LIMIT $2) \
+         AND status NOT IN ({active}) ORDER BY created_at, id LIMIT $2) \
          RETURNING output_log, error_log",
-    )
+    ))
     .bind(job_id)
     .bind(count.max(0))
     .fetch_all(&mut *connection)
@@ -846,7 +850,7 @@ fn pending(new: NewExecution) -> Execution {
         tenant_id: new.tenant_id,
         job_id: new.job_id,
         job_name: new.job_name,
-        status: "Pending".to_owned(),
+        status: ExecutionStatus::Pending,
         trigger: new.trigger,
         trigger_detail: new.trigger_detail,
         arguments: new.arguments,

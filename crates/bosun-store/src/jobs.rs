@@ -1,28 +1,25 @@
 //! Job definitions.
 
 use chrono::Utc;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError, is_unique_violation};
+use crate::row::Row;
 use crate::time::{from_ms, to_ms};
 use crate::{Job, Store};
 
 const COLUMNS: &str = "id, tenant_id, name, definition, created_at, updated_at";
 
 fn job(row: &AnyRow) -> Result<Job, StoreError> {
-    let definition: String = row.try_get("definition").about("reading a job")?;
+    let row = Row::new(row, "jobs", "reading a job");
     Ok(Job {
-        id: row.try_get("id").about("reading a job")?,
-        tenant_id: row.try_get("tenant_id").about("reading a job")?,
-        name: row.try_get("name").about("reading a job")?,
-        definition: serde_json::from_str(&definition).map_err(|e| StoreError::Corrupt {
-            what: "job definition",
-            why: e.to_string(),
-        })?,
-        created_at: from_ms(row.try_get("created_at").about("reading a job")?),
-        updated_at: from_ms(row.try_get("updated_at").about("reading a job")?),
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        name: row.get("name")?,
+        definition: row.json("definition")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     })
 }
 
@@ -132,12 +129,7 @@ impl Store {
     /// Deletes a job with its schedules and triggers (its executions stay, as
     /// history); false when the tenant has no such job.
     pub async fn delete_job(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("jobs", tenant_id, id, "deleting a job")
             .await
-            .about("deleting a job")?;
-        Ok(done.rows_affected() > 0)
     }
 }

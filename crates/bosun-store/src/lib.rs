@@ -15,6 +15,8 @@ mod executions;
 mod jobs;
 mod model;
 mod results;
+mod row;
+mod status_sql;
 mod tenants;
 mod time;
 mod triggers;
@@ -29,7 +31,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
 pub use executions::{
-    ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page,
+    ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page, Started,
 };
 pub use model::{
     Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule,
@@ -254,6 +256,26 @@ impl Store {
         };
         *state = ResultsFileState::Open(file.clone());
         Ok(Some(file))
+    }
+
+    /// Deletes the tenant's row `id` of `table`, doing `about`; false when the tenant
+    /// has none.
+    async fn delete_of_tenant(
+        &self,
+        table: &'static str,
+        tenant_id: &str,
+        id: &str,
+        about: &'static str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { about, source })?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// On SQLite, the task that writes the executions' writes in batches.

@@ -1,6 +1,7 @@
 //! The rows the store hands out. They are not the API's replies: each converts into
 //! its wire type (`bosun_core::wire`, see `wire.rs`), which is what the API answers.
 
+use bosun_core::{AgentStatus, ExecutionStatus, FileMissed, MissedPolicy, Permission, TriggerKind};
 use chrono::{DateTime, Utc};
 
 /// A tenant: everything else belongs to exactly one.
@@ -26,7 +27,7 @@ pub struct Token {
     /// A name to recognise it by.
     pub name: String,
     /// What it may do, e.g. `executions:view`, `jobs:*`, `*`.
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }
@@ -41,8 +42,8 @@ pub struct Agent {
     pub tenant_id: String,
     /// Its name.
     pub name: String,
-    /// `Available`, `Busy` or `Error`.
-    pub status: String,
+    /// Whether it takes executions.
+    pub status: AgentStatus,
 }
 
 /// A job definition: a name and what to run, as JSON the server validates.
@@ -73,11 +74,10 @@ pub struct Execution {
     pub job_id: String,
     /// The job's name when it ran.
     pub job_name: String,
-    /// Seed 002's status name: `Pending`, `Running`, `CompletedSuccessfully`, `Failed`,
-    /// `TimedOut`, `Cancelled`.
-    pub status: String,
-    /// What started it: `api`, `schedule`, `file`, `seed`.
-    pub trigger: String,
+    /// Where it is in its life (seed 002's status names).
+    pub status: ExecutionStatus,
+    /// What started it.
+    pub trigger: TriggerKind,
     /// About the trigger: the schedule's id, the file's path.
     pub trigger_detail: Option<String>,
     /// Extra arguments for this execution.
@@ -114,7 +114,7 @@ pub struct Execution {
 impl Execution {
     /// True when it has ended, one way or another.
     pub fn is_finished(&self) -> bool {
-        !matches!(self.status.as_str(), "Pending" | "Running")
+        self.status.is_final()
     }
 
     /// Seconds from start to end (or to now, while it runs).
@@ -131,12 +131,12 @@ pub struct ExecutionEvent {
     /// When.
     pub at: DateTime<Utc>,
     /// The status it entered.
-    pub status: String,
+    pub status: ExecutionStatus,
     /// Why, when known.
     pub message: Option<String>,
 }
 
-/// A schedule to store.
+/// A schedule: when it fires. Stored, it is part of a [`ScheduleRow`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSchedule {
     /// A cron expression, or `None` for an interval.
@@ -145,11 +145,11 @@ pub struct NewSchedule {
     pub timezone: Option<String>,
     /// The interval in milliseconds, or `None` for cron.
     pub every_ms: Option<i64>,
-    /// What to do about missed fire times, as the server writes it (JSON).
-    pub missed_policy: String,
+    /// What to do about missed fire times (stored as JSON).
+    pub missed_policy: MissedPolicy,
     /// What intervals count from.
     pub anchor: DateTime<Utc>,
-    /// The first time it fires.
+    /// When it fires next (to store a new one: the first time).
     pub next_fire: DateTime<Utc>,
 }
 
@@ -162,23 +162,14 @@ pub struct ScheduleRow {
     pub tenant_id: String,
     /// The job it starts.
     pub job_id: String,
-    /// A cron expression, or `None` for an interval.
-    pub cron: Option<String>,
-    /// The cron expression's time zone.
-    pub timezone: Option<String>,
-    /// The interval in milliseconds.
-    pub every_ms: Option<i64>,
-    /// What to do about fire times missed while the server was down.
-    pub missed_policy: String,
-    /// What intervals count from.
-    pub anchor: DateTime<Utc>,
-    /// When it fires next.
-    pub next_fire: DateTime<Utc>,
+    /// When it fires.
+    pub schedule: NewSchedule,
     /// When it last fired.
     pub last_fire: Option<DateTime<Utc>>,
 }
 
-/// A file trigger to store.
+/// A file trigger: which files start its job. Stored, it is part of a
+/// [`FileTriggerRow`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFileTrigger {
     /// The directory watched.
@@ -189,8 +180,8 @@ pub struct NewFileTrigger {
     pub debounce_ms: i64,
     /// Whether subdirectories are watched.
     pub recursive: bool,
-    /// What to do about files that arrived while nothing watched: `run-all` or `skip`.
-    pub missed_policy: String,
+    /// What to do about files that arrived while nothing watched.
+    pub missed_policy: FileMissed,
 }
 
 /// A stored file trigger of a job.
@@ -202,14 +193,6 @@ pub struct FileTriggerRow {
     pub tenant_id: String,
     /// The job it starts.
     pub job_id: String,
-    /// The directory watched.
-    pub directory: String,
-    /// The glob.
-    pub glob: String,
-    /// The debounce in milliseconds.
-    pub debounce_ms: i64,
-    /// Whether subdirectories are watched.
-    pub recursive: bool,
-    /// What to do about files that arrived while nothing watched.
-    pub missed_policy: String,
+    /// Which files start it.
+    pub trigger: NewFileTrigger,
 }

@@ -1,12 +1,13 @@
 //! Tenants, their API tokens and their agents.
 
+use bosun_core::{AgentStatus, Permission};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError, is_unique_violation};
+use crate::row::Row;
 use crate::time::{from_ms, to_ms};
 use crate::{Agent, Store, Tenant, Token};
 
@@ -29,26 +30,34 @@ fn hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn tenant(row: &AnyRow) -> Result<Tenant, sqlx::Error> {
+fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
+    let row = Row::new(row, "tenants", "reading a tenant");
     Ok(Tenant {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: from_ms(row.try_get("created_at")?),
+        id: row.get("id")?,
+        slug: row.get("slug")?,
+        name: row.get("name")?,
+        created_at: row.time("created_at")?,
     })
 }
 
 fn token(row: &AnyRow) -> Result<Token, StoreError> {
-    let permissions: String = row.try_get("permissions").about("reading a token")?;
+    let row = Row::new(row, "tokens", "reading a token");
     Ok(Token {
-        id: row.try_get("id").about("reading a token")?,
-        tenant_id: row.try_get("tenant_id").about("reading a token")?,
-        name: row.try_get("name").about("reading a token")?,
-        permissions: serde_json::from_str(&permissions).map_err(|e| StoreError::Corrupt {
-            what: "token permissions",
-            why: e.to_string(),
-        })?,
-        created_at: from_ms(row.try_get("created_at").about("reading a token")?),
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        name: row.get("name")?,
+        permissions: row.json("permissions")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
+    let row = Row::new(row, "agents", "reading an agent");
+    Ok(Agent {
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        name: row.get("name")?,
+        status: row.parsed("status")?,
     })
 }
 
@@ -109,8 +118,10 @@ impl Store {
             .bind(slug)
             .fetch_optional(self.pool())
             .await
-            .and_then(|row| row.as_ref().map(tenant).transpose())
-            .about("reading a tenant")
+            .about("reading a tenant")?
+            .as_ref()
+            .map(tenant)
+            .transpose()
     }
 
     /// Every tenant.
@@ -118,8 +129,10 @@ impl Store {
         sqlx::query("SELECT id, slug, name, created_at FROM tenants ORDER BY slug")
             .fetch_all(self.pool())
             .await
-            .and_then(|rows| rows.iter().map(tenant).collect())
-            .about("listing tenants")
+            .about("listing tenants")?
+            .iter()
+            .map(tenant)
+            .collect()
     }
 
     /// Makes a token for `tenant_id` and returns it with its secret, which is not
@@ -128,7 +141,7 @@ impl Store {
         &self,
         tenant_id: &str,
         name: &str,
-        permissions: &[String],
+        permissions: &[Permission],
     ) -> Result<(Token, String), StoreError> {
         let id = Uuid::now_v7().to_string();
         // 244 random bits from the OS's generator.
@@ -146,7 +159,7 @@ impl Store {
         .bind(tenant_id)
         .bind(name)
         .bind(hash(&secret))
-        .bind(serde_json::to_string(permissions).expect("a list of strings serializes"))
+        .bind(serde_json::to_string(permissions).expect("a list of permissions serializes"))
         .bind(to_ms(now))
         .execute(self.pool())
         .await
@@ -177,11 +190,12 @@ impl Store {
         .about("checking a token")?;
         let Some(row) = row else { return Ok(None) };
         let found = token(&row)?;
+        let row = Row::new(&row, "tenants", "checking a token");
         let tenant = Tenant {
             id: found.tenant_id.clone(),
-            slug: row.try_get("slug").about("checking a token")?,
-            name: row.try_get("tenant_name").about("checking a token")?,
-            created_at: from_ms(row.try_get("tenant_created_at").about("checking a token")?),
+            slug: row.get("slug")?,
+            name: row.get("tenant_name")?,
+            created_at: row.time("tenant_created_at")?,
         };
         Ok(Some((found, tenant)))
     }
@@ -237,7 +251,7 @@ impl Store {
         .await
         .about("listing tokens")?;
         let tokens = rows.iter().map(token).collect::<Result<Vec<_>, _>>()?;
-        let is_admin = |t: &Token| t.permissions.iter().any(|p| p == "*");
+        let is_admin = |t: &Token| t.permissions.contains(&Permission::All);
         let Some(target) = tokens.iter().find(|t| t.id == id) else {
             return Ok(TokenDeletion::NotFound);
         };
@@ -258,11 +272,12 @@ impl Store {
     pub async fn ensure_agent(&self, tenant_id: &str, name: &str) -> Result<Agent, StoreError> {
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, status, created_at) \
-             VALUES ($1, $2, $3, 'Available', $4) ON CONFLICT (tenant_id, name) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, name) DO NOTHING",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(tenant_id)
         .bind(name)
+        .bind(AgentStatus::Available.as_str())
         .bind(to_ms(Utc::now()))
         .execute(self.pool())
         .await
@@ -304,15 +319,6 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .about("reading an agent")?;
-        row.map(|row| {
-            Ok(Agent {
-                id: row.try_get("id")?,
-                tenant_id: row.try_get("tenant_id")?,
-                name: row.try_get("name")?,
-                status: row.try_get("status")?,
-            })
-        })
-        .transpose()
-        .about("reading an agent")
+        row.as_ref().map(agent).transpose()
     }
 }

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
-use crate::time::{from_ms, opt, to_ms};
+use crate::row::Row;
+use crate::time::{from_ms, to_ms};
 use crate::{FileTriggerRow, NewFileTrigger, NewSchedule, ScheduleRow, Store};
 
 const SCHEDULE_COLUMNS: &str =
@@ -16,31 +17,37 @@ const SCHEDULE_COLUMNS: &str =
 const TRIGGER_COLUMNS: &str =
     "id, tenant_id, job_id, directory, glob, debounce_ms, recursive, missed_policy";
 
-fn schedule(row: &AnyRow) -> Result<ScheduleRow, sqlx::Error> {
+fn schedule(row: &AnyRow) -> Result<ScheduleRow, StoreError> {
+    let row = Row::new(row, "schedules", "reading a schedule");
     Ok(ScheduleRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        job_id: row.try_get("job_id")?,
-        cron: row.try_get("cron")?,
-        timezone: row.try_get("timezone")?,
-        every_ms: row.try_get("every_ms")?,
-        missed_policy: row.try_get("missed_policy")?,
-        anchor: from_ms(row.try_get("anchor")?),
-        next_fire: from_ms(row.try_get("next_fire")?),
-        last_fire: opt(row.try_get("last_fire")?),
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        job_id: row.get("job_id")?,
+        schedule: NewSchedule {
+            cron: row.get("cron")?,
+            timezone: row.get("timezone")?,
+            every_ms: row.get("every_ms")?,
+            missed_policy: row.json("missed_policy")?,
+            anchor: row.time("anchor")?,
+            next_fire: row.time("next_fire")?,
+        },
+        last_fire: row.opt_time("last_fire")?,
     })
 }
 
-fn trigger(row: &AnyRow) -> Result<FileTriggerRow, sqlx::Error> {
+fn trigger(row: &AnyRow) -> Result<FileTriggerRow, StoreError> {
+    let row = Row::new(row, "file_triggers", "reading a file trigger");
     Ok(FileTriggerRow {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        job_id: row.try_get("job_id")?,
-        directory: row.try_get("directory")?,
-        glob: row.try_get("glob")?,
-        debounce_ms: row.try_get("debounce_ms")?,
-        recursive: row.try_get::<i64, _>("recursive")? != 0,
-        missed_policy: row.try_get("missed_policy")?,
+        id: row.get("id")?,
+        tenant_id: row.get("tenant_id")?,
+        job_id: row.get("job_id")?,
+        trigger: NewFileTrigger {
+            directory: row.get("directory")?,
+            glob: row.get("glob")?,
+            debounce_ms: row.get("debounce_ms")?,
+            recursive: row.flag("recursive")?,
+            missed_policy: row.parsed("missed_policy")?,
+        },
     })
 }
 
@@ -63,7 +70,7 @@ impl Store {
         .bind(&new.cron)
         .bind(&new.timezone)
         .bind(new.every_ms)
-        .bind(&new.missed_policy)
+        .bind(serde_json::to_string(&new.missed_policy).expect("a policy serializes"))
         .bind(to_ms(new.anchor))
         .bind(to_ms(new.next_fire))
         .bind(to_ms(Utc::now()))
@@ -74,12 +81,12 @@ impl Store {
             id,
             tenant_id: tenant_id.to_owned(),
             job_id: job_id.to_owned(),
-            cron: new.cron.clone(),
-            timezone: new.timezone.clone(),
-            every_ms: new.every_ms,
-            missed_policy: new.missed_policy.clone(),
-            anchor: from_ms(to_ms(new.anchor)),
-            next_fire: from_ms(to_ms(new.next_fire)),
+            // As read back: times to the millisecond.
+            schedule: NewSchedule {
+                anchor: from_ms(to_ms(new.anchor)),
+                next_fire: from_ms(to_ms(new.next_fire)),
+                ..new.clone()
+            },
             last_fire: None,
         })
     }
@@ -98,19 +105,25 @@ impl Store {
         .bind(job_id)
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(schedule).collect())
-        .about("listing schedules")
+        .about("listing schedules")?
+        .iter()
+        .map(schedule)
+        .collect()
     }
 
-    /// Every schedule, for the scheduler.
-    pub async fn all_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
-        sqlx::query(&format!(
+    /// Every schedule, for the scheduler: each row read on its own, so that one that
+    /// cannot be read (an unknown stored policy) is its own error and does not stop
+    /// the others from firing.
+    pub async fn all_schedules(&self) -> Result<Vec<Result<ScheduleRow, StoreError>>, StoreError> {
+        Ok(sqlx::query(&format!(
             "SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY next_fire, id"
         ))
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(schedule).collect())
-        .about("listing schedules")
+        .about("listing schedules")?
+        .iter()
+        .map(schedule)
+        .collect())
     }
 
     /// Moves a schedule on after it fired, inside the transaction that created the
@@ -140,13 +153,8 @@ impl Store {
 
     /// Deletes a schedule; false when the tenant has none with this id.
     pub async fn delete_schedule(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM schedules WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("schedules", tenant_id, id, "deleting a schedule")
             .await
-            .about("deleting a schedule")?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Stores a file trigger of a job.
@@ -168,7 +176,7 @@ impl Store {
         .bind(&new.glob)
         .bind(new.debounce_ms)
         .bind(i64::from(new.recursive))
-        .bind(&new.missed_policy)
+        .bind(new.missed_policy.as_str())
         .bind(to_ms(Utc::now()))
         .execute(self.pool())
         .await
@@ -177,11 +185,7 @@ impl Store {
             id,
             tenant_id: tenant_id.to_owned(),
             job_id: job_id.to_owned(),
-            directory: new.directory.clone(),
-            glob: new.glob.clone(),
-            debounce_ms: new.debounce_ms,
-            recursive: new.recursive,
-            missed_policy: new.missed_policy.clone(),
+            trigger: new.clone(),
         })
     }
 
@@ -199,19 +203,32 @@ impl Store {
         .bind(job_id)
         .fetch_all(self.pool())
         .await
-        .and_then(|rows| rows.iter().map(trigger).collect())
-        .about("listing file triggers")
+        .about("listing file triggers")?
+        .iter()
+        .map(trigger)
+        .collect()
+    }
+
+    /// Every file trigger, for the watcher: each row read on its own, as
+    /// [`Store::all_schedules`] reads schedules.
+    pub async fn all_file_triggers(
+        &self,
+    ) -> Result<Vec<Result<FileTriggerRow, StoreError>>, StoreError> {
+        Ok(sqlx::query(&format!(
+            "SELECT {TRIGGER_COLUMNS} FROM file_triggers ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .about("listing file triggers")?
+        .iter()
+        .map(trigger)
+        .collect())
     }
 
     /// Deletes a file trigger; false when the tenant has none with this id.
     pub async fn delete_file_trigger(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM file_triggers WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
+        self.delete_of_tenant("file_triggers", tenant_id, id, "deleting a file trigger")
             .await
-            .about("deleting a file trigger")?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Records that `trigger_id` has handled the version of `path` last modified at

@@ -2,7 +2,6 @@
 //! ([`bosun_core::wire`]), so what the store keeps and what the API answers can
 //! change apart.
 
-use bosun_core::ExecutionStatus;
 use bosun_core::wire;
 
 use crate::model::{Agent, Execution, ExecutionEvent, Job, Tenant, Token};
@@ -36,7 +35,7 @@ impl From<Agent> for wire::Agent {
             id: row.id,
             tenant_id: row.tenant_id,
             name: row.name,
-            status: row.status,
+            status: Some(row.status),
         }
     }
 }
@@ -59,12 +58,12 @@ impl From<Job> for wire::Job {
 impl From<Execution> for wire::Execution {
     fn from(row: Execution) -> Self {
         Self {
-            status: ExecutionStatus::from_name(&row.status),
+            status: Some(row.status),
             id: row.id,
             tenant_id: row.tenant_id,
             job_id: row.job_id,
             job_name: row.job_name,
-            trigger: row.trigger,
+            trigger: Some(row.trigger),
             trigger_detail: row.trigger_detail,
             arguments: row.arguments,
             runner: row.runner,
@@ -88,7 +87,7 @@ impl From<ExecutionEvent> for wire::ExecutionEvent {
     fn from(row: ExecutionEvent) -> Self {
         Self {
             at: Some(row.at),
-            status: ExecutionStatus::from_name(&row.status),
+            status: Some(row.status),
             message: row.message,
         }
     }

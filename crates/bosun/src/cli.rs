@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bosun_core::ExecutionStatus;
+use bosun_core::{ExecutionStatus, FileMissed, MissedPolicy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::durations::{parse_duration, parse_size};
@@ -207,8 +207,8 @@ pub(crate) struct ScheduleAddArgs {
 
     /// Fire times missed while the server was down: skip (run only if at most a minute
     /// late), run-once (once, for the latest), or run-all:N (each, at most the latest N).
-    #[arg(long, default_value = "run-once", value_name = "POLICY", value_parser = parse_schedule_missed)]
-    pub(crate) missed: serde_json::Value,
+    #[arg(long, default_value_t = MissedPolicy::RunOnce, value_name = "POLICY")]
+    pub(crate) missed: MissedPolicy,
 
     /// Print the schedule as JSON.
     #[arg(long)]
@@ -243,7 +243,7 @@ pub(crate) struct TriggerAddArgs {
 
     /// Files already in DIR when the watch starts that have not run yet: run-all runs
     /// each, skip leaves them.
-    #[arg(long, value_enum, default_value_t = FileMissed::RunAll, value_name = "POLICY")]
+    #[arg(long, default_value_t = FileMissed::RunAll, value_name = "POLICY", value_parser = file_missed())]
     pub(crate) missed: FileMissed,
 
     /// Print the trigger as JSON.
@@ -254,13 +254,13 @@ pub(crate) struct TriggerAddArgs {
     pub(crate) client: ClientArgs,
 }
 
-/// `bosun trigger add --missed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum FileMissed {
-    /// Run the job for each of them.
-    RunAll,
-    /// Only files arriving from now on run the job.
-    Skip,
+/// `bosun trigger add --missed`: one of [`FileMissed`]'s names.
+fn file_missed() -> impl clap::builder::TypedValueParser<Value = FileMissed> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(FileMissed::NAMES).map(|name| {
+        name.parse()
+            .expect("the parser lets through only the names of policies")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -282,25 +282,6 @@ pub(crate) struct RemoveArgs {
 
     #[command(flatten)]
     pub(crate) client: ClientArgs,
-}
-
-/// `--missed` of a schedule, as the API takes it.
-fn parse_schedule_missed(text: &str) -> Result<serde_json::Value, String> {
-    match text {
-        "skip" | "run-once" => Ok(serde_json::Value::from(text)),
-        _ => {
-            let max = text
-                .strip_prefix("run-all:")
-                .and_then(|n| n.parse::<u32>().ok())
-                .ok_or_else(|| {
-                    format!(
-                        "{text:?} is not a policy: use skip, run-once or run-all:N (N the most \
-                         missed runs to start, e.g. run-all:10)"
-                    )
-                })?;
-            Ok(serde_json::json!({ "run-all": { "max": max } }))
-        }
-    }
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::lenient;
+use crate::{AgentStatus, Permission};
 
 /// A tenant: everything else belongs to exactly one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -40,7 +41,8 @@ pub struct Token {
     pub name: String,
     /// What it may do, e.g. `executions:view`, `jobs:*`, `*`.
     #[serde(deserialize_with = "lenient::value")]
-    pub permissions: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub permissions: Vec<Permission>,
     /// When it was made.
     #[serde(deserialize_with = "lenient::value")]
     #[schema(value_type = String, format = DateTime)]
@@ -83,9 +85,11 @@ pub struct Agent {
     /// Its name.
     #[serde(deserialize_with = "lenient::text")]
     pub name: String,
-    /// `Available`, `Busy` or `Error`.
-    #[serde(deserialize_with = "lenient::text")]
-    pub status: String,
+    /// `Available`, `Busy` or `Error`; `None` only when read from a server with a
+    /// status this build does not know.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String)]
+    pub status: Option<AgentStatus>,
 }
 
 #[cfg(test)]

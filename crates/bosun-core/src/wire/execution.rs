@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::lenient;
-use crate::ExecutionStatus;
+use crate::{ExecutionStatus, TriggerKind};
 
 /// One execution of a job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -29,9 +29,11 @@ pub struct Execution {
     #[serde(deserialize_with = "lenient::status")]
     #[schema(value_type = ExecutionStatus)]
     pub status: Option<ExecutionStatus>,
-    /// What started it: `api`, `schedule`, `file`, `seed`.
-    #[serde(deserialize_with = "lenient::text")]
-    pub trigger: String,
+    /// What started it: `api`, `schedule`, `file`, `seed`; `None` only when read from
+    /// a server with a kind this build does not know.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String)]
+    pub trigger: Option<TriggerKind>,
     /// About the trigger: the schedule's id, the file's path.
     #[serde(deserialize_with = "lenient::text_opt")]
     pub trigger_detail: Option<String>,

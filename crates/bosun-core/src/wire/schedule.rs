@@ -1,8 +1,8 @@
 //! What starts a job on its own: its schedules and its file triggers.
 
+use crate::{FileMissed, MissedPolicy};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::lenient;
@@ -31,7 +31,9 @@ pub struct Schedule {
     pub every: Option<String>,
     /// What to do about fire times missed while the server was down: `"skip"`,
     /// `"run-once"` or `{"run-all": {"max": N}}`.
-    pub missed: Value,
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = Object)]
+    pub missed: Option<MissedPolicy>,
     /// When it fires next; null when it never fires again.
     #[serde(deserialize_with = "lenient::value")]
     pub next_fire: Option<DateTime<Utc>>,
@@ -66,8 +68,9 @@ pub struct FileTrigger {
     #[serde(deserialize_with = "lenient::value")]
     pub recursive: bool,
     /// What to do about files that arrived while nothing watched: `run-all` or `skip`.
-    #[serde(deserialize_with = "lenient::text")]
-    pub missed: String,
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String)]
+    pub missed: Option<FileMissed>,
     /// True while the watch runs.
     #[serde(deserialize_with = "lenient::value")]
     pub watching: bool,

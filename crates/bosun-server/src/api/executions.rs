@@ -54,19 +54,13 @@ pub(super) async fn list(
         None => None,
     };
     let status = match query.status {
-        Some(s) => Some(
-            ExecutionStatus::from_name(&s)
-                .ok_or_else(|| {
-                    let names: Vec<&str> =
-                        ExecutionStatus::ALL.iter().map(|s| s.as_str()).collect();
-                    ApiError::BadRequest(format!(
-                        "unknown status {s:?}: use one of {}",
-                        names.join(", ")
-                    ))
-                })?
-                .as_str()
-                .to_owned(),
-        ),
+        Some(s) => Some(ExecutionStatus::from_name(&s).ok_or_else(|| {
+            let names: Vec<&str> = ExecutionStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::BadRequest(format!(
+                "unknown status {s:?}: use one of {}",
+                names.join(", ")
+            ))
+        })?),
         None => None,
     };
     if let Some(limit) = query.limit.filter(|l| !(1..=1000).contains(l)) {
@@ -147,7 +141,7 @@ pub(super) async fn cancel(
         .request_cancel(&caller.tenant.id, &id)
         .await?
         .ok_or(ApiError::NotFound("execution"))?;
-    if execution.is_finished() && execution.status != "Cancelled" {
+    if execution.is_finished() && execution.status != ExecutionStatus::Cancelled {
         return Err(ApiError::Conflict(format!(
             "execution {id} has already ended ({})",
             execution.status

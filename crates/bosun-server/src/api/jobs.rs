@@ -15,7 +15,7 @@ use crate::definition::{Definition, DuplicatePolicy};
 use crate::error::{ApiError, ApiJson};
 use crate::runner::RUNNER_NAME;
 use crate::state::AppState;
-use bosun_core::{Action, Resource};
+use bosun_core::{Action, Resource, TriggerKind};
 
 /// A job as the API shows it: the stored row plus what kind of work it is.
 fn view(job: Job) -> wire::Job {
@@ -211,7 +211,7 @@ pub(super) async fn run(
     let arguments = request.arguments;
     // The job as a run request last found it, if the store says it still is.
     if let Some(known) = state.known_jobs.get(&caller.tenant.id, &key) {
-        let new = NewExecution::of(&known, "api", None, arguments.clone());
+        let new = NewExecution::of(&known, TriggerKind::Api, None, arguments.clone());
         match admit_and_create(&state, &known, Some(known.updated_at), new).await {
             Ok(Some(execution)) => {
                 return Ok((StatusCode::ACCEPTED, Json(execution.into())));
@@ -223,7 +223,7 @@ pub(super) async fn run(
         }
     }
     let job = found(&state, &caller, &key).await?;
-    let execution = enqueue(&state, &job, "api", None, arguments).await?;
+    let execution = enqueue(&state, &job, TriggerKind::Api, None, arguments).await?;
     state.known_jobs.put(&key, &job);
     Ok((StatusCode::ACCEPTED, Json(execution.into())))
 }
@@ -232,7 +232,7 @@ pub(super) async fn run(
 pub(crate) async fn enqueue(
     state: &AppState,
     job: &Job,
-    trigger: &str,
+    trigger: TriggerKind,
     detail: Option<String>,
     arguments: Vec<String>,
 ) -> Result<Execution, ApiError> {

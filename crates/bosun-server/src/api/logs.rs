@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery, ServerError};
 use crate::state::AppState;
-use bosun_core::{Action, Resource};
+use bosun_core::{Action, ExecutionStatus, Resource};
 
 /// The query of both log routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -200,7 +200,7 @@ impl Follow {
                     Some(e) => e,
                     None => return Some(self.end("Unknown")),
                 };
-                let path = if execution.status == "Pending" {
+                let path = if execution.status == ExecutionStatus::Pending {
                     // Not started yet: its environment's build may write the log already.
                     match self.state.runner.early_log(&self.id, self.stream) {
                         Some(path) => Some(path.to_string_lossy().into_owned()),
@@ -234,7 +234,7 @@ impl Follow {
                 }
                 None => match self.execution().await {
                     None => return Some(self.end("Unknown")),
-                    Some(e) if e.is_finished() => return Some(self.end(&e.status)),
+                    Some(e) if e.is_finished() => return Some(self.end(e.status.as_str())),
                     // Running but not on this server's runner (adopted): look again.
                     Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
                 },

@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::definition::Definition;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
-use bosun_core::{Action, Resource};
+use bosun_core::{Action, ExecutionStatus, Resource};
 
 const DEFAULT_STUCK_AFTER: f64 = 2.0 * 3600.0;
 
@@ -42,7 +42,7 @@ fn entry(e: &Execution, reason: Option<String>) -> MonitorEntry {
 
 async fn running_of(state: &AppState, caller: &Caller) -> Result<Vec<Execution>, ApiError> {
     let filter = ExecutionFilter {
-        status: Some("Running".to_owned()),
+        status: Some(ExecutionStatus::Running),
         limit: Some(1000),
         ..ExecutionFilter::default()
     };

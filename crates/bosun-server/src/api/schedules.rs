@@ -11,7 +11,6 @@ use bosun_sched::{MissedPolicy, Schedule};
 use bosun_store::{NewSchedule, ScheduleRow, StoreError};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::Value;
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
@@ -43,8 +42,8 @@ pub(super) struct NewScheduleBody {
 
 /// A schedule as the API shows it.
 fn view(row: &ScheduleRow, job_name: &str) -> wire::Schedule {
-    let missed: Value = serde_json::from_str(&row.missed_policy).unwrap_or(Value::Null);
-    let every = row
+    let s = &row.schedule;
+    let every = s
         .every_ms
         .and_then(|ms| u64::try_from(ms).ok())
         .map(|ms| humantime::format_duration(Duration::from_millis(ms)).to_string());
@@ -52,11 +51,11 @@ fn view(row: &ScheduleRow, job_name: &str) -> wire::Schedule {
         id: row.id.clone(),
         job_id: row.job_id.clone(),
         job_name: job_name.to_owned(),
-        cron: row.cron.clone(),
-        time_zone: row.timezone.clone(),
+        cron: s.cron.clone(),
+        time_zone: s.timezone.clone(),
         every,
-        missed,
-        next_fire: (row.next_fire != NEVER).then_some(row.next_fire),
+        missed: Some(s.missed_policy),
+        next_fire: (s.next_fire != NEVER).then_some(s.next_fire),
         last_fire: row.last_fire,
     }
 }
@@ -111,7 +110,7 @@ pub(super) async fn create(
         every_ms: schedule
             .interval()
             .map(|i| i64::try_from(i.as_millis()).unwrap_or(i64::MAX)),
-        missed_policy: serde_json::to_string(&body.missed).expect("a policy serializes"),
+        missed_policy: body.missed,
         anchor: now,
         next_fire,
     };
@@ -120,7 +119,7 @@ pub(super) async fn create(
         .create_schedule(&caller.tenant.id, &job.id, &new)
         .await?;
     // What the clock will read back must parse: checked here, not at the first fire.
-    scheduler::parse(&row).map_err(|problem| ServerError::Schedule {
+    scheduler::parse(&row.schedule).map_err(|problem| ServerError::Schedule {
         id: row.id.clone(),
         problem,
     })?;

@@ -9,7 +9,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bosun_core::ExecutionStatus;
 use bosun_core::wire::{ErrorBody, SeedStatus, SeedTriggerStatus, SeedTriggered};
 use serde_json::Value;
 
@@ -17,7 +16,7 @@ use crate::auth::Caller;
 use crate::definition::field;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
-use bosun_core::{Action, Resource};
+use bosun_core::{Action, AgentStatus, ExecutionStatus, Resource, TriggerKind};
 
 fn same_tenant(caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     if caller.tenant.slug == tenant || caller.tenant.id == tenant {
@@ -66,7 +65,7 @@ pub(super) async fn trigger(
         .agent(&caller.tenant.id, agent_id)
         .await?
         .ok_or(ApiError::NotFound("bot agent"))?;
-    if agent.status != "Available" {
+    if agent.status != AgentStatus::Available {
         return Err(ApiError::BadRequest(
             "Bot agent is not available".to_owned(),
         ));
@@ -77,7 +76,8 @@ pub(super) async fn trigger(
         .await?
         .ok_or(ApiError::NotFound("package"))?;
     let detail = text(&body, "ScheduleId").map(|s| format!("schedule {s}"));
-    let execution = super::jobs::enqueue(&state, &job, "seed", detail, Vec::new()).await?;
+    let execution =
+        super::jobs::enqueue(&state, &job, TriggerKind::Seed, detail, Vec::new()).await?;
     Ok(Json(SeedTriggered {
         execution_id: execution.id,
         status: SeedTriggerStatus::Triggered,
@@ -112,8 +112,8 @@ pub(super) async fn status(
         execution_id: e.id.clone(),
         package_id: e.job_id.clone(),
         package_name: e.job_name.clone(),
-        status: ExecutionStatus::from_name(&e.status),
-        success: e.status == "CompletedSuccessfully",
+        status: Some(e.status),
+        success: e.status == ExecutionStatus::CompletedSuccessfully,
         exit_code: e.exit_code,
         message: e.message.clone(),
         status_message: e.status_message.clone(),

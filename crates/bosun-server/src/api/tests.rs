@@ -38,7 +38,7 @@ impl Api {
             .await
             .unwrap();
         let (_, admin) = store
-            .create_token(&tenant.id, "admin", &["*".to_owned()])
+            .create_token(&tenant.id, "admin", &[bosun_core::Permission::All])
             .await
             .unwrap();
         let state = AppState {

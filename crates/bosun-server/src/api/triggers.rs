@@ -20,8 +20,8 @@ use super::starters::{self, Starter};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
-use crate::watcher::{self, FileMissed};
-use bosun_core::{Action, Resource};
+use crate::watcher;
+use bosun_core::{Action, FileMissed, Resource};
 
 /// The longest debounce accepted: a day.
 const MAX_DEBOUNCE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -55,11 +55,11 @@ fn view(state: &AppState, row: &FileTriggerRow, job_name: &str) -> wire::FileTri
         id: row.id.clone(),
         job_id: row.job_id.clone(),
         job_name: job_name.to_owned(),
-        directory: row.directory.clone(),
-        glob: row.glob.clone(),
-        debounce_ms: row.debounce_ms,
-        recursive: row.recursive,
-        missed: row.missed_policy.clone(),
+        directory: row.trigger.directory.clone(),
+        glob: row.trigger.glob.clone(),
+        debounce_ms: row.trigger.debounce_ms,
+        recursive: row.trigger.recursive,
+        missed: Some(row.trigger.missed_policy),
         watching: matches!(health, Some(None)),
         problem: health.flatten(),
     }
@@ -112,19 +112,10 @@ pub(super) async fn create(
         glob: body.glob,
         debounce_ms,
         recursive: body.recursive,
-        missed_policy: body.missed.as_str().to_owned(),
+        missed_policy: body.missed,
     };
     // The directory must exist and the glob parse: the checks a watch would make.
-    let probe = watcher::parse(&FileTriggerRow {
-        id: String::new(),
-        tenant_id: String::new(),
-        job_id: String::new(),
-        directory: new.directory.clone(),
-        glob: new.glob.clone(),
-        debounce_ms,
-        recursive: new.recursive,
-        missed_policy: String::new(),
-    });
+    let probe = watcher::parse(&new);
     bosun_sched::check(&probe).map_err(|e| ApiError::BadRequest(chain(&e).to_string()))?;
     let row = state
         .store

@@ -116,7 +116,7 @@ mod tests {
             id: id.to_owned(),
             tenant_id: "t".to_owned(),
             name: id.to_owned(),
-            permissions: vec!["*".to_owned()],
+            permissions: vec![bosun_core::Permission::All],
             created_at: now,
         };
         (token, tenant)

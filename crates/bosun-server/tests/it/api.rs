@@ -184,7 +184,7 @@ async fn another_tenants_objects_are_not_found() {
         let store = Store::open(&server.database_url).await.unwrap();
         let other = store.ensure_tenant("other", "Other").await.unwrap();
         let (_, secret) = store
-            .create_token(&other.id, "o", &["*".to_owned()])
+            .create_token(&other.id, "o", &[bosun_core::Permission::All])
             .await
             .unwrap();
         for path in [

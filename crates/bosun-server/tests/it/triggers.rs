@@ -72,11 +72,15 @@ async fn an_interval_schedule_keeps_firing_across_a_restart_and_never_fires_an_i
 async fn pretend_down_since(database_url: &str, schedule: &Value, since: chrono::DateTime<Utc>) {
     let store = bosun_store::Store::open(database_url).await.unwrap();
     let stored = store.all_schedules().await.unwrap();
-    let row = stored.iter().find(|s| s.id == schedule["id"]).unwrap();
+    let row = stored
+        .iter()
+        .flatten()
+        .find(|s| s.id == schedule["id"])
+        .unwrap();
     let mut tx = store.begin().await.unwrap();
     assert!(
         store
-            .advance_schedule(&mut tx, &row.id, row.next_fire, since, None)
+            .advance_schedule(&mut tx, &row.id, row.schedule.next_fire, since, None)
             .await
             .unwrap()
     );
@@ -467,7 +471,7 @@ async fn schedules_and_triggers_need_their_permissions_and_stay_in_their_tenant(
 
         let store = bosun_store::Store::open(&server.database_url).await.unwrap();
         let other = store.ensure_tenant("other", "Other").await.unwrap();
-        let (_, stranger) = store.create_token(&other.id, "o", &["*".to_owned()]).await.unwrap();
+        let (_, stranger) = store.create_token(&other.id, "o", &[bosun_core::Permission::All]).await.unwrap();
         store.close().await;
         for path in ["/api/schedules", "/api/triggers"] {
             let (status, listed) = server.send(server.http.get(server.url(path)), &stranger).await;

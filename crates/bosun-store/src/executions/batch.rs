@@ -14,6 +14,7 @@
 //! no several statements as one prepared query, and its pool has many connections.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
@@ -21,10 +22,12 @@ use sqlx::{AnyConnection, Row};
 use super::{Created, ExecutionWrite, ExecutionWritten};
 use crate::Execution;
 use crate::error::{QueryContext, StoreError};
+use crate::status_sql::{ACTIVE, PENDING, RUNNING};
 use crate::time::{opt, to_ms};
 
 /// The statements of each kind of write, in the order they run; `?ARRAY` is the
-/// kind's JSON array. Claims and ends answer with their execution's id; an end
+/// kind's JSON array, and `?PENDING`, `?RUNNING` and `?ACTIVE` (both) the statuses
+/// ([`STATEMENTS`] puts them in). Claims and ends answer with their execution's id; an end
 /// writes its status event first, and only for an execution not ended yet, so an end
 /// is recorded once. In this order an execution's start comes before its status
 /// lines and its end, and a claim never meets its own execution's creation, start
@@ -37,7 +40,7 @@ use crate::time::{opt, to_ms};
 /// index and matching each against the whole batch: that made a write cost as much as
 /// the queue was long. Without it, the only index left is the id's, and each write of
 /// the batch finds its execution directly.
-const STATEMENTS: [&str; 5] = [
+const TEMPLATES: [&str; 5] = [
     // Creations. One to run alone is inserted only if its job has no active
     // execution; the check reads the table as it was before the statement, so of
     // two of one job in a batch the unique index `executions_alone_per_job` refuses
@@ -46,7 +49,7 @@ const STATEMENTS: [&str; 5] = [
     "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
      trigger_detail, arguments, runner, created_at, last_update, alone) \
      SELECT json_extract(value, '$.id'), json_extract(value, '$.tenant'), \
-     json_extract(value, '$.job'), json_extract(value, '$.name'), 'Pending', \
+     json_extract(value, '$.job'), json_extract(value, '$.name'), ?PENDING, \
      json_extract(value, '$.trigger'), json_extract(value, '$.detail'), \
      json_extract(value, '$.arguments'), json_extract(value, '$.runner'), \
      json_extract(value, '$.at'), \
@@ -56,11 +59,11 @@ const STATEMENTS: [&str; 5] = [
      AND jobs.tenant_id = json_extract(value, '$.tenant') \
      AND jobs.updated_at = json_extract(value, '$.version'))) \
      AND (json_extract(value, '$.alone') = 0 OR NOT EXISTS (SELECT 1 FROM executions AS e \
-     WHERE e.job_id = json_extract(value, '$.job') AND +e.status IN ('Pending', 'Running'))) \
+     WHERE e.job_id = json_extract(value, '$.job') AND +e.status IN (?ACTIVE))) \
      ON CONFLICT DO NOTHING \
      RETURNING 'create' AS kind, id, NULL AS job_changed_at; \
      INSERT INTO execution_events (execution_id, at, status, message) \
-     SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), 'Pending', \
+     SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), ?PENDING, \
      json_extract(value, '$.detail') FROM json_each(?ARRAY) \
      WHERE EXISTS (SELECT 1 FROM executions WHERE executions.id = json_extract(value, '$.id')); \
      SELECT 'busy' AS kind, json_extract(value, '$.id') AS id, NULL AS job_changed_at \
@@ -74,20 +77,20 @@ const STATEMENTS: [&str; 5] = [
     "UPDATE executions SET runner = v.runner \
      FROM (SELECT json_extract(value, '$.id') AS id, \
      json_extract(value, '$.runner') AS runner FROM json_each(?ARRAY)) AS v \
-     WHERE executions.id = v.id AND +executions.status = 'Pending' \
+     WHERE executions.id = v.id AND +executions.status = ?PENDING \
      AND executions.runner IS NULL \
      RETURNING 'claim' AS kind, id, (SELECT updated_at FROM jobs \
      WHERE jobs.id = executions.job_id AND jobs.tenant_id = executions.tenant_id) \
      AS job_changed_at;",
     // Starts.
-    "UPDATE executions SET status = 'Running', pid = v.pid, start_time = v.at, \
+    "UPDATE executions SET status = ?RUNNING, pid = v.pid, start_time = v.at, \
      last_update = v.at, output_log = v.out, error_log = v.err, status_message = NULL \
      FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.pid') AS pid, \
      json_extract(value, '$.at') AS at, json_extract(value, '$.out') AS out, \
      json_extract(value, '$.err') AS err FROM json_each(?ARRAY)) AS v \
-     WHERE executions.id = v.id AND +executions.status = 'Pending'; \
+     WHERE executions.id = v.id AND +executions.status = ?PENDING; \
      INSERT INTO execution_events (execution_id, at, status, message) \
-     SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), 'Running', NULL \
+     SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), ?RUNNING, NULL \
      FROM json_each(?ARRAY);",
     // Status lines.
     "UPDATE executions SET \
@@ -105,15 +108,25 @@ const STATEMENTS: [&str; 5] = [
      json_extract(value, '$.at') AS at, json_extract(value, '$.status') AS status, \
      json_extract(value, '$.message') AS message FROM json_each(?ARRAY)) AS v \
      JOIN executions AS e ON e.id = v.id \
-     WHERE +e.status IN ('Pending', 'Running') ORDER BY v.k; \
+     WHERE +e.status IN (?ACTIVE) ORDER BY v.k; \
      UPDATE executions SET status = v.status, exit_code = v.code, message = v.message, \
      end_time = v.at, last_update = v.at \
      FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.status') AS status, \
      json_extract(value, '$.code') AS code, json_extract(value, '$.message') AS message, \
      json_extract(value, '$.at') AS at FROM json_each(?ARRAY)) AS v \
-     WHERE executions.id = v.id AND +executions.status IN ('Pending', 'Running') \
+     WHERE executions.id = v.id AND +executions.status IN (?ACTIVE) \
      RETURNING 'end' AS kind, id, NULL AS job_changed_at;",
 ];
+
+/// [`TEMPLATES`] with the statuses put in.
+static STATEMENTS: LazyLock<[String; 5]> = LazyLock::new(|| {
+    TEMPLATES.map(|template| {
+        template
+            .replace("?ACTIVE", &ACTIVE)
+            .replace("?PENDING", &PENDING)
+            .replace("?RUNNING", &RUNNING)
+    })
+});
 
 /// The writes of one transaction, and where each answer goes.
 #[derive(Default)]
@@ -162,18 +175,12 @@ impl Batch {
                     self.claims.push(json!({ "id": id, "runner": runner }));
                 }
             }
-            ExecutionWrite::Running {
-                id,
-                pid,
-                start_time,
-                output_log,
-                error_log,
-            } => self.runnings.push(json!({
+            ExecutionWrite::Running { id, started } => self.runnings.push(json!({
                 "id": id,
-                "pid": pid,
-                "at": to_ms(*start_time),
-                "out": output_log,
-                "err": error_log,
+                "pid": started.pid,
+                "at": to_ms(started.start_time),
+                "out": started.output_log,
+                "err": started.error_log,
             })),
             ExecutionWrite::Report {
                 id,

@@ -59,7 +59,7 @@ async fn end_all(store: &Store, tenant_id: &str, job: &Job) {
     };
     for execution in store.executions(tenant_id, &filter).await.unwrap().items {
         let finish = Finish {
-            status: "Cancelled".to_owned(),
+            status: bosun_core::ExecutionStatus::Cancelled,
             exit_code: None,
             message: "done with".to_owned(),
             end_time: Utc::now(),
@@ -87,7 +87,7 @@ async fn of_many_executions_created_at_once_to_run_alone_one_is() {
             .finish(
                 &first.id,
                 &Finish {
-                    status: "Failed".to_owned(),
+                    status: bosun_core::ExecutionStatus::Failed,
                     exit_code: Some(1),
                     message: "failed".to_owned(),
                     end_time: Utc::now(),

@@ -1,14 +1,25 @@
 //! Writes of several executions in one call, claims that say whether the job changed,
 //! and pruning the oldest history: the runner's hot path, on both engines.
 
-use bosun_store::{ExecutionWrite, ExecutionWritten, Finish};
+use bosun_core::ExecutionStatus;
+use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, Started};
 use chrono::Utc;
 
 use super::{acme_job, of, on_each_engine};
 
-fn ended(status: &str) -> Finish {
+/// A process `pid` that started now, logging to `output_log` (and `/logs/err`).
+pub(crate) fn started(pid: i64, output_log: &str) -> Started {
+    Started {
+        pid,
+        start_time: Utc::now(),
+        output_log: output_log.to_owned(),
+        error_log: "/logs/err".to_owned(),
+    }
+}
+
+fn ended(status: ExecutionStatus) -> Finish {
     Finish {
-        status: status.to_owned(),
+        status,
         exit_code: Some(0),
         message: format!("{status} here"),
         end_time: Utc::now(),
@@ -48,7 +59,7 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             progress,
             at: Utc::now(),
         };
-        let finish = |id: &str, status: &str| ExecutionWrite::Finish {
+        let finish = |id: &str, status| ExecutionWrite::Finish {
             id: id.to_owned(),
             finish: ended(status),
         };
@@ -56,16 +67,18 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             .write_all(&[
                 ExecutionWrite::Running {
                     id: a.id.clone(),
-                    pid: 42,
-                    start_time: Utc::now(),
-                    output_log: "/logs/a/output.log".to_owned(),
-                    error_log: "/logs/a/error.log".to_owned(),
+                    started: Started {
+                        pid: 42,
+                        start_time: Utc::now(),
+                        output_log: "/logs/a/output.log".to_owned(),
+                        error_log: "/logs/a/error.log".to_owned(),
+                    },
                 },
                 line(Some("fetching"), None),
                 line(None, Some(50)),
-                finish(&a.id, "CompletedSuccessfully"),
-                finish(&a.id, "Failed"),
-                finish(&c.id, "Cancelled"),
+                finish(&a.id, ExecutionStatus::CompletedSuccessfully),
+                finish(&a.id, ExecutionStatus::Failed),
+                finish(&c.id, ExecutionStatus::Cancelled),
             ])
             .await;
         let written: Vec<ExecutionWritten> = written.into_iter().map(Result::unwrap).collect();
@@ -81,16 +94,16 @@ async fn writes_in_one_call_answer_each_and_keep_each_executions_order() {
             ]
         );
         let done = store.execution(&t.id, &a.id).await.unwrap().unwrap();
-        assert_eq!(done.status, "CompletedSuccessfully");
+        assert_eq!(done.status.as_str(), "CompletedSuccessfully");
         assert_eq!(done.pid, Some(42));
         assert_eq!(done.status_message.as_deref(), Some("fetching"));
         assert_eq!(done.progress, Some(50));
-        let history: Vec<String> = store
+        let history: Vec<&str> = store
             .events(&a.id)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.status)
+            .map(|e| e.status.as_str())
             .collect();
         assert_eq!(history, ["Pending", "Running", "CompletedSuccessfully"]);
         let cancelled = store.events(&c.id).await.unwrap();
@@ -122,11 +135,13 @@ async fn a_released_claim_waits_again_and_the_oldest_history_goes_first() {
         for i in 0..4 {
             let e = store.create_execution(of(&job)).await.unwrap();
             let log = format!("/logs/{i}/output.log");
-            store
-                .mark_running(&e.id, 1, Utc::now(), &log, "/logs/err")
-                .await
-                .unwrap();
-            assert!(store.finish(&e.id, &ended("Failed")).await.unwrap());
+            store.mark_running(&e.id, &started(1, &log)).await.unwrap();
+            assert!(
+                store
+                    .finish(&e.id, &ended(ExecutionStatus::Failed))
+                    .await
+                    .unwrap()
+            );
             finished.push(e.id);
         }
         assert_eq!(store.finished_count(&job.id).await.unwrap(), 4);

@@ -4,6 +4,7 @@ mod alone;
 mod batched;
 
 use bosun_core::role::Role;
+use bosun_core::{ExecutionStatus, FileMissed, MissedPolicy, Permission, TriggerKind};
 use bosun_store::{
     ExecutionFilter, Finish, Job, NewExecution, NewWorkerResult, Store, StoreError, TokenDeletion,
 };
@@ -12,13 +13,7 @@ use chrono::Utc;
 
 /// An execution of `job` triggered through the API.
 fn of(job: &Job) -> NewExecution {
-    NewExecution {
-        tenant_id: job.tenant_id.clone(),
-        job_id: job.id.clone(),
-        job_name: job.name.clone(),
-        trigger: "api".to_owned(),
-        ..NewExecution::default()
-    }
+    NewExecution::of(job, TriggerKind::Api, None, Vec::new())
 }
 
 /// The tenant `acme` with one job, `j`.
@@ -69,7 +64,7 @@ async fn opening_twice_keeps_the_data_and_migrates_once() {
 async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
     on_each_engine(|store| async move {
         let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let permissions = vec!["executions:view".to_owned()];
+        let permissions = vec!["executions:view".parse::<Permission>().unwrap()];
         let (token, secret) = store
             .create_token(&tenant.id, "ci", &permissions)
             .await
@@ -102,7 +97,7 @@ async fn a_token_is_found_by_its_secret_and_only_its_hash_is_stored() {
 async fn the_last_token_holding_star_is_kept_so_the_tenant_is_never_locked_out() {
     on_each_engine(|store| async move {
         let tenant = store.ensure_tenant("acme", "Acme").await.unwrap();
-        let all = ["*".to_owned()];
+        let all = [Permission::All];
         let (first, _) = store.create_token(&tenant.id, "a", &all).await.unwrap();
         let (second, _) = store.create_token(&tenant.id, "b", &all).await.unwrap();
         // Both deleted at once: one goes, the other is kept.
@@ -194,7 +189,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
         assert!(!store.claim(&e.id, "other").await.unwrap(), "claimed once");
         assert!(store.pending(10).await.unwrap().is_empty());
         store
-            .mark_running(&e.id, 4242, Utc::now(), "/l/out", "/l/err")
+            .mark_running(&e.id, &batched::started(4242, "/l/out"))
             .await
             .unwrap();
         store
@@ -216,7 +211,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             ("Running", Some(4242), Some("step 2"), Some(60))
         );
         let finish = Finish {
-            status: "Failed".to_owned(),
+            status: ExecutionStatus::Failed,
             exit_code: Some(3),
             message: "exited with code 3".to_owned(),
             end_time: Utc::now(),
@@ -226,12 +221,12 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             !store.finish(&e.id, &finish).await.unwrap(),
             "an end is recorded once"
         );
-        let statuses: Vec<String> = store
+        let statuses: Vec<&str> = store
             .events(&e.id)
             .await
             .unwrap()
             .into_iter()
-            .map(|ev| ev.status)
+            .map(|ev| ev.status.as_str())
             .collect();
         assert_eq!(statuses, ["Pending", "Running", "Failed"]);
 
@@ -242,7 +237,7 @@ async fn an_execution_moves_through_its_states_once_with_its_history() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(cancelled.status, "Cancelled");
+        assert_eq!(cancelled.status.as_str(), "Cancelled");
         assert!(!store.claim(&waiting.id, "local").await.unwrap());
     })
     .await;
@@ -259,7 +254,7 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
                 .finish(
                     &e.id,
                     &Finish {
-                        status: "CompletedSuccessfully".to_owned(),
+                        status: ExecutionStatus::CompletedSuccessfully,
                         exit_code: Some(0),
                         message: "ok".to_owned(),
                         end_time: Utc::now(),
@@ -285,7 +280,7 @@ async fn listing_pages_newest_first_with_filters_and_history_is_pruned() {
         let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
         assert_eq!(seen, newest_first);
         let failed = ExecutionFilter {
-            status: Some("Failed".to_owned()),
+            status: Some(ExecutionStatus::Failed),
             ..ExecutionFilter::default()
         };
         assert!(
@@ -332,7 +327,7 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
                     cron: None,
                     timezone: None,
                     every_ms: Some(60_000),
-                    missed_policy: "\"run-once\"".to_owned(),
+                    missed_policy: MissedPolicy::RunOnce,
                     anchor: first,
                     next_fire: first,
                 },
@@ -344,21 +339,33 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
         // Two schedulers saw the same next fire: only the first moves it on.
         let mut tx = store.begin().await.unwrap();
         let moved = store
-            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .advance_schedule(
+                &mut tx,
+                &schedule.id,
+                schedule.schedule.next_fire,
+                next,
+                Some(first),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let again = store
-            .advance_schedule(&mut tx, &schedule.id, schedule.next_fire, next, Some(first))
+            .advance_schedule(
+                &mut tx,
+                &schedule.id,
+                schedule.schedule.next_fire,
+                next,
+                Some(first),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
         assert!(moved && !again, "one fire time moved the schedule twice");
         let stored = store.schedules(&tenant.id, Some(&job.id)).await.unwrap();
         assert_eq!(
-            stored[0].next_fire,
-            schedule.next_fire + chrono::TimeDelta::minutes(1)
+            stored[0].schedule.next_fire,
+            schedule.schedule.next_fire + chrono::TimeDelta::minutes(1)
         );
         assert_eq!(
             stored[0].last_fire.map(|t| t.timestamp_millis()),
@@ -374,7 +381,7 @@ async fn a_schedule_fire_and_a_file_version_are_each_recorded_once() {
                     glob: "*.csv".to_owned(),
                     debounce_ms: 500,
                     recursive: false,
-                    missed_policy: "run-all".to_owned(),
+                    missed_policy: FileMissed::RunAll,
                 },
             )
             .await

@@ -14,7 +14,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, NewExecution, Store};
+use bosun_core::{ExecutionStatus, TriggerKind};
+use bosun_store::{ExecutionWrite, ExecutionWritten, Finish, NewExecution, Started, Store};
 use chrono::Utc;
 use serde_json::Value;
 
@@ -137,13 +138,7 @@ async fn fill(url: String, template: Value, rows: usize) -> Fallible<()> {
         // Asked for all at once, they are written in batches (as concurrent run
         // requests would be).
         let creates = (0..batch).map(|_| {
-            store.create_execution(NewExecution {
-                tenant_id: tenant.id.clone(),
-                job_id: job.id.clone(),
-                job_name: job.name.clone(),
-                trigger: "api".to_owned(),
-                ..NewExecution::default()
-            })
+            store.create_execution(NewExecution::of(&job, TriggerKind::Api, None, Vec::new()))
         });
         let mut ids = Vec::with_capacity(batch);
         for created in futures_util::future::join_all(creates).await {
@@ -153,14 +148,16 @@ async fn fill(url: String, template: Value, rows: usize) -> Fallible<()> {
         for id in ids {
             let now = Utc::now();
             writes.push(ExecutionWrite::Running {
-                output_log: output_log.replace(&real_id, &id),
-                error_log: error_log.replace(&real_id, &id),
+                started: Started {
+                    output_log: output_log.replace(&real_id, &id),
+                    error_log: error_log.replace(&real_id, &id),
+                    pid,
+                    start_time: now,
+                },
                 id: id.clone(),
-                pid,
-                start_time: now,
             });
             let finish = Finish {
-                status: "CompletedSuccessfully".to_owned(),
+                status: ExecutionStatus::CompletedSuccessfully,
                 exit_code: Some(0),
                 message: message.clone(),
                 end_time: now,

@@ -8,7 +8,7 @@
 //! server runs or not: SQLite in WAL mode and PostgreSQL both take a second writer.
 
 use anyhow::Result;
-use bosun_core::wire;
+use bosun_core::{Permission, wire};
 use bosun_server::DEFAULT_TENANT;
 use bosun_server::access::{self, AccessError};
 use bosun_store::Store;
@@ -57,7 +57,7 @@ async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
         access::tenant(&store, &args.tenant).await?
     };
     let permissions = match args.permissions.is_empty() {
-        true => vec!["*".to_owned()],
+        true => vec![Permission::All.to_string()],
         false => args.permissions,
     };
     let minted = access::mint_token(&store, &tenant, &args.name, &permissions, None).await;
@@ -76,11 +76,17 @@ async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
             token.name,
             token.id,
             tenant.slug,
-            token.permissions.join(" ")
+            spaced(&token.permissions)
         );
         println!("{secret}");
     }
     Ok(exit::SUCCESS)
+}
+
+/// Permissions as people type them: `jobs:view executions:*`.
+fn spaced(permissions: &[Permission]) -> String {
+    let names: Vec<String> = permissions.iter().map(Permission::to_string).collect();
+    names.join(" ")
 }
 
 async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
@@ -95,7 +101,7 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
         [
             t.name.clone(),
             t.id.clone(),
-            t.permissions.join(" "),
+            spaced(&t.permissions),
             t.created_at.format("%Y-%m-%d %H:%M").to_string(),
         ]
     })

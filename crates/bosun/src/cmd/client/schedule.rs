@@ -100,7 +100,7 @@ fn schedule_row(schedule: &Schedule) -> Vec<String> {
         wire::or_dash(&schedule.id).to_owned(),
         wire::or_dash(&schedule.job_name).to_owned(),
         when(schedule),
-        missed(&schedule.missed),
+        or_dash(schedule.missed),
         next_fire(schedule),
         or_dash(schedule.last_fire.map(|t| human::ago(t, now))),
     ]
@@ -124,7 +124,7 @@ fn trigger_row(trigger: &FileTrigger) -> Vec<String> {
         wire::or_dash(&trigger.job_name).to_owned(),
         wire::or_dash(&trigger.directory).to_owned(),
         glob,
-        wire::or_dash(&trigger.missed).to_owned(),
+        or_dash(trigger.missed),
         watching,
     ]
 }
@@ -170,27 +170,17 @@ fn next_fire(schedule: &Schedule) -> String {
     }
 }
 
-/// `skip`, `run-once` or `run-all:N`, as the flag takes it.
-fn missed(policy: &Value) -> String {
-    match policy {
-        Value::String(name) => name.clone(),
-        Value::Object(_) => match policy["run-all"]["max"].as_u64() {
-            Some(max) => format!("run-all:{max}"),
-            None => policy.to_string(),
-        },
-        _ => "-".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn schedules_read_as_the_flags_write_them() {
-        assert_eq!(missed(&json!({ "run-all": { "max": 3 } })), "run-all:3");
-        assert_eq!(missed(&json!("skip")), "skip");
         let schedule = |json: Value| serde_json::from_value::<Schedule>(json).unwrap();
+        // Policies as the flags write them.
+        let missed = |json: Value| schedule_row(&schedule(json!({ "missed": json })))[3].clone();
+        assert_eq!(missed(json!({ "run-all": { "max": 3 } })), "run-all:3");
+        assert_eq!(missed(json!("skip")), "skip");
         let cron = schedule(json!({ "cron": "0 2 * * *", "timeZone": "Europe/Berlin" }));
         assert_eq!(when(&cron), "cron \"0 2 * * *\" in Europe/Berlin");
         assert_eq!(when(&schedule(json!({ "every": "5m" }))), "every 5m");

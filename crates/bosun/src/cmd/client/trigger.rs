@@ -7,7 +7,7 @@ use serde_json::json;
 use super::schedule::{list, remove};
 use super::wire::{self, FileTrigger};
 use super::{Client, ClientError, print};
-use crate::cli::{FileMissed, TriggerAddArgs, TriggerCommand};
+use crate::cli::{TriggerAddArgs, TriggerCommand};
 use crate::exit;
 
 /// Runs one `bosun trigger` subcommand.
@@ -30,10 +30,7 @@ async fn add(args: TriggerAddArgs) -> Result<u8> {
         "glob": args.glob,
         "debounceMs": u64::try_from(args.debounce.as_millis()).unwrap_or(u64::MAX),
         "recursive": args.recursive,
-        "missed": match args.missed {
-            FileMissed::RunAll => "run-all",
-            FileMissed::Skip => "skip",
-        },
+        "missed": args.missed,
     });
     let request = client.request(Method::POST, &["api", "jobs", &args.job, "triggers"]);
     let answer = client.json::<FileTrigger>(request.json(&body)).await?;
