@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bosun_core::role::{Role, UnknownRole};
 use bosun_core::{ExecutionStatus, FileMissed, MissedPolicy};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::durations::{parse_duration, parse_size};
@@ -317,18 +319,18 @@ pub(crate) struct WorkerArgs {
     pub(crate) max_total: Option<usize>,
 
     /// Which roles' streams to read, comma-separated [default: all].
-    #[arg(long, value_delimiter = ',', value_enum, value_name = "ROLES")]
-    pub(crate) roles: Vec<WorkerRole>,
+    #[arg(long, value_delimiter = ',', value_parser = role_names(), value_name = "ROLES")]
+    pub(crate) roles: Vec<Role>,
 
     /// A role's model, as ROLE=MODEL (repeatable) [default: trt-llm-ROLE; chat uses
     /// trt-llm-agent].
     #[arg(long, value_name = "ROLE=MODEL", value_parser = parse_role_setting)]
-    pub(crate) model: Vec<(WorkerRole, String)>,
+    pub(crate) model: Vec<(Role, String)>,
 
     /// A role's max_tokens, as ROLE=N (repeatable) [default: manager 256, inspector 512,
     /// agent 128, chat 256].
     #[arg(long, value_name = "ROLE=N", value_parser = parse_role_setting)]
-    pub(crate) max_tokens: Vec<(WorkerRole, String)>,
+    pub(crate) max_tokens: Vec<(Role, String)>,
 
     /// This worker's consumer name, unique per instance [env: BOSUN_CONSUMER; default
     /// HOST-PID].
@@ -382,29 +384,20 @@ pub(crate) struct WorkerArgs {
     pub(crate) home: Option<PathBuf>,
 }
 
-/// A role of `bosun worker`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum WorkerRole {
-    /// jobs:manager.
-    Manager,
-    /// jobs:inspector.
-    Inspector,
-    /// jobs:agent.
-    Agent,
-    /// jobs:process.
-    Process,
-    /// chat:requests.
-    Chat,
+/// The roles of `bosun worker` by name, each with the stream it reads by default.
+fn role_names() -> impl clap::builder::TypedValueParser<Value = Role> {
+    let names = Role::ALL.map(|r| PossibleValue::new(r.name()).help(r.default_stream()));
+    PossibleValuesParser::new(names)
+        .map(|name| Role::from_name(&name).expect("a possible value is a role's name"))
 }
 
-/// `ROLE=VALUE`.
-fn parse_role_setting(text: &str) -> Result<(WorkerRole, String), String> {
+/// `ROLE=VALUE`; the role in any case.
+fn parse_role_setting(text: &str) -> Result<(Role, String), String> {
     let (role, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: write ROLE=VALUE, e.g. agent=llama3"))?;
-    let role = WorkerRole::from_str(role.trim(), true).map_err(|_| {
-        format!("{role:?} is not a role: manager, inspector, agent, process or chat")
-    })?;
+    let role = Role::from_name(&role.trim().to_ascii_lowercase())
+        .ok_or_else(|| UnknownRole(role.to_owned()).to_string())?;
     Ok((role, value.trim().to_owned()))
 }
 

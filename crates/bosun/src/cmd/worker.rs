@@ -7,7 +7,7 @@
 use anyhow::{Context, Result};
 use bosun_worker::{Role, WorkerConfig};
 
-use crate::cli::{WorkerArgs, WorkerRole};
+use crate::cli::WorkerArgs;
 use crate::exit;
 use crate::signals::Stop;
 
@@ -40,16 +40,6 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
         _ => anyhow::bail!(
             "the LLM endpoint {endpoint:?} is not an http:// URL (e.g. http://localhost:11434/v1/chat/completions)"
         ),
-    }
-}
-
-fn role(role: WorkerRole) -> Role {
-    match role {
-        WorkerRole::Manager => Role::Manager,
-        WorkerRole::Inspector => Role::Inspector,
-        WorkerRole::Agent => Role::Agent,
-        WorkerRole::Process => Role::Process,
-        WorkerRole::Chat => Role::Chat,
     }
 }
 
@@ -96,14 +86,14 @@ fn config(args: WorkerArgs) -> Result<WorkerConfig> {
             config.role_mut(r).enabled = false;
         }
         for r in &args.roles {
-            config.role_mut(role(*r)).enabled = true;
+            config.role_mut(*r).enabled = true;
         }
     }
     for (r, model) in args.model {
-        config.role_mut(role(r)).model = model;
+        config.role_mut(r).model = model;
     }
     for (r, text) in args.max_tokens {
-        config.role_mut(role(r)).max_tokens = text
+        config.role_mut(r).max_tokens = text
             .parse()
             .with_context(|| format!("--max-tokens {r:?}={text}: not a number"))?;
     }
