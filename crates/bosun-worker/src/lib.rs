@@ -173,7 +173,8 @@ async fn open_store(url: &str) -> Result<Store, bosun_store::StoreError> {
         match Store::open(url).await {
             Err(bosun_store::StoreError::Migrate(e)) if tried < TRIES => {
                 tracing::debug!(
-                    "making the schema failed (another worker at it?), trying again: {e}"
+                    "making the schema failed (another worker at it?), trying again: {}",
+                    bosun_core::error::chain(&e)
                 );
                 tokio::time::sleep(Duration::from_millis(100) * tried).await;
                 tried += 1;

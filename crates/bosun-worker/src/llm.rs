@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use bosun_core::backoff::Backoff;
+use bosun_core::error::chain;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -104,7 +105,7 @@ impl LlmClient {
             .build()
             .map_err(|e| LlmError::Unavailable {
                 attempts: 0,
-                last: format!("cannot set up an HTTP client: {e}"),
+                last: format!("cannot set up an HTTP client: {}", chain(&e)),
             })?;
         Ok(Self { http, config })
     }
@@ -208,9 +209,9 @@ fn transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
-        format!("cannot connect: {e}")
+        format!("cannot connect: {}", chain(e))
     } else {
-        e.to_string()
+        chain(e).to_string()
     }
 }
 
