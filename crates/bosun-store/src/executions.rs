@@ -22,7 +22,9 @@
 //! On SQLite, an execution's writes (creation, claim, start, status lines, end,
 //! pruning) go through one task that holds the writer connection and writes what
 //! queued up as one transaction ([`writer`], [`batch`]); on PostgreSQL each is a
-//! transaction of its own.
+//! transaction of its own ([`postgres`]). The claim, start, status line and end all
+//! go through [`Store::write_all`], whatever method is called, so each is one path
+//! over both engines.
 
 use bosun_core::{ExecutionStatus, TriggerKind};
 use chrono::{DateTime, Utc};
@@ -32,11 +34,12 @@ use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
 use crate::row::Row;
-use crate::status_sql::{ACTIVE, PENDING, RUNNING};
-use crate::time::{from_ms, opt, to_ms};
+use crate::status_sql::{ACTIVE, PENDING};
+use crate::time::{from_ms, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
 
 mod batch;
+mod postgres;
 mod writer;
 
 pub(crate) use writer::Writer;
@@ -479,20 +482,7 @@ impl Store {
     /// Takes a Pending execution for `runner`; false when another runner took it or
     /// it was cancelled first.
     pub async fn claim(&self, id: &str, runner: &str) -> Result<bool, StoreError> {
-        if self.sqlite_writer().is_some() {
-            return Ok(self.claim_checked(id, runner).await?.is_some());
-        }
-        let pending = &*PENDING;
-        let done = sqlx::query(&format!(
-            "UPDATE executions SET runner = $2 WHERE id = $1 AND status = {pending} \
-             AND runner IS NULL",
-        ))
-        .bind(id)
-        .bind(runner)
-        .execute(self.pool())
-        .await
-        .about("claiming an execution")?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.claim_checked(id, runner).await?.is_some())
     }
 
     /// Takes a Pending execution for `runner`, as [`Store::claim`] does, and says in
@@ -505,32 +495,14 @@ impl Store {
         id: &str,
         runner: &str,
     ) -> Result<Option<Option<DateTime<Utc>>>, StoreError> {
-        if let Some(writer) = self.sqlite_writer() {
-            let claim = ExecutionWrite::Claim {
-                id: id.to_owned(),
-                runner: runner.to_owned(),
-            };
-            return match one(writer, claim).await? {
-                ExecutionWritten::Claimed(claimed) => Ok(claimed),
-                other => unreachable!("a claim is answered as one, not {other:?}"),
-            };
+        let claim = ExecutionWrite::Claim {
+            id: id.to_owned(),
+            runner: runner.to_owned(),
+        };
+        match self.write_one(claim).await? {
+            ExecutionWritten::Claimed(claimed) => Ok(claimed),
+            other => unreachable!("a claim is answered as one, not {other:?}"),
         }
-        let pending = &*PENDING;
-        let row = sqlx::query(&format!(
-            "UPDATE executions SET runner = $2 \
-             WHERE id = $1 AND status = {pending} AND runner IS NULL \
-             RETURNING (SELECT updated_at FROM jobs \
-             WHERE jobs.id = executions.job_id AND jobs.tenant_id = executions.tenant_id) \
-             AS job_changed_at",
-        ))
-        .bind(id)
-        .bind(runner)
-        .fetch_optional(self.pool())
-        .await
-        .about("claiming an execution")?;
-        row.map(|row| row.try_get::<Option<i64>, _>("job_changed_at").map(opt))
-            .transpose()
-            .about("claiming an execution")
     }
 
     /// Gives back a claimed execution that `runner` has not started, so that it
@@ -566,39 +538,19 @@ impl Store {
     /// Records that a claimed execution's process started. Its status message, which
     /// said what happened before (e.g. "building environment"), is cleared.
     pub async fn mark_running(&self, id: &str, started: &Started) -> Result<(), StoreError> {
-        let at = to_ms(started.start_time);
-        if let Some(writer) = self.sqlite_writer() {
-            let running = ExecutionWrite::Running {
-                id: id.to_owned(),
-                started: started.clone(),
-            };
-            one(writer, running).await?;
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        let (pending, running) = (&*PENDING, &*RUNNING);
-        sqlx::query(&format!(
-            "UPDATE executions SET status = {running}, pid = $2, start_time = $3, \
-             last_update = $3, output_log = $4, error_log = $5, status_message = NULL \
-             WHERE id = $1 AND status = {pending}",
-        ))
-        .bind(id)
-        .bind(started.pid)
-        .bind(at)
-        .bind(&started.output_log)
-        .bind(&started.error_log)
-        .execute(&mut *tx)
-        .await
-        .about("marking an execution running")?;
-        event(&mut tx, id, at, ExecutionStatus::Running, None).await?;
-        tx.commit().await.about("marking an execution running")
+        let running = ExecutionWrite::Running {
+            id: id.to_owned(),
+            started: started.clone(),
+        };
+        self.write_one(running).await.map(drop)
     }
 
     /// Does `writes` in order and says what each did, as the methods each names
     /// would. On SQLite they are one transaction (with whatever other executions'
     /// writes queued up meanwhile), in one round trip to the database; if it fails,
     /// each is tried alone, so that a bad write fails by itself. On PostgreSQL they
-    /// are done one after another.
+    /// are done one after another. Every write of an execution's life
+    /// goes through here.
     pub async fn write_all(
         &self,
         writes: &[ExecutionWrite],
@@ -608,31 +560,21 @@ impl Store {
         }
         let mut done = Vec::with_capacity(writes.len());
         for write in writes {
-            done.push(match write {
-                ExecutionWrite::Claim { id, runner } => self
-                    .claim_checked(id, runner)
-                    .await
-                    .map(ExecutionWritten::Claimed),
-                ExecutionWrite::Running { id, started } => self
-                    .mark_running(id, started)
-                    .await
-                    .map(|()| ExecutionWritten::Running),
-                ExecutionWrite::Report {
-                    id,
-                    status_message,
-                    progress,
-                    at,
-                } => self
-                    .report(id, status_message.as_deref(), *progress, *at)
-                    .await
-                    .map(|()| ExecutionWritten::Reported),
-                ExecutionWrite::Finish { id, finish } => self
-                    .finish(id, finish)
-                    .await
-                    .map(ExecutionWritten::Finished),
-            });
+            done.push(postgres::apply(self.pool(), write).await);
         }
         done
+    }
+
+    /// [`Store::write_all`] of one write, which it takes rather than copies.
+    async fn write_one(&self, write: ExecutionWrite) -> Result<ExecutionWritten, StoreError> {
+        match self.sqlite_writer() {
+            Some(writer) => writer
+                .write(vec![write])
+                .await
+                .pop()
+                .expect("the writer answers every write"),
+            None => postgres::apply(self.pool(), &write).await,
+        }
     }
 
     /// Records the last status line and progress a running job printed, or (a status
@@ -644,64 +586,26 @@ impl Store {
         progress: Option<i64>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(writer) = self.sqlite_writer() {
-            let report = ExecutionWrite::Report {
-                id: id.to_owned(),
-                status_message: status_message.map(str::to_owned),
-                progress,
-                at,
-            };
-            one(writer, report).await?;
-            return Ok(());
-        }
-        sqlx::query(
-            "UPDATE executions SET status_message = COALESCE($2, status_message), \
-             progress = COALESCE($3, progress), last_update = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status_message)
-        .bind(progress)
-        .bind(to_ms(at))
-        .execute(self.pool())
-        .await
-        .about("recording a status line")?;
-        Ok(())
+        let report = ExecutionWrite::Report {
+            id: id.to_owned(),
+            status_message: status_message.map(str::to_owned),
+            progress,
+            at,
+        };
+        self.write_one(report).await.map(drop)
     }
 
     /// Records how an execution ended. Only an unfinished execution is changed, so
     /// an end is never recorded twice; false when it had already ended.
     pub async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
-        if let Some(writer) = self.sqlite_writer() {
-            let write = ExecutionWrite::Finish {
-                id: id.to_owned(),
-                finish: finish.clone(),
-            };
-            return match one(writer, write).await? {
-                ExecutionWritten::Finished(ended) => Ok(ended),
-                other => unreachable!("an end is answered as one, not {other:?}"),
-            };
+        let write = ExecutionWrite::Finish {
+            id: id.to_owned(),
+            finish: finish.clone(),
+        };
+        match self.write_one(write).await? {
+            ExecutionWritten::Finished(ended) => Ok(ended),
+            other => unreachable!("an end is answered as one, not {other:?}"),
         }
-        let at = to_ms(finish.end_time);
-        let mut tx = self.begin().await?;
-        let active = &*ACTIVE;
-        let done = sqlx::query(&format!(
-            "UPDATE executions SET status = $2, exit_code = $3, message = $4, end_time = $5, \
-             last_update = $5 WHERE id = $1 AND status IN ({active})",
-        ))
-        .bind(id)
-        .bind(finish.status.as_str())
-        .bind(finish.exit_code)
-        .bind(&finish.message)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .about("finishing an execution")?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        event(&mut tx, id, at, finish.status, Some(&finish.message)).await?;
-        tx.commit().await.about("finishing an execution")?;
-        Ok(true)
     }
 
     /// Asks for an execution to be cancelled. A Pending one not yet claimed is
@@ -812,15 +716,6 @@ pub(crate) async fn prune_oldest_on(
         }
     }
     Ok((rows.len() as u64, logs))
-}
-
-/// Does one write through the SQLite writer.
-async fn one(writer: &Writer, write: ExecutionWrite) -> Result<ExecutionWritten, StoreError> {
-    writer
-        .write(vec![write])
-        .await
-        .pop()
-        .expect("the writer answers every write")
 }
 
 /// What the SQLite writer did with a creation.

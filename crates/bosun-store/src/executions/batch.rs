@@ -10,8 +10,9 @@
 //! executions as [`super::writer`] gives it. The writes go in as JSON arrays, one
 //! per kind, so the script's text depends only on which kinds it holds: SQLite
 //! parses each text once, where a text that grew with the batch was parsed anew
-//! every time (a fifth of the writer's work). PostgreSQL keeps the transactions of the parent module: it takes
-//! no several statements as one prepared query, and its pool has many connections.
+//! every time (a fifth of the writer's work). PostgreSQL does each write on its own
+//! ([`super::postgres`]): it takes no several statements as one prepared query, and
+//! its pool has many connections.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
