@@ -97,7 +97,7 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
     };
     store.close().await;
     let header = ["NAME", "ID", "PERMISSIONS", "CREATED"];
-    print_list::<_, wire::Token, 4>(args.json, &listed?, header, |t| {
+    print_list::<_, wire::Token, 4>(args.json, listed?, header, |t| {
         [
             t.name.clone(),
             t.id.clone(),
@@ -151,32 +151,27 @@ async fn tenants(args: AdminListArgs) -> Result<u8> {
     let store = open(&args.store).await?;
     let listed = store.tenants().await;
     store.close().await;
-    print_list::<_, wire::Tenant, 3>(args.json, &listed?, ["SLUG", "NAME", "ID"], |t| {
+    print_list::<_, wire::Tenant, 3>(args.json, listed?, ["SLUG", "NAME", "ID"], |t| {
         [t.slug.clone(), t.name.clone(), t.id.clone()]
     })
 }
 
-/// Prints `items` as `{"items": [...]}` with `--json`, else one row each under `header`.
-fn print_list<T: Clone, W: From<T> + serde::Serialize, const N: usize>(
+/// Prints `items` as the API lists them (`{"items": [...]}`, each as its wire type `W`,
+/// the keys in order) with `--json`, else one row each under `header`.
+fn print_list<T, W: From<T> + serde::Serialize, const N: usize>(
     json: bool,
-    items: &[T],
+    items: Vec<T>,
     header: [&str; N],
     row: impl Fn(&T) -> [String; N],
 ) -> Result<u8> {
     if json {
-        println!("{:#}", as_page::<_, W>(items)?);
+        let page = wire::Page::all(items.into_iter().map(W::from).collect());
+        println!("{:#}", serde_json::to_value(page)?);
     } else {
         let rows: Vec<[String; N]> = items.iter().map(row).collect();
         print!("{}", columns(header, &rows));
     }
     Ok(exit::SUCCESS)
-}
-
-/// Rows as the API lists them, `{"items": [...]}`, with the keys in order as `{:#}`
-/// prints them.
-fn as_page<T: Clone, W: From<T> + serde::Serialize>(rows: &[T]) -> Result<serde_json::Value> {
-    let page = wire::Page::all(rows.iter().cloned().map(W::from).collect());
-    Ok(serde_json::to_value(page)?)
 }
 
 /// Rows under a header, each column as wide as its widest cell.
