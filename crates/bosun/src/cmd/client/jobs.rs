@@ -3,8 +3,8 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::table::{Layout, Table, or_dash};
-use super::wire::{self, Job, Page};
+use super::table::{Layout, Table, or_dash, text_or_dash};
+use super::wire::{Job, Page};
 use super::{Client, human, print, printed_instead};
 use crate::cli::JobsArgs;
 use crate::exit;
@@ -25,9 +25,9 @@ pub(crate) async fn jobs(args: JobsArgs) -> Result<u8> {
     let mut table = Table::new(&["NAME", "KIND", "ID", "UPDATED"]);
     for job in &answer.value.items {
         table.row(vec![
-            wire::or_dash(&job.name).to_owned(),
+            text_or_dash(&job.name).to_owned(),
             job.kind().to_owned(),
-            wire::or_dash(&job.id).to_owned(),
+            text_or_dash(&job.id).to_owned(),
             or_dash(job.updated_at.map(|t| human::ago(t, now))),
         ]);
     }

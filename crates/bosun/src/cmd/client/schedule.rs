@@ -4,8 +4,8 @@ use anyhow::Result;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::table::{Layout, Table, or_dash};
-use super::wire::{self, FileTrigger, Page, Schedule};
+use super::table::{Layout, Table, or_dash, text_or_dash};
+use super::wire::{FileTrigger, Page, Schedule};
 use super::{Client, human, print, printed_instead};
 use crate::cli::{ListArgs, RemoveArgs, ScheduleAddArgs, ScheduleCommand};
 use crate::exit;
@@ -36,7 +36,7 @@ async fn add(args: ScheduleAddArgs) -> Result<u8> {
         let s = &answer.value;
         print(&format!(
             "{} {}: {}, next at {}",
-            wire::or_dash(&s.id),
+            text_or_dash(&s.id),
             args.job,
             when(s),
             next_fire(s)
@@ -97,8 +97,8 @@ pub(crate) async fn list(args: ListArgs, kind: &str) -> Result<u8> {
 fn schedule_row(schedule: &Schedule) -> Vec<String> {
     let now = chrono::Utc::now();
     vec![
-        wire::or_dash(&schedule.id).to_owned(),
-        wire::or_dash(&schedule.job_name).to_owned(),
+        text_or_dash(&schedule.id).to_owned(),
+        text_or_dash(&schedule.job_name).to_owned(),
         when(schedule),
         or_dash(schedule.missed),
         next_fire(schedule),
@@ -113,16 +113,16 @@ fn trigger_row(trigger: &FileTrigger) -> Vec<String> {
         (_, Some(problem)) => format!("no: {problem}"),
         _ => "starting".to_owned(),
     };
-    let glob = wire::or_dash(&trigger.glob);
+    let glob = text_or_dash(&trigger.glob);
     let glob = if trigger.recursive {
         format!("{glob} (recursive)")
     } else {
         glob.to_owned()
     };
     vec![
-        wire::or_dash(&trigger.id).to_owned(),
-        wire::or_dash(&trigger.job_name).to_owned(),
-        wire::or_dash(&trigger.directory).to_owned(),
+        text_or_dash(&trigger.id).to_owned(),
+        text_or_dash(&trigger.job_name).to_owned(),
+        text_or_dash(&trigger.directory).to_owned(),
         glob,
         or_dash(trigger.missed),
         watching,

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use reqwest::Method;
 
-use super::table::{Layout, Table, clip, or_dash};
-use super::wire::{self, MonitorEntry, Page};
+use super::table::{Layout, Table, clip, or_dash, text_or_dash};
+use super::wire::{MonitorEntry, Page};
 use super::{Client, human, print, printed_instead};
 use crate::cli::StuckArgs;
 use crate::exit;
@@ -37,8 +37,8 @@ pub(crate) async fn stuck(args: StuckArgs) -> Result<u8> {
     ]);
     for stuck in &answer.value.items {
         table.row(vec![
-            wire::or_dash(&stuck.execution_id).to_owned(),
-            wire::or_dash(&stuck.job_name).to_owned(),
+            text_or_dash(&stuck.execution_id).to_owned(),
+            text_or_dash(&stuck.job_name).to_owned(),
             or_dash(stuck.running_seconds.map(human::seconds)),
             or_dash(stuck.seconds_since_last_update.map(human::seconds)),
             human::percent(stuck.progress.map(|p| p as f64)),

@@ -167,6 +167,12 @@ pub(crate) fn or_dash(text: Option<impl ToString>) -> String {
     text.map_or_else(|| "-".to_owned(), |t| t.to_string())
 }
 
+/// A text cell, or a dash when it is empty (the wire types read an absent text as
+/// empty).
+pub(crate) fn text_or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@ use anyhow::Result;
 use reqwest::Method;
 use serde_json::json;
 
-use super::wire::{self, CreatedTenant, Page, Tenant};
+use super::table::text_or_dash;
+use super::wire::{CreatedTenant, Page, Tenant};
 use super::{Client, print};
 use crate::cli::{TenantCommand, TenantCreateArgs, TenantLsArgs};
 use crate::exit;
@@ -30,9 +31,9 @@ async fn create(args: TenantCreateArgs) -> Result<u8> {
     }
     eprintln!(
         "bosun: created tenant {:?} and its admin token (*), shown only this once:",
-        wire::or_dash(&answer.value.tenant.slug)
+        text_or_dash(&answer.value.tenant.slug)
     );
-    print(wire::or_dash(&answer.value.token.secret))?;
+    print(text_or_dash(&answer.value.token.secret))?;
     Ok(exit::SUCCESS)
 }
 
@@ -48,7 +49,7 @@ async fn list(args: TenantLsArgs) -> Result<u8> {
         .value
         .items
         .iter()
-        .map(|t| [&t.slug, &t.name, &t.id].map(|text| wire::or_dash(text).to_owned()))
+        .map(|t| [&t.slug, &t.name, &t.id].map(|text| text_or_dash(text).to_owned()))
         .collect();
     print(&crate::cmd::admin::columns(["SLUG", "NAME", "ID"], &rows))?;
     Ok(exit::SUCCESS)

@@ -5,7 +5,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::schedule::{list, remove};
-use super::wire::{self, FileTrigger};
+use super::table::text_or_dash;
+use super::wire::FileTrigger;
 use super::{Client, ClientError, print};
 use crate::cli::{TriggerAddArgs, TriggerCommand};
 use crate::exit;
@@ -40,10 +41,10 @@ async fn add(args: TriggerAddArgs) -> Result<u8> {
         let t = &answer.value;
         print(&format!(
             "{} {}: files matching {} in {}",
-            wire::or_dash(&t.id),
+            text_or_dash(&t.id),
             args.job,
-            wire::or_dash(&t.glob),
-            wire::or_dash(&t.directory)
+            text_or_dash(&t.glob),
+            text_or_dash(&t.directory)
         ))?;
     }
     Ok(exit::SUCCESS)

@@ -4,14 +4,11 @@
 //! not break an older client's tables. What is here is only how the tables show an
 //! execution.
 
+use super::table::text_or_dash;
+
 pub(crate) use bosun_core::wire::{
     CreatedTenant, ErrorBody, Execution, FileTrigger, Job, MonitorEntry, Page, Schedule, Tenant,
 };
-
-/// Text as the tables show it: a dash when empty.
-pub(crate) fn or_dash(text: &str) -> &str {
-    if text.is_empty() { "-" } else { text }
-}
 
 /// How the tables show an execution.
 pub(crate) trait Shown {
@@ -27,11 +24,11 @@ pub(crate) trait Shown {
 
 impl Shown for Execution {
     fn id(&self) -> &str {
-        or_dash(&self.id)
+        text_or_dash(&self.id)
     }
 
     fn job(&self) -> &str {
-        or_dash(&self.job_name)
+        text_or_dash(&self.job_name)
     }
 
     fn status_text(&self) -> &str {
