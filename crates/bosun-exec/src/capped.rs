@@ -102,10 +102,18 @@ impl CappedLog {
         if omitted > 0 {
             if ring.edge != Some(b'\n') {
                 // The ring starts mid-line: the rest of that line goes with the gap.
-                let first = read_at(&ring.file, pieces[0])?;
-                let cut = first.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-                omitted += cut as u64;
-                pieces[0].0 += cut as u64;
+                // It may run on past the first piece; with no line end at all, the
+                // ring is kept whole.
+                if let Some(cut) = line_end(&ring.file, &pieces)? {
+                    omitted += cut;
+                    let first = pieces[0].1 - pieces[0].0;
+                    if cut >= first {
+                        pieces.remove(0);
+                        pieces[0].0 += cut - first;
+                    } else {
+                        pieces[0].0 += cut;
+                    }
+                }
             }
             if self.last_head_byte.is_some_and(|b| b != b'\n') {
                 self.file.write_all(b"\n")?;
@@ -168,12 +176,14 @@ impl Ring {
                 byte[0]
             });
         }
-        // Only the last `size` bytes of a chunk can stay.
+        // Only the last `size` bytes of a chunk can stay. The byte `n` of the ring's
+        // whole stream is at `n % size`, also after a chunk larger than the ring.
         let keep = &chunk[chunk.len().saturating_sub(self.size as usize)..];
-        let first = keep.len().min((self.size - self.pos) as usize);
-        self.file.write_all_at(&keep[..first], self.pos)?;
+        let start = (self.total - keep.len() as u64) % self.size;
+        let first = keep.len().min((self.size - start) as usize);
+        self.file.write_all_at(&keep[..first], start)?;
         self.file.write_all_at(&keep[first..], 0)?;
-        self.pos = (self.pos + keep.len() as u64) % self.size;
+        self.pos = self.total % self.size;
         Ok(())
     }
 
@@ -185,6 +195,23 @@ impl Ring {
             vec![(self.pos, self.size), (0, self.pos)]
         }
     }
+}
+
+/// How many bytes of the ring, read in the order of `pieces`, come up to and with the
+/// first line end; `None` when there is none.
+fn line_end(file: &File, pieces: &[(u64, u64)]) -> io::Result<Option<u64>> {
+    let mut before = 0;
+    for &(mut start, end) in pieces {
+        while start < end {
+            let bytes = read_at(file, (start, end))?;
+            if let Some(i) = bytes.iter().position(|b| *b == b'\n') {
+                return Ok(Some(before + i as u64 + 1));
+            }
+            before += bytes.len() as u64;
+            start += bytes.len() as u64;
+        }
+    }
+    Ok(None)
 }
 
 /// Up to one copy chunk of `file` in `range`.
@@ -257,6 +284,34 @@ mod tests {
             (
                 "aaaa\nb\n… bosun: 4 bytes of output omitted (log cap 12 bytes; set BOSUN_LOG_CAP or --max-log-size) …\ncccc\n",
                 4
+            )
+        );
+    }
+
+    #[test]
+    fn a_line_cut_by_the_cap_is_left_out_whole_where_it_wraps_around_the_ring() {
+        // The ring (8 bytes) wraps one byte into the cut line "0000000abc": that
+        // line's rest, "abc\n", runs past the ring's first piece.
+        let (text, omitted) = log_of(&[b"hhhhhhh\n", b"0000000", b"abc\nend\n"], 16);
+        assert_eq!(
+            (text.as_str(), omitted),
+            (
+                "hhhhhhh\n… bosun: 11 bytes of output omitted (log cap 16 bytes; set BOSUN_LOG_CAP or --max-log-size) …\nend\n",
+                11
+            )
+        );
+    }
+
+    #[test]
+    fn after_a_chunk_larger_than_the_ring_the_kept_lines_stay_whole() {
+        // A 12-byte chunk into the 8-byte ring, then a line end: the kept bytes,
+        // "bb\nbbbb\n", start a line, which the ring must still know.
+        let (text, omitted) = log_of(&[b"hhhhhhh\n", b"aaaa\nbb\nbbbb", b"\n"], 16);
+        assert_eq!(
+            (text.as_str(), omitted),
+            (
+                "hhhhhhh\n… bosun: 5 bytes of output omitted (log cap 16 bytes; set BOSUN_LOG_CAP or --max-log-size) …\nbb\nbbbb\n",
+                5
             )
         );
     }
