@@ -17,6 +17,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,11 @@ use crate::error::ServerError;
 
 /// The lock file's name in the data directory.
 const FILE: &str = "server.lock";
+
+/// How long a server started in the process that last held the lock waits for the
+/// lock's copies in not-yet-exec'd children to close, and how often it looks.
+const OWN_RELEASE: Duration = Duration::from_millis(500);
+const OWN_POLL: Duration = Duration::from_millis(10);
 
 /// What the lock file says about its holder.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,19 +83,32 @@ impl HomeLock {
                 "open the data directory's lock file",
                 &path,
             ))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read(&mut file);
-                return Err(HomeInUse {
-                    home: home.to_owned(),
-                    pid: holder.as_ref().map(|h| h.pid),
-                    url: holder.and_then(|h| h.url),
+        let mut waited = Duration::ZERO;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = read(&mut file);
+                    // A lock this process held and let go of can still be held for a
+                    // moment by a child forked from it that has not yet exec'd (the
+                    // descriptor closes only at the exec): a server started again in
+                    // the same process waits that moment out.
+                    let ours = holder.as_ref().is_some_and(|h| h.pid == std::process::id());
+                    if ours && waited < OWN_RELEASE {
+                        std::thread::sleep(OWN_POLL);
+                        waited += OWN_POLL;
+                        continue;
+                    }
+                    return Err(HomeInUse {
+                        home: home.to_owned(),
+                        pid: holder.as_ref().map(|h| h.pid),
+                        url: holder.and_then(|h| h.url),
+                    }
+                    .into());
                 }
-                .into());
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(ServerError::io("lock", path)(e));
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(ServerError::io("lock", path)(e));
+                }
             }
         }
         let mut lock = Self { file, path };
