@@ -19,12 +19,12 @@
 //! or a serializable transaction: it costs no extra statement and no retry, and
 //! holds whatever path creates the execution.
 //!
-//! On SQLite, an execution's writes (creation, claim, start, status lines, end,
-//! pruning) go through one task that holds the writer connection and writes what
-//! queued up as one transaction ([`writer`], [`batch`]); on PostgreSQL each is a
-//! transaction of its own ([`postgres`]). The claim, start, status line and end all
-//! go through [`Store::write_all`], whatever method is called, so each is one path
-//! over both engines.
+//! An execution's writes (creation, claim, start, status lines, end) are each
+//! written once, as one set of statements that both engines run ([`batch`]), through
+//! one [`link`]: on SQLite, the writer task's ([`writer`]), which holds the writer
+//! connection and writes what queued up as one transaction; on PostgreSQL, one taken
+//! from the pool for the call. The claim, start, status line and end all go through
+//! [`Store::write_all`], whatever method is called.
 
 use bosun_core::{ExecutionStatus, TriggerKind};
 use chrono::{DateTime, Utc};
@@ -39,9 +39,11 @@ use crate::time::{from_ms, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
 
 mod batch;
-mod postgres;
+mod link;
 mod writer;
 
+use batch::{Batch, Scope};
+use link::Link;
 pub(crate) use writer::Writer;
 
 const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, trigger_detail, \
@@ -241,26 +243,6 @@ fn execution_event(row: &AnyRow) -> Result<ExecutionEvent, StoreError> {
     })
 }
 
-async fn event(
-    tx: &mut Transaction<'_, Any>,
-    id: &str,
-    at: i64,
-    status: ExecutionStatus,
-    message: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO execution_events (execution_id, at, status, message) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(at)
-    .bind(status.as_str())
-    .bind(message)
-    .execute(&mut **tx)
-    .await
-    .about("recording a status change")?;
-    Ok(())
-}
-
 impl Store {
     /// Creates a Pending execution; [`StoreError::AlreadyActive`] when it was to run
     /// alone and its job has an active execution.
@@ -289,34 +271,17 @@ impl Store {
         new: NewExecution,
         version: Option<i64>,
     ) -> Result<Option<Execution>, StoreError> {
-        if let Some(writer) = self.sqlite_writer() {
-            let alone = new.alone;
-            let execution = pending(new);
-            return match writer.create(execution.clone(), alone, version).await? {
-                Created::Yes => Ok(Some(execution)),
-                Created::JobChanged => Ok(None),
-                Created::Busy => Err(already_active(&execution)),
-            };
+        let alone = new.alone;
+        let execution = pending(new);
+        let created = match self.sqlite_writer() {
+            Some(writer) => writer.create(execution.clone(), alone, version).await?,
+            None => self.link().create(&execution, alone, version).await?,
+        };
+        match created {
+            Created::Yes => Ok(Some(execution)),
+            Created::JobChanged => Ok(None),
+            Created::Busy => Err(already_active(&execution)),
         }
-        let mut tx = self.pool().begin().await.about("starting a transaction")?;
-        if let Some(version) = version {
-            let current = sqlx::query(
-                "SELECT 1 AS one FROM jobs WHERE id = $1 AND tenant_id = $2 AND updated_at = $3 \
-                 FOR SHARE",
-            )
-            .bind(&new.job_id)
-            .bind(&new.tenant_id)
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await
-            .about("checking a job before creating its execution")?;
-            if current.is_none() {
-                return Ok(None);
-            }
-        }
-        let created = self.insert_execution(&mut tx, new).await?;
-        tx.commit().await.about("creating an execution")?;
-        Ok(Some(created))
     }
 
     /// Creates a Pending execution inside `tx` (so a scheduler can record the fire
@@ -329,36 +294,26 @@ impl Store {
     ) -> Result<Execution, StoreError> {
         let alone = new.alone;
         let execution = pending(new);
-        let now = to_ms(execution.created_at);
-        // See the module's documentation: the check and the index together admit one.
-        let (pending, active) = (&*PENDING, &*ACTIVE);
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO executions (id, tenant_id, job_id, job_name, status, trigger_kind, \
-             trigger_detail, arguments, runner, created_at, last_update, alone) \
-             SELECT $1, $2, $3, $4, {pending}, $5, $6, $7, $8, $9, $9, $10 \
-             WHERE $10 = 0 OR NOT EXISTS (SELECT 1 FROM executions \
-             WHERE job_id = $3 AND status IN ({active})) \
-             ON CONFLICT DO NOTHING",
-        ))
-        .bind(&execution.id)
-        .bind(&execution.tenant_id)
-        .bind(&execution.job_id)
-        .bind(&execution.job_name)
-        .bind(execution.trigger.as_str())
-        .bind(&execution.trigger_detail)
-        .bind(serde_json::to_string(&execution.arguments).expect("a list of strings serializes"))
-        .bind(&execution.runner)
-        .bind(now)
-        .bind(i64::from(alone))
-        .execute(&mut **tx)
-        .await
-        .about("creating an execution")?;
-        if inserted.rows_affected() == 0 {
-            return Err(already_active(&execution));
+        let mut batch = Batch::default();
+        batch.create(&execution, alone, None);
+        let created = batch
+            .run(tx, self.backend(), Scope::Within, &mut [])
+            .await
+            .map_err(|failed| failed.error)?;
+        match created.of(&execution.id) {
+            Created::Yes => Ok(execution),
+            Created::Busy => Err(already_active(&execution)),
+            Created::JobChanged => Err(StoreError::Corrupt {
+                what: "creation of an execution",
+                why: format!("execution {} was neither created nor refused", execution.id),
+            }),
         }
-        let detail = execution.trigger_detail.as_deref();
-        event(tx, &execution.id, now, ExecutionStatus::Pending, detail).await?;
-        Ok(execution)
+    }
+
+    /// A link of its own for a call's writes, on PostgreSQL; SQLite's go through the
+    /// writer's.
+    fn link(&self) -> Link {
+        Link::new(self.pool().clone(), self.backend())
     }
 
     /// Starts a transaction, for work that must land together.
@@ -555,14 +510,10 @@ impl Store {
         &self,
         writes: &[ExecutionWrite],
     ) -> Vec<Result<ExecutionWritten, StoreError>> {
-        if let Some(writer) = self.sqlite_writer() {
-            return writer.write(writes.to_vec()).await;
+        match self.sqlite_writer() {
+            Some(writer) => writer.write(writes.to_vec()).await,
+            None => self.link().write(writes).await,
         }
-        let mut done = Vec::with_capacity(writes.len());
-        for write in writes {
-            done.push(postgres::apply(self.pool(), write).await);
-        }
-        done
     }
 
     /// [`Store::write_all`] of one write, which it takes rather than copies.
@@ -573,7 +524,12 @@ impl Store {
                 .await
                 .pop()
                 .expect("the writer answers every write"),
-            None => postgres::apply(self.pool(), &write).await,
+            None => self
+                .link()
+                .write(std::slice::from_ref(&write))
+                .await
+                .pop()
+                .expect("a link answers every write"),
         }
     }
 
@@ -679,11 +635,10 @@ impl Store {
         job_id: &str,
         count: i64,
     ) -> Result<(u64, Vec<String>), StoreError> {
-        if let Some(writer) = self.sqlite_writer() {
-            return writer.prune(job_id, count).await;
+        match self.sqlite_writer() {
+            Some(writer) => writer.prune(job_id, count).await,
+            None => self.link().prune(job_id, count).await,
         }
-        let mut connection = self.pool().acquire().await.about("deleting old history")?;
-        prune_oldest_on(&mut connection, job_id, count).await
     }
 }
 

@@ -5,8 +5,8 @@
 //! API, then claimed, started and ended by a runner. On SQLite those writes take
 //! turns anyway (one writer at a time, and a connection that finds the write lock
 //! taken sleeps a millisecond or more before it tries again). So they queue here, on
-//! one connection held for good (a connection given back to its pool costs one more
-//! round trip, a ping), and go in batches ([`Batch`]): under load one transaction
+//! one connection held for good ([`Link`]; a connection given back to its pool costs
+//! one more round trip, a ping), and go in batches ([`Batch`]): under load one transaction
 //! holds the writes of several executions; on an idle server each write goes at
 //! once, alone. When a batch fails, each request in it is written alone, so that a
 //! bad write fails by itself.
@@ -19,26 +19,21 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::batch::{Batch, Creations, Failed, unanswered};
+use super::batch::{Batch, unanswered};
+use super::link::Link;
 use super::{Created, ExecutionWrite, ExecutionWritten};
-use crate::Execution;
-use crate::error::{QueryContext, StoreError};
+use crate::error::StoreError;
+use crate::{Backend, Execution};
 
 /// The most requests in one transaction.
 const BATCH: usize = 64;
 
 /// The shortest time between two checkpoints started by the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// The log's length (in pages) at which the writer's own connection checkpoints
-/// after all, should the checkpoints on the other connections fall behind. SQLite's
-/// default is 1000.
-const WAL_BACKSTOP: u32 = 10_000;
 
 /// The handle on the writer's task.
 pub(crate) struct Writer {
@@ -181,7 +176,7 @@ fn closed() -> StoreError {
 
 /// The task: writes what queued up, one batch at a time, until every sender is gone.
 async fn run(pool: AnyPool, others: AnyPool, mut receiver: mpsc::UnboundedReceiver<Request>) {
-    let mut connection = None;
+    let mut link = Link::new(pool, Backend::Sqlite);
     let mut batch = Vec::with_capacity(BATCH);
     let mut checkpoints = Checkpoints::new(others);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
@@ -189,13 +184,13 @@ async fn run(pool: AnyPool, others: AnyPool, mut receiver: mpsc::UnboundedReceiv
         let mut requests = std::mem::take(&mut batch);
         if requests.len() > 1 && !requests.iter().any(|r| matches!(r, Request::Prune { .. })) {
             // On failure, each alone (below) says which failed.
-            if let Ok(answers) = together(&pool, &mut connection, &requests).await {
+            if let Ok(answers) = together(&mut link, &requests).await {
                 reply(requests, answers);
                 continue;
             }
         }
         for request in requests.drain(..) {
-            alone(&pool, &mut connection, request).await;
+            alone(&mut link, request).await;
         }
         batch = requests;
     }
@@ -242,11 +237,7 @@ enum Answer {
 }
 
 /// Writes every request as one transaction.
-async fn together(
-    pool: &AnyPool,
-    connection: &mut Option<PoolConnection<Any>>,
-    requests: &[Request],
-) -> Result<Vec<Answer>, StoreError> {
+async fn together(link: &mut Link, requests: &[Request]) -> Result<Vec<Answer>, StoreError> {
     let mut batch = Batch::default();
     let mut writes = Vec::new();
     for request in requests {
@@ -265,7 +256,7 @@ async fn together(
         batch.write(slot, write);
     }
     let mut done: Vec<ExecutionWritten> = writes.iter().map(|w| unanswered(w)).collect();
-    let created = run_batch(pool, connection, batch, &mut done).await?;
+    let created = link.run(batch, &mut done).await?;
     let mut done = done.into_iter();
     Ok(requests
         .iter()
@@ -279,9 +270,8 @@ async fn together(
         .collect())
 }
 
-/// Writes one request by itself; a request of several writes that fails together
-/// is written one write at a time.
-async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, request: Request) {
+/// Writes one request by itself (see [`Link`]).
+async fn alone(link: &mut Link, request: Request) {
     match request {
         Request::Create {
             execution,
@@ -289,50 +279,17 @@ async fn alone(pool: &AnyPool, connection: &mut Option<PoolConnection<Any>>, req
             version,
             reply,
         } => {
-            let mut batch = Batch::default();
-            batch.create(&execution, alone, version);
-            let created = run_batch(pool, connection, batch, &mut []).await;
-            let _ = reply.send(created.map(|created| created.of(&execution.id)));
+            let _ = reply.send(link.create(&execution, alone, version).await);
         }
         Request::Write { writes, reply } => {
-            let mut done: Vec<ExecutionWritten> = writes.iter().map(unanswered).collect();
-            let mut batch = Batch::default();
-            for (slot, write) in writes.iter().enumerate() {
-                batch.write(slot, write);
-            }
-            let answers = match run_batch(pool, connection, batch, &mut done).await {
-                Ok(_) => done.into_iter().map(Ok).collect(),
-                Err(e) if writes.len() == 1 => vec![Err(e)],
-                Err(_) => {
-                    let mut answers = Vec::with_capacity(writes.len());
-                    for write in &writes {
-                        let mut one = [unanswered(write)];
-                        let mut batch = Batch::default();
-                        batch.write(0, write);
-                        let written = run_batch(pool, connection, batch, &mut one).await;
-                        answers.push(written.map(|_| one[0].clone()));
-                    }
-                    answers
-                }
-            };
-            let _ = reply.send(answers);
+            let _ = reply.send(link.write(&writes).await);
         }
         Request::Prune {
             job_id,
             count,
             reply,
         } => {
-            let held = match connection {
-                Some(held) => Ok(held),
-                None => acquire(pool)
-                    .await
-                    .map(|acquired| connection.insert(acquired)),
-            };
-            let pruned = match held {
-                Ok(held) => super::prune_oldest_on(held, &job_id, count).await,
-                Err(e) => Err(e),
-            };
-            let _ = reply.send(pruned);
+            let _ = reply.send(link.prune(&job_id, count).await);
         }
     }
 }
@@ -349,42 +306,4 @@ fn reply(requests: Vec<Request>, answers: Vec<Answer>) {
             _ => unreachable!("together answers each request in its own kind, and no prune"),
         }
     }
-}
-
-/// Runs `batch` on the held connection, taking one from `pool` first if none is
-/// held; a connection that could not be rolled back is closed.
-async fn run_batch(
-    pool: &AnyPool,
-    connection: &mut Option<PoolConnection<Any>>,
-    batch: Batch,
-    done: &mut [ExecutionWritten],
-) -> Result<Creations, StoreError> {
-    let held = match connection {
-        Some(held) => held,
-        None => connection.insert(acquire(pool).await?),
-    };
-    match batch.run(held, done).await {
-        Ok(created) => Ok(created),
-        Err(Failed {
-            error,
-            connection_lost,
-        }) => {
-            if connection_lost && let Some(lost) = connection.take() {
-                let _ = lost.close().await;
-            }
-            Err(error)
-        }
-    }
-}
-
-/// The writer's connection, which leaves checkpoints to the others (see the module
-/// documentation).
-async fn acquire(pool: &AnyPool) -> Result<PoolConnection<Any>, StoreError> {
-    let about = "opening the writer's connection";
-    let mut connection = pool.acquire().await.about(about)?;
-    sqlx::query(&format!("PRAGMA wal_autocheckpoint = {WAL_BACKSTOP}"))
-        .execute(&mut *connection)
-        .await
-        .about(about)?;
-    Ok(connection)
 }

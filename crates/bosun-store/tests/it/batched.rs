@@ -229,3 +229,38 @@ async fn an_execution_of_a_job_as_read_is_created_only_while_the_job_is_unchange
     })
     .await;
 }
+
+#[tokio::test]
+async fn of_two_ends_at_once_one_is_recorded_with_one_status_event() {
+    on_each_engine(|store| async move {
+        let (t, job) = acme_job(&store).await;
+        for round in 0..20 {
+            let e = store.create_execution(of(&job)).await.unwrap();
+            assert!(store.claim(&e.id, "local").await.unwrap());
+            store
+                .mark_running(&e.id, &started(100 + round, "/logs/out"))
+                .await
+                .unwrap();
+            let (one, other) = (
+                ended(ExecutionStatus::CompletedSuccessfully),
+                ended(ExecutionStatus::Failed),
+            );
+            let (succeeded, failed) =
+                tokio::join!(store.finish(&e.id, &one), store.finish(&e.id, &other));
+            let (succeeded, failed) = (succeeded.unwrap(), failed.unwrap());
+            assert!(
+                succeeded ^ failed,
+                "round {round}: exactly one end is recorded"
+            );
+            let events = store.events(&e.id).await.unwrap();
+            let ends: Vec<ExecutionStatus> = events
+                .iter()
+                .map(|event| event.status)
+                .filter(|status| status.is_final())
+                .collect();
+            let recorded = store.execution(&t.id, &e.id).await.unwrap().unwrap();
+            assert_eq!(ends, [recorded.status], "round {round}: {events:?}");
+        }
+    })
+    .await;
+}
