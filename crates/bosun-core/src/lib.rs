@@ -41,5 +41,5 @@ pub use permission::{Action, Permission, Resource};
 pub use result::JobRunResult;
 pub use role::Role;
 pub use status::ExecutionStatus;
-pub use task_queue_file::{BotTask, TaskQueue};
+pub use task_queue_file::{BotTask, TaskQueue, TaskState};
 pub use trigger::TriggerKind;

@@ -36,7 +36,8 @@ pub struct TaskQueue {
     pub extra: Map<String, Value>,
 }
 
-/// One task of the queue. `Status` is one of `Pending`, `Running`, `Completed`, `Failed`.
+/// One task of the queue. `Status` is one of `Pending`, `Running`, `Completed`, `Failed`
+/// ([`TaskState`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)] // the fields are seed 000's, documented there and in docs/
@@ -51,8 +52,8 @@ pub struct BotTask {
     pub package_name: Option<String>,
     #[serde(default, alias = "version")]
     pub version: Option<String>,
-    #[serde(default = "pending", alias = "status")]
-    pub status: String,
+    #[serde(default, alias = "status")]
+    pub status: TaskState,
     #[serde(
         default = "Utc::now",
         alias = "createdTime",
@@ -74,20 +75,70 @@ pub struct BotTask {
     pub extra: Map<String, Value>,
 }
 
-/// Task states as the seed spells them.
-pub mod state {
+/// A task's state, as seed 000 spells it. A state the seed does not name (another
+/// tool's) is kept as it was written, and such a task is left alone; a known name is
+/// read in any case and written as the seed spells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TaskState {
     /// Waiting to be taken.
-    pub const PENDING: &str = "Pending";
+    #[default]
+    Pending,
     /// Taken by a `bosun queue` process; `Pid` names it.
-    pub const RUNNING: &str = "Running";
+    Running,
     /// The bot exited with code 0.
-    pub const COMPLETED: &str = "Completed";
+    Completed,
     /// The bot failed or could not be run; `ErrorMessage` says why.
-    pub const FAILED: &str = "Failed";
+    Failed,
+    /// A state the seed does not name, as written.
+    Other(String),
 }
 
-fn pending() -> String {
-    state::PENDING.to_owned()
+impl TaskState {
+    /// The states the seed names.
+    const KNOWN: [TaskState; 4] = [
+        TaskState::Pending,
+        TaskState::Running,
+        TaskState::Completed,
+        TaskState::Failed,
+    ];
+
+    /// Its text, as written to the file.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TaskState::Pending => "Pending",
+            TaskState::Running => "Running",
+            TaskState::Completed => "Completed",
+            TaskState::Failed => "Failed",
+            TaskState::Other(text) => text,
+        }
+    }
+
+    /// The state written as `text`: a known name in any case, else [`TaskState::Other`].
+    pub fn from_text(text: &str) -> Self {
+        Self::KNOWN
+            .into_iter()
+            .find(|state| state.as_str().eq_ignore_ascii_case(text))
+            .unwrap_or_else(|| TaskState::Other(text.to_owned()))
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(TaskState::from_text(&text))
+    }
 }
 
 impl TaskQueue {
@@ -113,7 +164,7 @@ impl TaskQueue {
         self.tasks
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.status.eq_ignore_ascii_case(state::PENDING))
+            .filter(|(_, t)| t.status == TaskState::Pending)
             .min_by_key(|(i, t)| (t.created_time, *i))
             .map(|(i, _)| i)
     }
@@ -197,6 +248,25 @@ mod tests {
             TaskQueue::from_json(r#"{"Tasks":[{"TaskId":"x","CreatedTime":"yesterday"}]}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_state_is_read_in_any_case_and_an_unknown_one_is_kept_as_written() {
+        let text = r#"{"Tasks":[{"TaskId":"x","Status":"pending"},
+            {"TaskId":"y","Status":"Paused"},{"TaskId":"z"}]}"#;
+        let queue = TaskQueue::from_json(text).unwrap();
+        let states: Vec<&TaskState> = queue.tasks.iter().map(|t| &t.status).collect();
+        assert_eq!(
+            states,
+            [
+                &TaskState::Pending,
+                &TaskState::Other("Paused".to_owned()),
+                &TaskState::Pending
+            ]
+        );
+        let back: Value = serde_json::from_str(&queue.to_json()).unwrap();
+        assert_eq!(back["Tasks"][0]["Status"], "Pending");
+        assert_eq!(back["Tasks"][1]["Status"], "Paused");
     }
 
     #[test]

@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bosun_core::error::chain;
-use bosun_core::task_queue_file::state;
-use bosun_core::{BotTask, TaskQueue};
+use bosun_core::{BotTask, TaskQueue, TaskState};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
@@ -87,7 +86,7 @@ pub async fn process_next(
     let taken = update(path, |queue| {
         let index = queue.next_pending()?;
         let task = &mut queue.tasks[index];
-        task.status = state::RUNNING.to_owned();
+        task.status = TaskState::Running;
         task.start_time = Some(Utc::now());
         task.end_time = None;
         task.pid = Some(std::process::id());
@@ -151,11 +150,10 @@ pub async fn process_next(
             }
         };
         entry.status = if error.is_none() {
-            state::COMPLETED
+            TaskState::Completed
         } else {
-            state::FAILED
-        }
-        .to_owned();
+            TaskState::Failed
+        };
         entry.end_time = Some(now);
         entry.error_message = error.clone();
         Some(entry.clone())
