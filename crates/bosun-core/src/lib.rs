@@ -16,6 +16,7 @@ pub mod job;
 pub mod missed;
 pub mod name;
 mod named;
+pub mod package;
 pub mod path_error;
 pub mod permission;
 pub mod requirements;

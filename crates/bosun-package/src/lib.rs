@@ -29,20 +29,17 @@ mod extract;
 mod inspect;
 mod layout;
 mod metadata;
-mod name;
 mod pack;
 mod sha256;
-mod version;
 
-pub use error::{
-    BotJsonError, ErrorClass, NameProblem, NoBotReason, PackageError, PackageNameError,
-    VersionError,
+pub use bosun_core::package::{
+    DEFAULT_VERSION, MAX_PACKAGE_NAME_CHARS, MAX_VERSION_CHARS, PackageName, PackageNameError,
+    Version, VersionError,
 };
+pub use error::{BotJsonError, ErrorClass, NameProblem, NoBotReason, PackageError};
 pub use extract::{Extracted, extract};
 pub use inspect::{DEFAULT_MAX_ENTRIES, DEFAULT_MAX_UNPACKED, Limits, Manifest, inspect};
 pub use layout::EntryScript;
 pub use metadata::{BOT_JSON, MAX_BOT_JSON_BYTES, Metadata};
-pub use name::{MAX_PACKAGE_NAME_CHARS, PackageName};
 pub use pack::{EXCLUDED_EXTENSIONS, EXCLUDED_NAMES, Packed, pack_dir};
 pub use sha256::{HashingWriter, Sha256Digest, sha256_hex};
-pub use version::{DEFAULT_VERSION, MAX_VERSION_CHARS, Version};

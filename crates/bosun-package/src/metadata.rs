@@ -10,8 +10,8 @@
 use serde_json::{Map, Value};
 
 use crate::error::BotJsonError;
-use crate::name::PackageName;
-use crate::version::Version;
+use bosun_core::package::PackageName;
+use bosun_core::package::Version;
 
 /// The file name of a package's metadata, beside its entry script.
 pub const BOT_JSON: &str = "bot.json";

@@ -100,6 +100,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "executions that run alone",
         include_str!("../migrations/0005_executions_alone.sql"),
     ),
+    (
+        6,
+        "packages and machine keys",
+        include_str!("../migrations/0006_packages.sql"),
+    ),
 ];
 
 /// `sql` in `backend`'s dialect. The schema keeps to types both engines share, so

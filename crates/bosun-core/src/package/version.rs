@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::VersionError;
+use super::VersionError;
 
 /// The most characters a version may have.
 pub const MAX_VERSION_CHARS: usize = 64;

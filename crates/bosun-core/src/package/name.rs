@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::PackageNameError;
+use super::PackageNameError;
 
 /// The most characters a package name may have.
 pub const MAX_PACKAGE_NAME_CHARS: usize = 100;
