@@ -14,6 +14,7 @@ mod error;
 mod executions;
 mod jobs;
 mod model;
+mod packages;
 mod results;
 mod row;
 mod status_sql;
@@ -34,11 +35,12 @@ pub use executions::{
     ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page, Started,
 };
 pub use model::{
-    Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule,
-    ScheduleRow, Tenant, Token,
+    Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule, Package,
+    PackageVersion, ScheduleRow, Tenant, Token,
 };
+pub use packages::NewPackageVersion;
 pub use results::{NewWorkerResult, WorkerResult};
-pub use tenants::{TOKEN_PREFIX, TokenDeletion};
+pub use tenants::{MACHINE_KEY_PREFIX, TOKEN_PREFIX, TokenDeletion};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,6 +46,40 @@ pub struct Agent {
     pub status: AgentStatus,
 }
 
+/// A bot package: a name in a tenant, and the versions uploaded under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Its id.
+    pub id: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// Its name, unique in the tenant.
+    pub name: bosun_core::package::PackageName,
+    /// What it does, if said.
+    pub description: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When a version was last added.
+    pub updated_at: DateTime<Utc>,
+    /// Its versions, oldest first.
+    pub versions: Vec<PackageVersion>,
+}
+
+/// One uploaded version of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageVersion {
+    /// The version.
+    pub version: bosun_core::package::Version,
+    /// The archive's size in bytes.
+    pub size: u64,
+    /// The archive's SHA-256, in hex.
+    pub sha256: String,
+    /// Where the package storage keeps it.
+    pub object_key: String,
+    /// When it was uploaded.
+    pub uploaded_at: DateTime<Utc>,
+}
+
 /// A job definition: a name and what to run, as JSON the server validates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -25,6 +25,18 @@ pub enum TokenDeletion {
 /// The prefix of every token secret, so a leaked one is recognisable in a scan.
 pub const TOKEN_PREFIX: &str = "bsn_";
 
+/// The prefix of every agent's machine key, for the same reason.
+pub const MACHINE_KEY_PREFIX: &str = "bmk_";
+
+/// A new secret with `prefix`: 244 random bits from the OS's generator.
+fn new_secret(prefix: &str) -> String {
+    format!(
+        "{prefix}{}{}",
+        Uuid::new_v4().simple(),
+        Uuid::new_v4().simple()
+    )
+}
+
 fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -144,12 +156,7 @@ impl Store {
         permissions: &[Permission],
     ) -> Result<(Token, String), StoreError> {
         let id = Uuid::now_v7().to_string();
-        // 244 random bits from the OS's generator.
-        let secret = format!(
-            "{TOKEN_PREFIX}{}{}",
-            Uuid::new_v4().simple(),
-            Uuid::new_v4().simple()
-        );
+        let secret = new_secret(TOKEN_PREFIX);
         let now = Utc::now();
         sqlx::query(
             "INSERT INTO tokens (id, tenant_id, name, secret_hash, permissions, created_at) \
@@ -297,6 +304,40 @@ impl Store {
     ) -> Result<Option<Agent>, StoreError> {
         self.agent_where("tenant_id = $1 AND name = $2", tenant_id, name)
             .await
+    }
+
+    /// Gives the tenant's agent `id` a new machine key, which replaces its old one,
+    /// and returns it: like a token's secret, it is kept only as a hash and cannot be
+    /// shown again. `None` when the tenant has no such agent.
+    pub async fn new_machine_key(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let key = new_secret(MACHINE_KEY_PREFIX);
+        let done =
+            sqlx::query("UPDATE agents SET machine_key_hash = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .bind(hash(&key))
+                .execute(self.pool())
+                .await
+                .about("giving an agent a machine key")?;
+        Ok((done.rows_affected() == 1).then_some(key))
+    }
+
+    /// The tenant's agent whose machine key is `key`, if any.
+    pub async fn agent_by_machine_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<Agent>, StoreError> {
+        self.agent_where(
+            "tenant_id = $1 AND machine_key_hash = $2",
+            tenant_id,
+            &hash(key),
+        )
+        .await
     }
 
     /// The tenant's agent with this id.

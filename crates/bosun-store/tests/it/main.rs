@@ -2,6 +2,7 @@
 
 mod alone;
 mod batched;
+mod packages;
 
 use bosun_core::role::Role;
 use bosun_core::{ExecutionStatus, FileMissed, MissedPolicy, Permission, TriggerKind};
