@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod fake_llm;
 pub mod redis_server;
+pub mod s3_server;
 pub mod stats;
 
 use std::future::Future;
