@@ -20,6 +20,8 @@ pub enum Resource {
     Schedules,
     /// File triggers of jobs.
     Triggers,
+    /// Bot packages and their versions.
+    Packages,
     /// API tokens of the tenant.
     Tokens,
     /// The monitor's views.
@@ -30,11 +32,12 @@ pub enum Resource {
 
 impl Resource {
     /// Every resource, in the order the docs list them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Jobs,
         Self::Executions,
         Self::Schedules,
         Self::Triggers,
+        Self::Packages,
         Self::Tokens,
         Self::Monitor,
         Self::Tenants,
@@ -47,6 +50,7 @@ impl Resource {
             Self::Executions => "executions",
             Self::Schedules => "schedules",
             Self::Triggers => "triggers",
+            Self::Packages => "packages",
             Self::Tokens => "tokens",
             Self::Monitor => "monitor",
             Self::Tenants => "tenants",

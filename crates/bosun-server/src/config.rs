@@ -40,6 +40,46 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Whether the very first start defines the example job `hello-bot`.
     pub example_job: bool,
+    /// Where bot packages are kept and how they are handed out.
+    pub packages: PackagesConfig,
+}
+
+/// Where bot packages are kept, and the limits of uploads and links.
+#[derive(Debug, Clone)]
+pub struct PackagesConfig {
+    /// Where their bytes go.
+    pub storage: PackageStore,
+    /// How long a download link works.
+    pub link_lifetime: Duration,
+    /// The largest upload accepted, in bytes.
+    pub upload_limit: u64,
+    /// What an archive may unpack to: entries and total size.
+    pub limits: bosun_package::Limits,
+    /// What the server's own download links start with (`http://HOST:PORT`); default
+    /// the address it listens on, which suits machines that reach it there.
+    pub public_url: Option<bosun_storage::Url>,
+}
+
+impl Default for PackagesConfig {
+    fn default() -> Self {
+        Self {
+            storage: PackageStore::Disk(None),
+            link_lifetime: Duration::from_secs(15 * 60),
+            upload_limit: 100 * 1024 * 1024,
+            limits: bosun_package::Limits::default(),
+            public_url: None,
+        }
+    }
+}
+
+/// Where packages' bytes go.
+#[derive(Debug, Clone)]
+pub enum PackageStore {
+    /// Files in a directory (default `packages` in the data directory); the server
+    /// serves the download links itself, signed with a secret kept there.
+    Disk(Option<PathBuf>),
+    /// Objects in an S3-compatible bucket; links are presigned.
+    S3(bosun_storage::S3Config),
 }
 
 impl ServerConfig {
@@ -59,6 +99,7 @@ impl ServerConfig {
             log_limit: bosun_exec::RunOptions::LOG_LIMIT,
             body_limit: 1024 * 1024,
             example_job: false,
+            packages: PackagesConfig::default(),
         }
     }
 

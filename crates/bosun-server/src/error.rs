@@ -65,6 +65,12 @@ pub enum ServerError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The package storage could not be opened.
+    #[error("could not open the package storage")]
+    Packages(#[source] bosun_storage::StorageError),
+    /// The address download links would start with is not a URL.
+    #[error("{0:?} is not a URL to start download links with: give --public-url http://HOST:PORT")]
+    PublicUrl(String),
     /// A server error was answered outside the handlers (by axum or a layer).
     #[error("answered {status} outside the handlers: {text}")]
     Outside {

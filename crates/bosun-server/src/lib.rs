@@ -32,7 +32,7 @@ use bosun_core::Permission;
 use bosun_store::Store;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{RestartPolicy, ServerConfig};
+pub use config::{PackageStore, PackagesConfig, RestartPolicy, ServerConfig};
 pub use error::{ApiError, ServerError};
 pub use example::EXAMPLE_JOB;
 pub use home_lock::HomeInUse;
@@ -107,6 +107,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     store.ensure_agent(&tenant.id, runner::RUNNER_NAME).await?;
     let runner = RunnerHandle::default();
     let recovery = recovery::recover(&store, config.on_restart, &runner).await?;
+    let packages = Arc::new(open_packages(&config, &url).await?);
     let state = AppState {
         store,
         runner,
@@ -116,6 +117,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         trigger_health: watcher::Health::default(),
         tokens: Arc::default(),
         known_jobs: Arc::default(),
+        packages,
     };
     Ok(Server {
         url,
@@ -125,6 +127,32 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         recovery,
         home_lock,
     })
+}
+
+/// Opens the package storage `config` names; the server's own links start with
+/// `url` unless `public_url` says otherwise.
+pub(crate) async fn open_packages(
+    config: &ServerConfig,
+    url: &str,
+) -> Result<bosun_storage::PackageStorage, ServerError> {
+    use bosun_storage::{DiskStorage, PackageStorage, S3Storage, Url};
+    match &config.packages.storage {
+        config::PackageStore::Disk(dir) => {
+            let dir = dir.clone().unwrap_or_else(|| config.home.join("packages"));
+            let base = match &config.packages.public_url {
+                Some(base) => base.clone(),
+                None => Url::parse(url).map_err(|_| ServerError::PublicUrl(url.to_owned()))?,
+            };
+            Ok(PackageStorage::Disk(
+                DiskStorage::open(dir, base)
+                    .await
+                    .map_err(ServerError::Packages)?,
+            ))
+        }
+        config::PackageStore::S3(s3) => Ok(PackageStorage::S3(
+            S3Storage::new(s3.clone()).map_err(ServerError::Packages)?,
+        )),
+    }
 }
 
 impl Server {

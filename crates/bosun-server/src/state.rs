@@ -24,4 +24,6 @@ pub(crate) struct AppState {
     pub(crate) known_jobs: Arc<crate::known_jobs::KnownJobs>,
     /// Tokens checked in the last few seconds.
     pub(crate) tokens: Arc<crate::auth::cache::TokenCache>,
+    /// Where packages' bytes are kept.
+    pub(crate) packages: Arc<bosun_storage::PackageStorage>,
 }

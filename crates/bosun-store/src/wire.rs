@@ -4,7 +4,7 @@
 
 use bosun_core::wire;
 
-use crate::model::{Agent, Execution, ExecutionEvent, Job, Tenant, Token};
+use crate::model::{Agent, Execution, ExecutionEvent, Job, Package, PackageVersion, Tenant, Token};
 
 impl From<Tenant> for wire::Tenant {
     fn from(row: Tenant) -> Self {
@@ -25,6 +25,30 @@ impl From<Token> for wire::Token {
             name: row.name,
             permissions: row.permissions,
             created_at: Some(row.created_at),
+        }
+    }
+}
+
+impl From<Package> for wire::Package {
+    fn from(row: Package) -> Self {
+        Self {
+            id: row.id,
+            name: row.name.to_string(),
+            description: row.description,
+            created_at: Some(row.created_at),
+            updated_at: Some(row.updated_at),
+            versions: row.versions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<PackageVersion> for wire::PackageVersion {
+    fn from(row: PackageVersion) -> Self {
+        Self {
+            version: row.version.to_string(),
+            size: row.size,
+            sha256: row.sha256,
+            uploaded_at: Some(row.uploaded_at),
         }
     }
 }

@@ -12,6 +12,7 @@ mod access;
 mod execution;
 mod job;
 mod lenient;
+mod package;
 mod schedule;
 mod seed;
 
@@ -25,6 +26,7 @@ use crate::ExecutionStatus;
 pub use access::{Agent, CreatedTenant, CreatedToken, Tenant, Token};
 pub use execution::{Execution, ExecutionDetail, ExecutionEvent, MonitorEntry};
 pub use job::Job;
+pub use package::{AgentPackageLink, Package, PackageLink, PackageVersion};
 pub use schedule::{FileTrigger, Schedule};
 pub use seed::{SeedStatus, SeedTriggerStatus, SeedTriggered};
 

@@ -41,15 +41,20 @@ impl Api {
             .create_token(&tenant.id, "admin", &[bosun_core::Permission::All])
             .await
             .unwrap();
+        let config = ServerConfig::new(home);
+        let packages = crate::open_packages(&config, "http://127.0.0.1:8420")
+            .await
+            .unwrap();
         let state = AppState {
             store: store.clone(),
             runner: RunnerHandle::default(),
-            config: Arc::new(ServerConfig::new(home)),
+            config: Arc::new(config),
             schedules_changed: Arc::default(),
             triggers_changed: Arc::default(),
             trigger_health: crate::watcher::Health::default(),
             tokens: Arc::default(),
             known_jobs: Arc::default(),
+            packages: Arc::new(packages),
         };
         Self {
             app: super::router(state),
