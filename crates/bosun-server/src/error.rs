@@ -104,6 +104,11 @@ pub enum ApiError {
         "missing or unknown API token: send `Authorization: Bearer <token>` (the admin token is printed by the first `bosun up`)"
     )]
     Unauthorized,
+    /// No machine key, or one no agent of the tenant has.
+    #[error(
+        "missing or unknown machine key: send `?machineKey=` or the header `X-MachineKey` with the key the agent was given"
+    )]
+    BadMachineKey,
     /// The token lacks the permission.
     #[error("this token lacks the permission {0}")]
     Forbidden(String),
@@ -125,6 +130,13 @@ pub enum ApiError {
     /// The body is over the server's limit.
     #[error("request body too large: send less than the server's body limit (1 MiB by default)")]
     TooLarge,
+    /// Something is over a limit other than the body limit; the message names it.
+    #[error("{0}")]
+    OverLimit(String),
+    /// Refused for a reason other than a token's permissions (an expired or altered
+    /// download link); the message says what to do.
+    #[error("{0}")]
+    Refused(String),
     /// Something failed inside the server; the source is what, for the log only.
     #[error("internal error; the server's log has the details")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -133,7 +145,7 @@ pub enum ApiError {
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Unauthorized | Self::BadMachineKey => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -142,7 +154,8 @@ impl ApiError {
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::TooLarge | Self::OverLimit(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -14,6 +14,7 @@ mod executions;
 mod jobs;
 mod logs;
 mod monitor;
+mod packages;
 mod schedules;
 mod seed;
 mod starters;
@@ -30,7 +31,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
@@ -60,6 +61,7 @@ no control or bidirectional control characters, not shaped like a UUID."
         (name = "schedules", description = "Cron and interval schedules of jobs"),
         (name = "triggers", description = "File triggers of jobs"),
         (name = "monitor", description = "Running and stuck executions"),
+        (name = "packages", description = "Bot packages, their versions and download links"),
         (name = "access", description = "Tokens, tenants and agents"),
         (name = "seed", description = "Seed 000's routes, with its field names"),
         (name = "server", description = "Liveness and this document"),
@@ -107,6 +109,21 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::tenants, admin::create_tenant))
         .routes(routes!(seed::trigger))
         .routes(routes!(seed::status))
+        .routes(unlimited(routes!(packages::upload)))
+        .routes(unlimited(routes!(packages::add_version)))
+        .routes(routes!(packages::list))
+        .routes(routes!(packages::get, packages::delete))
+        .routes(routes!(packages::delete_version))
+        .routes(routes!(packages::download))
+        .routes(routes!(packages::agent_download))
+        .routes(routes!(packages::blob))
+}
+
+/// `route` without the body limit of JSON requests: an upload's handler streams its
+/// body to disk and applies the upload limit itself.
+fn unlimited(route: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let (schemas, paths, method) = route;
+    (schemas, paths, method.layer(DefaultBodyLimit::disable()))
 }
 
 /// The OpenAPI document of every route, made from the handlers and the wire types.

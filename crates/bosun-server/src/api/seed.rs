@@ -18,7 +18,9 @@ use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use bosun_core::{Action, AgentStatus, ExecutionStatus, Resource, TriggerKind};
 
-fn same_tenant(caller: &Caller, tenant: &str) -> Result<(), ApiError> {
+/// Succeeds when `tenant` (a slug or id, from a route) is the caller's own; any other
+/// is 404, as if it did not exist.
+pub(super) fn same_tenant(caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     if caller.tenant.slug == tenant || caller.tenant.id == tenant {
         Ok(())
     } else {
