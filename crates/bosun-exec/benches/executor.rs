@@ -33,6 +33,9 @@ use bosun_exec::python::{Installer, PythonEnvs, Requirements};
 use bosun_exec::{Outcome, RunOptions, RunReport, run};
 use bosun_test_utils::bench::{self, Parts, Run};
 use bosun_test_utils::stats::{list, median, per_round, seconds};
+
+/// The bench's parts (see the module documentation).
+const PARTS: [char; 3] = ['a', 'b', 'c'];
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -99,14 +102,14 @@ impl Settings {
             }
         }
         if let Some(list) = only {
-            settings.parts = Parts::parse(&list)?;
+            settings.parts = Parts::parse(&list, &PARTS)?;
         }
         Ok(Some(settings))
     }
 
     fn full() -> Self {
         Self {
-            parts: Parts::all(),
+            parts: Parts::all(&PARTS),
             rounds: 7,
             true_jobs: 300,
             bot_starts: 40,

@@ -37,19 +37,25 @@ pub fn exit_if_failed<E: Display>(bench: &str, outcome: Result<(), E>) {
 pub struct Parts(Vec<char>);
 
 impl Parts {
-    /// Every part.
-    pub fn all() -> Self {
-        Self(vec!['a', 'b', 'c'])
+    /// Every part of a bench whose parts are `known`.
+    pub fn all(known: &[char]) -> Self {
+        Self(known.to_vec())
     }
 
-    /// A comma-separated list of parts; blanks are passed over.
-    pub fn parse(list: &str) -> Result<Self, String> {
+    /// A comma-separated list of parts, each one of `known`; blanks are passed over.
+    pub fn parse(list: &str, known: &[char]) -> Result<Self, String> {
         list.split(',')
             .map(str::trim)
             .filter(|part| !part.is_empty())
-            .map(|part| match part {
-                "a" | "b" | "c" => Ok(part.chars().next().expect("matched a one-letter part")),
-                other => Err(format!("unknown part {other:?}: use a, b or c")),
+            .map(|part| {
+                let mut chars = part.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if known.contains(&c) => Ok(c),
+                    _ => {
+                        let names: Vec<String> = known.iter().map(char::to_string).collect();
+                        Err(format!("unknown part {part:?}: use {}", names.join(", ")))
+                    }
+                }
             })
             .collect::<Result<_, _>>()
             .map(Self)

@@ -17,8 +17,12 @@
 //!   two log files per job). Goal: API ÷ bare ≥ 0.5.
 //! - (c) The server's resident memory, idle after start and with 100,000 history rows
 //!   after a client has listed and run things. Goal: ≤ 40 MiB.
+//! - (d) A 50 MiB package uploaded and downloaded through the server (embedded
+//!   storage), against a plain copy of the same file. Goal: copy ÷ API ≥ 0.8 each way.
+//!   And the server's peak resident memory after a 100 MiB upload: ≤ 60 MiB (uploads
+//!   are streamed, never held whole).
 //!
-//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c]`; see
+//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c,d]`; see
 //! [`settings::USAGE`]. docs/PERFORMANCE.md explains the figures and records a run.
 
 // A crate root finds its modules beside it; these live in server/.
@@ -30,6 +34,8 @@ mod figures;
 mod latency;
 #[path = "server/memory.rs"]
 mod memory;
+#[path = "server/packages.rs"]
+mod packages;
 #[path = "server/process.rs"]
 mod process;
 #[path = "server/settings.rs"]
@@ -50,6 +56,9 @@ type Fallible<T> = Result<T, Error>;
 
 /// The goal of (c).
 const MEMORY_GOAL_MIB: f64 = 40.0;
+
+/// The goal of (d)'s memory.
+const UPLOAD_MEMORY_GOAL_MIB: f64 = 60.0;
 
 fn main() {
     let parsed = Settings::from_args(std::env::args().skip(1));
@@ -96,6 +105,9 @@ impl<'a> Bench<'a> {
         if self.settings.parts.wants('c') {
             self.memory()?;
         }
+        if self.settings.parts.wants('d') {
+            self.packages()?;
+        }
         self.run.report(print_table);
         Ok(())
     }
@@ -120,6 +132,7 @@ impl<'a> Bench<'a> {
                 .settings
                 .history_limit
                 .unwrap_or(((rounds + 1) * n + WARM + 100) as i64),
+            more: Vec::new(),
         };
         let server = ServerProcess::start(&self.run.dir("a-server"), &flags)?;
         let api = Api::new(&server.url, &server.token);
@@ -185,6 +198,113 @@ impl<'a> Bench<'a> {
         Ok(())
     }
 
+    // --------------------------------------------------------- (d) packages
+
+    /// (d): a package's upload and download through the server against a plain copy,
+    /// then the server's peak memory after a large upload.
+    fn packages(&mut self) -> Fallible<()> {
+        let rounds = self.settings.throughput_rounds;
+        let (mib_each, big_mib) = (self.settings.package_mib, self.settings.big_package_mib);
+        let dir = self.run.dir("d");
+        let zip = packages::make_package(&dir, mib_each)?;
+        let size = std::fs::metadata(&zip)?.len();
+        let flags = UpFlags {
+            max_concurrent: self.settings.max_concurrent,
+            history_limit: 100,
+            more: vec![
+                "--package-upload-limit".to_owned(),
+                format!("{}MiB", big_mib + 16),
+            ],
+        };
+        let server = ServerProcess::start(&self.run.dir("d-server"), &flags)?;
+        let http = reqwest::Client::new();
+        let (url, token) = (server.url.clone(), server.token.clone());
+        let up = |version: String| {
+            packages::upload(
+                http.clone(),
+                url.clone(),
+                token.clone(),
+                zip.clone(),
+                version,
+            )
+        };
+        let down = |version: String, to: std::path::PathBuf| {
+            packages::download(http.clone(), url.clone(), token.clone(), version, to, size)
+        };
+        // Warm-up: the server's first upload and link, the page cache.
+        self.block(up("warm".to_owned()))?;
+        self.block(down("warm".to_owned(), dir.join("warm.zip")))?;
+        packages::copy(&zip, &dir.join("warm-copy.zip"))?;
+
+        let (mut api_up, mut api_down, mut copy_up, mut copy_down) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            for step in 0..2 {
+                if (round + step) % 2 == 0 {
+                    let version = format!("1.0.{round}");
+                    api_up.push(self.block(up(version.clone()))?);
+                    let to = dir.join(format!("down-{round}.zip"));
+                    api_down.push(self.block(down(version, to.clone()))?);
+                    std::fs::remove_file(to)?;
+                } else {
+                    let (copied, again) = (
+                        dir.join(format!("copy-{round}.zip")),
+                        dir.join(format!("copy-again-{round}.zip")),
+                    );
+                    copy_up.push(packages::copy(&zip, &copied)?);
+                    copy_down.push(packages::copy(&copied, &again)?);
+                    std::fs::remove_file(copied)?;
+                    std::fs::remove_file(again)?;
+                }
+            }
+        }
+        let size_mib = size as f64 / (1024.0 * 1024.0);
+        let rate = |s: f64| format!("{:.0} MiB/s", size_mib / s);
+        for (way, api, copy) in [
+            ("upload", &api_up, &copy_up),
+            ("download", &api_down, &copy_down),
+        ] {
+            let ratios = per_round(copy, api, |copy, api| copy / api);
+            self.run.note(format!(
+                "(d) {way}: {rounds} rounds of a {size_mib:.1} MiB package; per round, API {}; \
+                 copy {}; ratios {}",
+                list(api, |s| rate(s)),
+                list(copy, |s| rate(s)),
+                list(&ratios, |r| format!("{r:.2}"))
+            ));
+            self.run.rows.push(Row {
+                measure: format!("(d) {size_mib:.0} MiB package {way} (copy ÷ API)"),
+                bosun: rate(median(api)),
+                baseline: rate(median(copy)),
+                figure: median(&ratios),
+                goal: Goal::AtLeast(0.8),
+            });
+        }
+
+        let big = packages::make_package(&dir, big_mib)?;
+        let big_size = std::fs::metadata(&big)?.len();
+        self.block(packages::upload(
+            http.clone(),
+            url.clone(),
+            token.clone(),
+            big,
+            "big".to_owned(),
+        ))?;
+        let memory = server.memory()?;
+        server.stop()?;
+        self.run.rows.push(Row {
+            measure: format!(
+                "(d) server memory, peak, after a {:.0} MiB upload",
+                big_size as f64 / (1024.0 * 1024.0)
+            ),
+            bosun: mib(memory.peak as f64),
+            baseline: "–".to_owned(),
+            figure: memory.peak as f64,
+            goal: Goal::AtMostMib(UPLOAD_MEMORY_GOAL_MIB),
+        });
+        Ok(())
+    }
+
     // ------------------------------------------------------- (b) throughput
 
     /// (b): `/bin/true` executions/s through the API against the bare supervisor
@@ -199,6 +319,7 @@ impl<'a> Bench<'a> {
                 .settings
                 .history_limit
                 .unwrap_or((n + WARM + 100) as i64),
+            more: Vec::new(),
         };
         self.block(throughput::bare(
             self.run.dir("b-bare/warm"),

@@ -58,6 +58,7 @@ pub(crate) fn measure(
     let flags = UpFlags {
         max_concurrent,
         history_limit: (rows + RUNS + 10) as i64,
+        more: Vec::new(),
     };
     let server = ServerProcess::start(home, &flags)?;
     std::thread::sleep(SETTLE);

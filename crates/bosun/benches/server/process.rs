@@ -20,6 +20,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 pub(crate) struct UpFlags {
     pub(crate) max_concurrent: usize,
     pub(crate) history_limit: i64,
+    /// Any other flags, as given.
+    pub(crate) more: Vec<String>,
 }
 
 /// A running `bosun up`; killed if dropped before [`ServerProcess::stop`].
@@ -55,6 +57,7 @@ impl ServerProcess {
             .arg(home)
             .args(["--max-concurrent", &flags.max_concurrent.to_string()])
             .args(["--history-limit", &flags.history_limit.to_string()])
+            .args(&flags.more)
             // The server's own defaults, whatever this shell sets.
             .env_remove("BOSUN_DATABASE_URL")
             .env_remove("BOSUN_LOG")

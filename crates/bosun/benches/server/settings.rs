@@ -4,16 +4,23 @@ use std::path::PathBuf;
 
 use bosun_test_utils::bench::Parts;
 
+/// The bench's parts: a = latency, b = throughput, c = memory, d = packages.
+const PARTS: [char; 4] = ['a', 'b', 'c', 'd'];
+
 pub(crate) const USAGE: &str = "usage: cargo bench -p bosun --bench server -- \
-[--quick] [--only a,b,c] [--jobs N] [--rows N] [other flags]
+[--quick] [--only a,b,c,d] [--jobs N] [--rows N] [other flags]
   --quick             a smoke run, not figures to quote: (a) 3 rounds of 30 samples,
-                      (b) 2 rounds of 1000 jobs, (c) 10000 history rows
+                      (b) 2 rounds of 1000 jobs, (c) 10000 history rows, (d) 2 rounds
+                      of a 10 MiB package and a 20 MiB one for memory
   --only LIST         the parts to run (also BOSUN_BENCH_ONLY): a = trigger-to-start
-                      latency, b = sustained executions/s, c = server memory
+                      latency, b = sustained executions/s, c = server memory,
+                      d = package upload and download
   --rounds N          rounds of (a) and of (b) [default: 7 and 3]
   --samples N         latency samples per side and round in (a) [default: 200]
   --jobs N            no-op jobs per side and round in (b) [default: 10000]
   --rows N            finished executions in the history of (c) [default: 100000]
+  --package-mib N     the package (d) moves each round, in MiB [default: 50]
+  --big-package-mib N the package (d) uploads for the server's memory [default: 100]
   --max-concurrent N  the server's --max-concurrent, and the bare loop's jobs at once
                       in (b) [default: 4, the server's default]
   --submitters N      run requests in flight at once while (b) submits [default: 4]
@@ -31,6 +38,8 @@ pub(crate) struct Settings {
     pub(crate) throughput_rounds: usize,
     pub(crate) jobs: usize,
     pub(crate) rows: usize,
+    pub(crate) package_mib: usize,
+    pub(crate) big_package_mib: usize,
     pub(crate) max_concurrent: usize,
     pub(crate) submitters: usize,
     pub(crate) history_limit: Option<i64>,
@@ -67,7 +76,9 @@ impl Settings {
                 "--scratch" => settings.scratch = value()?.into(),
                 "--rounds" => rounds = Some(count(&flag, &value()?)?),
                 "--samples" | "--jobs" | "--rows" | "--max-concurrent" | "--submitters"
-                | "--history-limit" => given.push((flag.clone(), count(&flag, &value()?)?)),
+                | "--history-limit" | "--package-mib" | "--big-package-mib" => {
+                    given.push((flag.clone(), count(&flag, &value()?)?))
+                }
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -82,25 +93,29 @@ impl Settings {
                 "--samples" => settings.samples = n,
                 "--jobs" => settings.jobs = n,
                 "--rows" => settings.rows = n,
+                "--package-mib" => settings.package_mib = n,
+                "--big-package-mib" => settings.big_package_mib = n,
                 "--max-concurrent" => settings.max_concurrent = n,
                 "--submitters" => settings.submitters = n,
                 _ => settings.history_limit = Some(n as i64),
             }
         }
         if let Some(list) = only {
-            settings.parts = Parts::parse(&list)?;
+            settings.parts = Parts::parse(&list, &PARTS)?;
         }
         Ok(Some(settings))
     }
 
     fn full() -> Self {
         Self {
-            parts: Parts::all(),
+            parts: Parts::all(&PARTS),
             latency_rounds: 7,
             samples: 200,
             throughput_rounds: 3,
             jobs: 10_000,
             rows: 100_000,
+            package_mib: 50,
+            big_package_mib: 100,
             max_concurrent: 4,
             submitters: 4,
             history_limit: None,
@@ -115,6 +130,8 @@ impl Settings {
             throughput_rounds: 2,
             jobs: 1_000,
             rows: 10_000,
+            package_mib: 10,
+            big_package_mib: 20,
             ..self
         }
     }
