@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::ClientArgs;
+use super::{ClientArgs, DatabaseArgs};
 
 /// `bosun admin …`.
 #[derive(Debug, Subcommand)]
@@ -49,15 +49,8 @@ pub(crate) struct StoreArgs {
     #[arg(long, env = "BOSUN_HOME", value_name = "DIR")]
     pub(crate) home: Option<PathBuf>,
 
-    /// sqlite://FILE or postgres://USER@HOST/DB, as given to `bosun up`
-    /// [default: sqlite <home>/bosun.db].
-    #[arg(
-        long,
-        env = "BOSUN_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

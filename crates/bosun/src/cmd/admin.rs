@@ -45,7 +45,7 @@ pub(crate) async fn admin(command: AdminCommand) -> Result<u8> {
 /// The store `bosun up` would use with these settings.
 async fn open(args: &StoreArgs) -> Result<Store> {
     let home = super::home_at(args.home.as_deref())?;
-    Ok(access::open_store(home.root(), args.database_url.clone()).await?)
+    Ok(access::open_store(home.root(), args.database.url.clone()).await?)
 }
 
 async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
