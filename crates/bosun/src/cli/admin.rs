@@ -53,11 +53,18 @@ pub(crate) struct StoreArgs {
     pub(crate) database: DatabaseArgs,
 }
 
+/// The tenant whose tokens an `admin token` subcommand mints, lists or revokes.
+#[derive(Debug, Args)]
+pub(crate) struct TokenTenant {
+    /// The tenant, by slug.
+    #[arg(long = "tenant", default_value = "default", value_name = "SLUG")]
+    pub(crate) slug: String,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct AdminTokenCreateArgs {
-    /// The tenant the token acts for, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     /// A permission (repeatable): RESOURCE:ACTION, RESOURCE:* or * [default: *].
     #[arg(long = "permission", short = 'p', value_name = "PERMISSION")]
@@ -77,9 +84,8 @@ pub(crate) struct AdminTokenCreateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AdminTokenLsArgs {
-    /// The tenant, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     /// Print {"items": [...]} as JSON.
     #[arg(long)]
@@ -94,9 +100,8 @@ pub(crate) struct AdminTokenRevokeArgs {
     /// The token's id, as `bosun admin token ls` shows it.
     pub(crate) id: String,
 
-    /// The tenant, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     #[command(flatten)]
     pub(crate) store: StoreArgs,
