@@ -341,15 +341,8 @@ pub(crate) struct WorkerArgs {
     #[arg(long, default_value = "executor-group", value_name = "NAME")]
     pub(crate) group: String,
 
-    /// Where results are saved: sqlite://FILE or postgres://USER@HOST/DB [default:
-    /// sqlite <home>/bosun.db].
-    #[arg(
-        long,
-        env = "BOSUN_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 
     /// Take over entries pending this long on any consumer (a dead worker's).
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
@@ -695,14 +688,8 @@ pub(crate) struct UpArgs {
     )]
     pub(crate) listen: SocketAddr,
 
-    /// sqlite://FILE or postgres://USER@HOST/DB [default: sqlite <home>/bosun.db].
-    #[arg(
-        long,
-        env = "BOSUN_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 
     /// How many executions run at once; more wait as Pending.
     #[arg(long, default_value_t = 4, value_name = "N",
@@ -735,6 +722,20 @@ pub(crate) struct UpArgs {
     /// bot written into <home>/examples).
     #[arg(long)]
     pub(crate) no_example: bool,
+}
+
+/// The database of the store: `up` serves from it, `worker` saves results in it and
+/// `admin` works on it, so all three read the same option the same way.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DatabaseArgs {
+    /// sqlite://FILE or postgres://USER@HOST/DB [default: sqlite <home>/bosun.db].
+    #[arg(
+        long = "database-url",
+        env = "BOSUN_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) url: Option<String>,
 }
 
 /// `--on-restart`.

@@ -50,6 +50,20 @@ fn which(query: &LogQuery) -> Result<Stream, ApiError> {
     }
 }
 
+/// What both routes check first, in this order: the caller may view executions, the
+/// stream is one there is, and the execution is the caller's.
+async fn target(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    query: &LogQuery,
+) -> Result<(bosun_store::Execution, Stream), ApiError> {
+    caller.require(Resource::Executions, Action::View)?;
+    let stream = which(query)?;
+    let execution = super::executions::found(state, caller, id).await?;
+    Ok((execution, stream))
+}
+
 /// The most bytes `tail` looks back through for its lines.
 const TAIL_WINDOW: u64 = 4 * 1024 * 1024;
 
@@ -72,9 +86,7 @@ pub(super) async fn tail(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(Resource::Executions, Action::View)?;
-    let stream = which(&query)?;
-    let execution = super::executions::found(&state, &caller, &id).await?;
+    let (execution, stream) = target(&state, &caller, &id, &query).await?;
     let Some(path) = log_path(&execution, stream) else {
         return Ok(text(Body::empty()));
     };
@@ -166,9 +178,7 @@ pub(super) async fn follow(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LogQuery>,
 ) -> Result<Sse<impl FuturesStream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
-    caller.require(Resource::Executions, Action::View)?;
-    let stream = which(&query)?;
-    let execution = super::executions::found(&state, &caller, &id).await?;
+    let (execution, stream) = target(&state, &caller, &id, &query).await?;
     let follow = Follow {
         written: state.runner.follow(&execution.id, stream),
         state,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::ClientArgs;
+use super::{ClientArgs, DatabaseArgs};
 
 /// `bosun admin …`.
 #[derive(Debug, Subcommand)]
@@ -49,22 +49,22 @@ pub(crate) struct StoreArgs {
     #[arg(long, env = "BOSUN_HOME", value_name = "DIR")]
     pub(crate) home: Option<PathBuf>,
 
-    /// sqlite://FILE or postgres://USER@HOST/DB, as given to `bosun up`
-    /// [default: sqlite <home>/bosun.db].
-    #[arg(
-        long,
-        env = "BOSUN_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+}
+
+/// The tenant whose tokens an `admin token` subcommand mints, lists or revokes.
+#[derive(Debug, Args)]
+pub(crate) struct TokenTenant {
+    /// The tenant, by slug.
+    #[arg(long = "tenant", default_value = "default", value_name = "SLUG")]
+    pub(crate) slug: String,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct AdminTokenCreateArgs {
-    /// The tenant the token acts for, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     /// A permission (repeatable): RESOURCE:ACTION, RESOURCE:* or * [default: *].
     #[arg(long = "permission", short = 'p', value_name = "PERMISSION")]
@@ -84,9 +84,8 @@ pub(crate) struct AdminTokenCreateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AdminTokenLsArgs {
-    /// The tenant, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     /// Print {"items": [...]} as JSON.
     #[arg(long)]
@@ -101,9 +100,8 @@ pub(crate) struct AdminTokenRevokeArgs {
     /// The token's id, as `bosun admin token ls` shows it.
     pub(crate) id: String,
 
-    /// The tenant, by slug.
-    #[arg(long, default_value = "default", value_name = "SLUG")]
-    pub(crate) tenant: String,
+    #[command(flatten)]
+    pub(crate) tenant: TokenTenant,
 
     #[command(flatten)]
     pub(crate) store: StoreArgs,

@@ -45,16 +45,16 @@ pub(crate) async fn admin(command: AdminCommand) -> Result<u8> {
 /// The store `bosun up` would use with these settings.
 async fn open(args: &StoreArgs) -> Result<Store> {
     let home = super::home_at(args.home.as_deref())?;
-    Ok(access::open_store(home.root(), args.database_url.clone()).await?)
+    Ok(access::open_store(home.root(), args.database.url.clone()).await?)
 }
 
 async fn create_token(args: AdminTokenCreateArgs) -> Result<u8> {
     let store = open(&args.store).await?;
-    let tenant = if args.tenant == DEFAULT_TENANT {
+    let tenant = if args.tenant.slug == DEFAULT_TENANT {
         // As `bosun up` makes it, so a token can be minted before the first start.
         store.ensure_tenant(DEFAULT_TENANT, "Default").await?
     } else {
-        access::tenant(&store, &args.tenant).await?
+        access::tenant(&store, &args.tenant.slug).await?
     };
     let permissions = match args.permissions.is_empty() {
         true => vec![Permission::All.to_string()],
@@ -91,7 +91,7 @@ fn spaced(permissions: &[Permission]) -> String {
 
 async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
     let store = open(&args.store).await?;
-    let listed = match access::tenant(&store, &args.tenant).await {
+    let listed = match access::tenant(&store, &args.tenant.slug).await {
         Ok(tenant) => store.tokens(&tenant.id).await.map_err(anyhow::Error::from),
         Err(e) => Err(e.into()),
     };
@@ -109,7 +109,7 @@ async fn tokens(args: AdminTokenLsArgs) -> Result<u8> {
 
 async fn revoke(args: AdminTokenRevokeArgs) -> Result<u8> {
     let store = open(&args.store).await?;
-    let revoked = match access::tenant(&store, &args.tenant).await {
+    let revoked = match access::tenant(&store, &args.tenant.slug).await {
         Ok(tenant) => access::revoke_token(&store, &tenant, &args.id, None).await,
         Err(e) => Err(e),
     };

@@ -27,7 +27,7 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
 
     let mut config = ServerConfig::new(home.root());
     config.listen = args.listen;
-    config.database_url = args.database_url;
+    config.database_url = args.database.url;
     config.max_concurrent = args.max_concurrent as usize;
     config.history_limit = args.history_limit;
     config.on_restart = match args.on_restart {

@@ -52,7 +52,8 @@ fn config(args: WorkerArgs) -> Result<WorkerConfig> {
         .unwrap_or_else(|| "localhost:6379".to_owned());
     let redis = bosun_worker::redis_url(&redis).map_err(anyhow::Error::msg)?;
     let database = args
-        .database_url
+        .database
+        .url
         .unwrap_or_else(|| format!("sqlite://{}", home.root().join("bosun.db").display()));
     let mut config = WorkerConfig::new(redis, database, home.root());
     if let Some(endpoint) = args.llm_endpoint.or_else(|| seed_var("LLM_ENDPOINT")) {
