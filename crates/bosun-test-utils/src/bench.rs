@@ -120,8 +120,11 @@ mod tests {
 
     #[test]
     fn parts_are_read_from_a_list() {
-        let parts = Parts::parse("a, c,").expect("a and c are parts");
+        let known = ['a', 'b', 'c'];
+        let parts = Parts::parse("a, c,", &known).expect("a and c are parts");
         assert!(parts.wants('a') && parts.wants('c') && !parts.wants('b'));
-        assert!(Parts::parse("d").unwrap_err().contains("use a, b or c"));
+        assert!(Parts::parse("d", &known).unwrap_err().contains("use a, b, c"));
+        assert!(Parts::parse("ab", &known).is_err());
+        assert!(Parts::all(&known).wants('b'));
     }
 }

@@ -268,8 +268,8 @@ impl<'a> Bench<'a> {
             self.run.note(format!(
                 "(d) {way}: {rounds} rounds of a {size_mib:.1} MiB package; per round, API {}; \
                  copy {}; ratios {}",
-                list(api, |s| rate(s)),
-                list(copy, |s| rate(s)),
+                list(api, rate),
+                list(copy, rate),
                 list(&ratios, |r| format!("{r:.2}"))
             ));
             self.run.rows.push(Row {
