@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
 use crate::blob::Blob;
@@ -99,12 +99,7 @@ impl DiskStorage {
                 break;
             }
             tally.add(&buf[..n]);
-            let written = staged.file().write_all(&buf[..n]).await;
-            written.map_err(|source| StorageError::Io {
-                about: "write",
-                path: staged.temp().to_owned(),
-                source,
-            })?;
+            staged.write(&buf[..n]).await?;
         }
         match staged.place(&path).await? {
             Placed::Done => Ok(tally.finish()),

@@ -50,13 +50,17 @@ impl Staged {
     }
 
     /// The temporary file, to write the contents to.
-    pub(crate) fn file(&mut self) -> &mut File {
-        &mut self.file
-    }
-
-    /// Its temporary path, for errors about writing it.
-    pub(crate) fn temp(&self) -> &Path {
-        &self.temp
+    /// Appends `bytes` to the temporary file.
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.file
+            .write_all(bytes)
+            .await
+            .map_err(|source| StorageError::Io {
+                about: "write",
+                path: self.temp.clone(),
+                source,
+            })
     }
 
     /// Flushes the contents to disk and gives the file the name `target`, unless that

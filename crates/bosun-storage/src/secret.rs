@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use tokio::io::AsyncWriteExt;
-
 use crate::error::{Result, StorageError};
 use crate::link::LinkSecret;
 use crate::place::{Placed, Staged};
@@ -24,12 +22,7 @@ pub(crate) async fn load_or_create(dir: &Path) -> Result<LinkSecret> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|source| StorageError::Random { source })?;
     let mut staged = Staged::create(&path, 0o600).await?;
-    let written = staged.file().write_all(&secret).await;
-    written.map_err(|source| StorageError::Io {
-        about: "write",
-        path: staged.temp().to_owned(),
-        source,
-    })?;
+    staged.write(&secret).await?;
     match staged.place(&path).await? {
         Placed::Done => Ok(LinkSecret(secret)),
         // Another store made it between our read and our link: use theirs.

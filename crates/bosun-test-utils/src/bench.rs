@@ -123,7 +123,11 @@ mod tests {
         let known = ['a', 'b', 'c'];
         let parts = Parts::parse("a, c,", &known).expect("a and c are parts");
         assert!(parts.wants('a') && parts.wants('c') && !parts.wants('b'));
-        assert!(Parts::parse("d", &known).unwrap_err().contains("use a, b, c"));
+        assert!(
+            Parts::parse("d", &known)
+                .unwrap_err()
+                .contains("use a, b, c")
+        );
         assert!(Parts::parse("ab", &known).is_err());
         assert!(Parts::all(&known).wants('b'));
     }

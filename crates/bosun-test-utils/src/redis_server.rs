@@ -36,7 +36,7 @@ enum Kind {
 }
 
 /// `name` in a directory of `PATH`, if there is one.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(name))
         .find(|path| path.is_file())
@@ -65,7 +65,7 @@ fn answers(port: u16) -> bool {
 
 /// Starts `redis-server` on `port`; `None` if it did not answer (the port was taken).
 fn spawn(program: &PathBuf, port: u16) -> Option<Child> {
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .arg("--dir")
@@ -75,9 +75,15 @@ fn spawn(program: &PathBuf, port: u16) -> Option<Child> {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server, found on PATH, can be started");
+    answering(child, || answers(port))
+}
+
+/// `child`, a server just started, once `answers` says it serves; `None` (and the
+/// child killed) if it exits first or does not answer within ten seconds.
+pub(crate) fn answering(mut child: Child, answers: impl Fn() -> bool) -> Option<Child> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if answers(port) {
+        if answers() {
             return Some(child);
         }
         if child.try_wait().ok().flatten().is_some() {

@@ -9,9 +9,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::redis_server::free_port;
+use crate::redis_server::{answering, free_port, on_path};
 
 /// What a test says when it has no S3 server.
 pub const S3_HELP: &str = "these tests need s3s-fs, a small S3 server: `cargo install \
@@ -30,13 +30,6 @@ pub struct S3Server {
     root: tempfile::TempDir,
 }
 
-/// `name` in a directory of `PATH`, if there is one.
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file())
-}
-
 /// True when an HTTP server answers on `port` (any status: unsigned requests are refused).
 fn answers(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -53,7 +46,7 @@ fn answers(port: u16) -> bool {
 
 /// Starts `s3s-fs` on `port` over `root`; `None` if it did not answer (the port was taken).
 fn spawn(program: &Path, port: u16, root: &Path) -> Option<Child> {
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
         .arg(root)
@@ -63,19 +56,7 @@ fn spawn(program: &Path, port: u16, root: &Path) -> Option<Child> {
         .stderr(Stdio::null())
         .spawn()
         .expect("s3s-fs, found on PATH, can be started");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if answers(port) {
-            return Some(child);
-        }
-        if child.try_wait().ok().flatten().is_some() {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
+    answering(child, || answers(port))
 }
 
 impl S3Server {

@@ -5,10 +5,7 @@
 //! name is never a path; not starting with `.`, so its folder is never hidden; no
 //! leading or trailing space, so two names never look the same.
 
-use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::PackageNameError;
 
@@ -18,13 +15,6 @@ pub const MAX_PACKAGE_NAME_CHARS: usize = 100;
 /// A checked package name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PackageName(String);
-
-impl PackageName {
-    /// The name as written.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for PackageName {
     type Err = PackageNameError;
@@ -63,24 +53,7 @@ impl FromStr for PackageName {
     }
 }
 
-impl fmt::Display for PackageName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for PackageName {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for PackageName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(deserializer)?;
-        value.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::checked_text!(PackageName);
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,7 @@
 //! version into a path or make it unreadable: separators, whitespace, control
 //! characters, the characters Windows forbids in file names, and `.`/`..`.
 
-use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::VersionError;
 
@@ -25,13 +22,6 @@ const REFUSED: &[char] = &['/', '\\', ':', '*', '?', '"', '<', '>', '|'];
 /// A checked package version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(String);
-
-impl Version {
-    /// The version as written.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl Default for Version {
     fn default() -> Self {
@@ -71,24 +61,7 @@ impl FromStr for Version {
     }
 }
 
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for Version {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Version {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(deserializer)?;
-        value.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::checked_text!(Version);
 
 #[cfg(test)]
 mod tests {
