@@ -3,7 +3,8 @@
 //!
 //! A definition is seed 002's process job (`{name, process: {command, arguments,
 //! workingDirectory, timeoutMinutes | timeoutSeconds, environment, limits}}`) or a
-//! Python bot (`{name, bot: {path, arguments, timeoutSeconds}}`), plus the monitor's
+//! Python bot (`{name, bot: {path | package [, version], arguments, timeoutSeconds}}`:
+//! a folder on the server, or an uploaded package), plus the monitor's
 //! settings: `duplicatePolicy`, `historyLimit`, `stuckAfterSeconds`,
 //! `silentAfterSeconds`. Field names are matched in any case; a field none of these
 //! has is refused with the likely intended one, and the name must pass
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use bosun_core::error::chain;
 use bosun_core::job::{LIMITS_FIELDS, PROCESS_FIELDS};
+use bosun_core::package::{PackageName, Version};
 use bosun_core::{JobSpec, check_fields, check_name};
 use serde_json::Value;
 
@@ -28,7 +30,7 @@ const FIELDS: &[&str] = &[
     "silentAfterSeconds",
 ];
 /// The fields of `bot`.
-const BOT_FIELDS: &[&str] = &["path", "arguments", "timeoutSeconds"];
+const BOT_FIELDS: &[&str] = &["path", "package", "version", "arguments", "timeoutSeconds"];
 
 /// What happens when a job is triggered while an execution of it is still active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,12 +49,30 @@ pub(crate) enum DuplicatePolicy {
 pub(crate) enum Work {
     /// A process job.
     Process(JobSpec),
-    /// A Python bot folder or file.
+    /// A Python bot.
     Bot {
-        path: PathBuf,
+        source: BotSource,
         arguments: Vec<String>,
         timeout: Option<Duration>,
     },
+}
+
+/// Where a bot's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BotSource {
+    /// A folder or `.py` file on the server, an absolute path.
+    Path(PathBuf),
+    /// An uploaded package of the execution's tenant, extracted when it starts.
+    Package(PackageRef),
+}
+
+/// A package a job names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PackageRef {
+    /// The package's name or id: an id is a valid name too, so one check covers both.
+    pub(crate) package: PackageName,
+    /// The version to run; `None`: the newest uploaded when an execution starts.
+    pub(crate) version: Option<Version>,
 }
 
 /// A checked job definition.
@@ -114,16 +134,7 @@ impl Definition {
                     return Err("\"bot\" is an object: {\"path\": …}".to_owned());
                 };
                 check_fields(fields, "bot", BOT_FIELDS).map_err(|e| chain(&e).to_string())?;
-                let path = field(bot, "path").and_then(Value::as_str).ok_or(
-                    "\"bot\" needs a \"path\": the bot's folder or .py file on the server",
-                )?;
-                let path = PathBuf::from(path);
-                if !path.is_absolute() {
-                    return Err(format!(
-                        "bot path {} is relative: give the absolute path on the server",
-                        path.display()
-                    ));
-                }
+                let source = bot_source(bot)?;
                 let arguments = match field(bot, "arguments") {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(items)) => items
@@ -138,7 +149,7 @@ impl Definition {
                 };
                 let timeout = seconds(bot, "timeoutSeconds")?;
                 Work::Bot {
-                    path,
+                    source,
                     arguments,
                     timeout,
                 }
@@ -186,6 +197,63 @@ impl Definition {
         match self.work {
             Work::Process(_) => "process",
             Work::Bot { .. } => "bot",
+        }
+    }
+}
+
+/// Where the bot `bot` (the definition's `bot` object) is: exactly one of `path` and
+/// `package`, with `version` only beside `package`.
+fn bot_source(bot: &Value) -> Result<BotSource, String> {
+    let given = |name| !matches!(field(bot, name), None | Some(Value::Null));
+    match (given("path"), given("package")) {
+        (true, true) => Err("give \"bot\" either a \"path\" or a \"package\", not both".to_owned()),
+        (false, false) => Err(
+            "\"bot\" needs a \"path\" (the bot's folder or .py file on the \
+             server) or a \"package\" (an uploaded package's name or id)"
+                .to_owned(),
+        ),
+        (true, false) => {
+            if given("version") {
+                return Err(
+                    "a \"version\" goes with a \"package\": a \"path\" bot runs \
+                     the files at its path"
+                        .to_owned(),
+                );
+            }
+            let path = field(bot, "path")
+                .and_then(Value::as_str)
+                .ok_or("bot \"path\" is a string: the bot's folder or .py file on the server")?;
+            let path = PathBuf::from(path);
+            if !path.is_absolute() {
+                return Err(format!(
+                    "bot path {} is relative: give the absolute path on the server",
+                    path.display()
+                ));
+            }
+            Ok(BotSource::Path(path))
+        }
+        (false, true) => {
+            let package = field(bot, "package")
+                .and_then(Value::as_str)
+                .ok_or("bot \"package\" is a string: an uploaded package's name or id")?
+                .parse::<PackageName>()
+                .map_err(|e| chain(&e).to_string())?;
+            let version = match field(bot, "version") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(version)) => Some(
+                    version
+                        .parse::<Version>()
+                        .map_err(|e| chain(&e).to_string())?,
+                ),
+                Some(_) => {
+                    return Err(
+                        "bot \"version\" is a string, such as \"1.0.0\"; leave it out for \
+                         the newest uploaded"
+                            .to_owned(),
+                    );
+                }
+            };
+            Ok(BotSource::Package(PackageRef { package, version }))
         }
     }
 }
@@ -274,6 +342,81 @@ mod tests {
         };
         assert_eq!(spec.args, ["report.py", "--day", "last monday"]);
         assert_eq!(spec.timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_bot_names_a_package_and_optionally_its_version() {
+        let d = Definition::check(&json!({"name": "scrape", "bot": {"package": "web-scraper",
+            "version": "1.0.0", "arguments": ["--pages", "3"], "timeoutSeconds": 60}}))
+        .unwrap();
+        let Work::Bot {
+            source,
+            arguments,
+            timeout,
+        } = d.work
+        else {
+            panic!("a bot")
+        };
+        assert_eq!(
+            source,
+            BotSource::Package(PackageRef {
+                package: "web-scraper".parse().unwrap(),
+                version: Some("1.0.0".parse().unwrap()),
+            })
+        );
+        assert_eq!(arguments, ["--pages", "3"]);
+        assert_eq!(timeout, Some(Duration::from_secs(60)));
+
+        let d = Definition::check(&json!({"name": "scrape",
+            "Bot": {"Package": "0190a7e2-7d1c-7aa0-8000-0123456789ab", "Version": null}}))
+        .unwrap();
+        let Work::Bot { source, .. } = d.work else {
+            panic!("a bot")
+        };
+        let BotSource::Package(reference) = source else {
+            panic!("a package bot")
+        };
+        assert_eq!(
+            reference.package.as_str(),
+            "0190a7e2-7d1c-7aa0-8000-0123456789ab"
+        );
+        assert_eq!(
+            reference.version, None,
+            "none named: the newest at the start"
+        );
+    }
+
+    #[test]
+    fn a_bot_has_exactly_one_source_and_a_checked_version() {
+        for (bot, expected) in [
+            (
+                json!({"path": "/b", "package": "p"}),
+                "either a \"path\" or a \"package\", not both",
+            ),
+            (json!({"arguments": []}), "needs a \"path\""),
+            (json!({"path": null, "package": null}), "needs a \"path\""),
+            (
+                json!({"path": "/b", "version": "1.0.0"}),
+                "a \"version\" goes with a \"package\"",
+            ),
+            (json!({"path": 7}), "bot \"path\" is a string"),
+            (json!({"package": ["p"]}), "bot \"package\" is a string"),
+            (
+                json!({"package": "p", "version": 1.0}),
+                "bot \"version\" is a string",
+            ),
+            (json!({"package": "a/b"}), "package name `a/b` has `/`"),
+        ] {
+            let value = json!({"name": "a", "bot": bot});
+            let e = Definition::check(&value).unwrap_err();
+            assert!(e.contains(expected), "{value}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        // A bad version is refused when the job is stored, in the version's own words.
+        let e =
+            Definition::check(&json!({"name": "a", "bot": {"package": "p", "version": "../1"}}))
+                .unwrap_err();
+        assert_eq!(e, "../1".parse::<Version>().unwrap_err().to_string());
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod recovery;
 mod runner;
 mod scheduler;
 mod state;
+mod unpacked;
 mod watcher;
 
 use std::sync::Arc;

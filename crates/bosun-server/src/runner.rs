@@ -11,7 +11,9 @@
 //! starts, and followers of its log are told as bytes arrive. A bot whose Python
 //! environment must be built first shows [`BUILDING`] as its status message while it
 //! is Pending, and the build's output is the start of its log, followed as it is
-//! written. Its end frees its slot
+//! written. A bot that names a package runs from that version's extracted copy, made
+//! first if need be while it shows [`package::FETCHING`] ([`package`]). Its end frees
+//! its slot
 //! at once; the end is recorded after, and its job's history kept to its limit
 //! ([`history`]). Starts and ends go to the store through one [`journal`], which
 //! writes what queued up together. On shutdown it takes no new work, gives
@@ -28,6 +30,7 @@
 mod history;
 mod intake;
 mod journal;
+mod package;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,11 +50,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
-use crate::definition::{Definition, Work};
+use crate::definition::{BotSource, Definition, Work};
 use crate::monitor::{LineScanner, Report};
 
 use self::intake::{Intake, Taken};
 use self::journal::Journal;
+use self::package::Packages;
 
 /// The name this runner claims executions under (also the embedded agent's name).
 pub(crate) const RUNNER_NAME: &str = "local";
@@ -371,6 +375,7 @@ pub(crate) struct Runner {
     envs: PythonEnvs,
     logs: PathBuf,
     journal: Journal,
+    packages: Packages,
 }
 
 impl Runner {
@@ -382,6 +387,7 @@ impl Runner {
             store,
             envs: PythonEnvs::new(home.venvs()),
             logs: home.logs(),
+            packages: Packages::new(config.clone()),
             config,
             handle,
         }
@@ -637,9 +643,7 @@ impl Runner {
             })
         };
 
-        let report = self
-            .work(&definition, &execution.arguments, &options, &cancel)
-            .await;
+        let report = self.work(&definition, &execution, &options, &cancel).await;
         // Its process group is gone: its slot and claim are free for the next while
         // this end is recorded. The job counts as running (for `duplicatePolicy`
         // `queue`, for cancel and follow) until its end is recorded and it leaves
@@ -676,10 +680,11 @@ impl Runner {
     async fn work(
         &self,
         definition: &Definition,
-        arguments: &[String],
+        execution: &Execution,
         options: &RunOptions,
         cancel: &CancellationToken,
     ) -> RunReport {
+        let arguments = &execution.arguments;
         match &definition.work {
             Work::Process(spec) => {
                 let mut spec = spec.clone();
@@ -687,11 +692,29 @@ impl Runner {
                 bosun_exec::run(&spec, options, cancel).await
             }
             Work::Bot {
-                path,
+                source,
                 arguments: fixed,
                 timeout,
             } => {
-                let bot = match Bot::locate(path) {
+                let bot = match source {
+                    BotSource::Path(path) => Bot::locate(path),
+                    BotSource::Package(reference) => {
+                        let fetched = tokio::select! {
+                            fetched = self.packages.fetch(&self.store, execution, reference) => fetched,
+                            _ = cancel.cancelled() => {
+                                return RunReport::not_started(Outcome::Cancelled, options);
+                            }
+                        };
+                        match fetched {
+                            Ok(fetched) => Bot::locate(&fetched.dir).map(|mut bot| {
+                                bot.name = fetched.name.to_string();
+                                bot
+                            }),
+                            Err(why) => Err(why.message()),
+                        }
+                    }
+                };
+                let bot = match bot {
                     Ok(bot) => bot,
                     Err(why) => return RunReport::not_started(Outcome::SpawnFailed(why), options),
                 };

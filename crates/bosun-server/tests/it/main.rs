@@ -3,6 +3,7 @@
 
 mod admission;
 mod api;
+mod packages;
 mod runner;
 mod support;
 mod triggers;
