@@ -164,6 +164,7 @@ impl Server {
             state.store.clone(),
             state.config.clone(),
             state.runner.clone(),
+            state.packages.clone(),
         );
         let mut runner = AbortOnDrop(tokio::spawn(runner.run(shutdown.clone())));
         // The clock and the watches stop with the API: a draining server starts nothing.

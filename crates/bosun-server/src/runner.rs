@@ -380,14 +380,19 @@ pub(crate) struct Runner {
 
 impl Runner {
     /// A runner, with its journal's task started (so: inside the runtime).
-    pub(crate) fn new(store: Store, config: Arc<ServerConfig>, handle: RunnerHandle) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        config: Arc<ServerConfig>,
+        handle: RunnerHandle,
+        packages: Arc<bosun_storage::PackageStorage>,
+    ) -> Self {
         let home = Home::new(&config.home);
         Self {
             journal: Journal::start(store.clone(), home.logs()),
             store,
             envs: PythonEnvs::new(home.venvs()),
             logs: home.logs(),
-            packages: Packages::new(config.clone()),
+            packages: Packages::new(config.clone(), packages),
             config,
             handle,
         }

@@ -16,11 +16,9 @@ use bosun_core::package::{PackageName, Version};
 use bosun_storage::PackageStorage;
 use bosun_store::{Execution, PackageVersion, Store, StoreError};
 use chrono::Utc;
-use tokio::sync::OnceCell;
 
 use crate::config::ServerConfig;
 use crate::definition::PackageRef;
-use crate::error::ServerError;
 use crate::unpacked::{UnpackError, Unpacked};
 
 /// The start of the status line of an execution whose package is being downloaded
@@ -57,12 +55,6 @@ pub(super) enum Unavailable {
         version: Version,
         /// The versions it has, newest first.
         known: Vec<Version>,
-    },
-    /// The package storage could not be opened.
-    Storage {
-        name: PackageName,
-        version: Version,
-        error: ServerError,
     },
     /// The version could not be made ready.
     Unpack {
@@ -107,15 +99,6 @@ impl Unavailable {
                     listed.join(", ")
                 )
             }
-            Self::Storage {
-                name,
-                version,
-                error,
-            } => format!(
-                "package \"{name}\" version {version} could not be fetched: {}; check the \
-                 server's package storage settings",
-                chain(error)
-            ),
             Self::Unpack {
                 name,
                 version,
@@ -148,16 +131,16 @@ impl Unavailable {
 pub(super) struct Packages {
     config: Arc<ServerConfig>,
     unpacked: Unpacked,
-    /// Opened when a package bot first starts: the runner only reads objects.
-    storage: OnceCell<PackageStorage>,
+    /// The server's package storage; the runner only reads objects.
+    storage: Arc<PackageStorage>,
 }
 
 impl Packages {
-    pub(super) fn new(config: Arc<ServerConfig>) -> Self {
+    pub(super) fn new(config: Arc<ServerConfig>, storage: Arc<PackageStorage>) -> Self {
         Self {
             unpacked: Unpacked::new(&config.home),
             config,
-            storage: OnceCell::new(),
+            storage,
         }
     }
 
@@ -200,11 +183,7 @@ impl Packages {
         {
             tracing::warn!(execution = %execution.id, "could not record the unpacking phase: {}", chain(&e));
         }
-        let storage = self.storage().await.map_err(|error| Unavailable::Storage {
-            name: name.clone(),
-            version: version.clone(),
-            error,
-        })?;
+        let storage = &*self.storage;
         let limits = &self.config.packages.limits;
         match self
             .unpacked
@@ -217,17 +196,6 @@ impl Packages {
                 Err(Box::new(unpack(error)))
             }
         }
-    }
-
-    /// The package storage, opened on first use from the server's settings.
-    async fn storage(&self) -> Result<&PackageStorage, ServerError> {
-        self.storage
-            .get_or_try_init(|| {
-                // The base of download links, which the runner never makes.
-                let base = format!("http://{}", self.config.listen);
-                async move { crate::open_packages(&self.config, &base).await }
-            })
-            .await
     }
 }
 
