@@ -48,8 +48,11 @@ struct Upload {
     file_name: Option<String>,
     size: u64,
     sha256: String,
+    /// The form's `name`, trimmed, possibly empty; `None` when left out.
     name: Option<String>,
+    /// The form's `description`, trimmed; `None` when left out or empty.
     description: Option<String>,
+    /// The form's `version`, trimmed, possibly empty; `None` when left out.
     version: Option<String>,
 }
 
@@ -89,12 +92,14 @@ async fn read_upload(state: &AppState, mut form: Multipart) -> Result<Upload, Ap
             out.flush().await.map_err(io("write an upload in"))?;
             spooled = Some((file, file_name, size, hex(&hash.finalize())));
         } else {
-            let text = small_text(&mut field).await?;
-            let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+            let text = small_text(&mut field).await?.trim().to_owned();
+            // A name or version sent empty is checked, and refused, as given: taking
+            // bot.json's or the default instead would store the upload under a
+            // version its sender did not choose. Only a field left out means "none".
             match field_name.as_str() {
-                "name" => name = text,
-                "description" => description = text,
-                "version" => version = text,
+                "name" => name = Some(text),
+                "description" => description = Some(text).filter(|t| !t.is_empty()),
+                "version" => version = Some(text),
                 _ => {} // Other clients' extra fields are not ours to refuse.
             }
         }
@@ -265,7 +270,7 @@ fn version_taken(name: &PackageName, version: &Version) -> ApiError {
     operation_id = "packages_upload",
     tag = "packages",
     params(("tenant" = String, Path, description = "the token's tenant, by slug or id")),
-    request_body(content_type = "multipart/form-data", description = "`file` (the ZIP), and optional `name`, `description`, `version`"),
+    request_body(content_type = "multipart/form-data", description = "`file` (the ZIP), and optional `name`, `description`, `version` (a name or version sent empty is refused: leave it out instead)"),
     responses(
         (status = 201, description = "stored", body = Package),
         (status = 400, description = "not a ZIP, no bot in it, an unsafe entry, a bad name or version", body = ErrorBody),
@@ -348,7 +353,7 @@ fn name_from_file(file_name: Option<&str>) -> Result<PackageName, ApiError> {
         ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
         ("id" = String, Path, description = "the package's id or name"),
     ),
-    request_body(content_type = "multipart/form-data", description = "`file` (the ZIP) and `version` (else bot.json's, else 1.0.0)"),
+    request_body(content_type = "multipart/form-data", description = "`file` (the ZIP) and `version` (if left out, bot.json's, else 1.0.0; sent empty, refused)"),
     responses(
         (status = 201, description = "stored", body = Package),
         (status = 400, description = "not a ZIP, no bot in it, an unsafe entry, a bad version", body = ErrorBody),
