@@ -3,6 +3,7 @@
 
 mod admission;
 mod api;
+mod package_routes;
 mod packages;
 mod runner;
 mod support;

@@ -4,9 +4,7 @@
 //! nothing behind, links cannot be altered or outlive their expiry, and tenants and
 //! permissions keep packages apart.
 
-#[path = "packages/archive.rs"]
 mod archive;
-#[path = "packages/fixture.rs"]
 mod fixture;
 
 use std::time::Duration;
@@ -109,13 +107,17 @@ async fn an_upload_is_listed_downloads_byte_for_byte_and_agents_get_it_with_thei
 
         let before = Utc::now();
         let link = link(&f, &id, "1.0.0").await;
+        let after = Utc::now();
         assert_eq!(link["sha256"], sha256(&zip));
         let expires: DateTime<Utc> =
             serde_json::from_value(link["expiresAt"].clone()).expect("expiresAt is a time");
-        let lifetime = expires - before;
+        // Made between `before` and `after`, for 15 minutes, in whole seconds.
+        let lifetime = chrono::TimeDelta::minutes(15);
+        let second = chrono::TimeDelta::seconds(1);
         assert!(
-            lifetime > chrono::TimeDelta::minutes(14) && lifetime <= chrono::TimeDelta::minutes(15),
-            "{storage:?}: the link lives the default 15 minutes, not {lifetime}"
+            expires > before + lifetime - second && expires <= after + lifetime,
+            "{storage:?}: the link lives the default 15 minutes: asked at {before}, answered \
+             by {after}, expires at {expires}"
         );
         let (status, bytes) = f.fetch(link["downloadUrl"].as_str().unwrap()).await;
         assert_eq!(status, 200, "{storage:?}");
