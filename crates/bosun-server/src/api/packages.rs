@@ -41,6 +41,28 @@ use super::seed::same_tenant;
 /// The most bytes a form field other than the file may have.
 const FIELD_LIMIT: usize = 4096;
 
+/// `/{tenant}/api/packages/{id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct PackagePath {
+    /// The tenant, by slug (with a token, also by id).
+    tenant: String,
+    /// The package's id or name.
+    id: String,
+}
+
+/// `/{tenant}/api/packages/{id}/versions/{version}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct VersionPath {
+    /// The tenant, by slug (with a token, also by id).
+    tenant: String,
+    /// The package's id or name.
+    id: String,
+    /// The version.
+    version: String,
+}
+
 /// An upload, spooled: the file on disk and the form's other fields.
 struct Upload {
     file: tempfile::NamedTempFile,
@@ -286,41 +308,71 @@ pub(super) async fn upload(
 ) -> Result<(StatusCode, Json<Package>), ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::Create)?;
-    let upload = read_upload(&state, form).await?;
-    let manifest = inspect(&state, &upload).await?;
-    let name = match upload.name.as_deref() {
-        Some(name) => name
-            .parse()
-            .map_err(|e: bosun_core::package::PackageNameError| {
-                ApiError::BadRequest(e.to_string())
-            })?,
-        None => match manifest.metadata.name.clone() {
-            Some(name) => name,
-            None => name_from_file(upload.file_name.as_deref())?,
-        },
-    };
+    receive(&state, &caller.tenant.id, form, Destination::Named).await
+}
+
+/// Where an upload goes.
+enum Destination {
+    /// The package the form names, else the archive's `bot.json`, else the file's
+    /// name; made if the tenant has none of that name.
+    Named,
+    /// A package that exists.
+    Existing(bosun_store::Package),
+}
+
+/// Reads, checks, stores and records an upload as a version of its package.
+async fn receive(
+    state: &AppState,
+    tenant_id: &str,
+    form: Multipart,
+    to: Destination,
+) -> Result<(StatusCode, Json<Package>), ApiError> {
+    let upload = read_upload(state, form).await?;
+    let manifest = inspect(state, &upload).await?;
     let version = match upload.version.as_deref() {
         Some(version) => version_of(version)?,
         None => manifest.metadata.version.clone().unwrap_or_default(),
     };
+    let (name, existing) = match &to {
+        Destination::Named => {
+            let name: PackageName = match upload.name.as_deref() {
+                Some(name) => {
+                    name.parse()
+                        .map_err(|e: bosun_core::package::PackageNameError| {
+                            ApiError::BadRequest(e.to_string())
+                        })?
+                }
+                None => match manifest.metadata.name.clone() {
+                    Some(name) => name,
+                    None => name_from_file(upload.file_name.as_deref())?,
+                },
+            };
+            let existing = state.store.package(tenant_id, name.as_str()).await?;
+            (name, existing)
+        }
+        Destination::Existing(package) => (package.name.clone(), Some(package.clone())),
+    };
+    if existing.is_some_and(|p| p.versions.iter().any(|v| v.version == version)) {
+        return Err(version_taken(&name, &version));
+    }
     let description = upload
         .description
         .clone()
         .or_else(|| manifest.metadata.description.clone());
-    let tenant_id = caller.tenant.id.clone();
-    if let Some(found) = state.store.package(&tenant_id, name.as_str()).await?
-        && found.versions.iter().any(|v| v.version == version)
-    {
-        return Err(version_taken(&name, &version));
-    }
-    let store = state.store.clone();
+    let (store, owner) = (state.store.clone(), tenant_id.to_owned());
     let (taken_name, taken_version) = (name.clone(), version.clone());
-    let owner = tenant_id.clone();
-    let package = store_version(&state, &tenant_id, upload, version, |new| async move {
-        store
-            .add_package_version(&owner, &name, description.as_deref(), &new)
-            .await
-            .map(Some)
+    let package = store_version(state, tenant_id, upload, version, |new| async move {
+        match to {
+            Destination::Named => store
+                .add_package_version(&owner, &name, description.as_deref(), &new)
+                .await
+                .map(Some),
+            Destination::Existing(package) => {
+                store
+                    .add_version_to_package(&owner, &package.id, &new)
+                    .await
+            }
+        }
     })
     .await
     .map_err(|e| match e {
@@ -349,10 +401,7 @@ fn name_from_file(file_name: Option<&str>) -> Result<PackageName, ApiError> {
     path = "/{tenant}/api/packages/{id}/versions",
     operation_id = "packages_add_version",
     tag = "packages",
-    params(
-        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
-        ("id" = String, Path, description = "the package's id or name"),
-    ),
+    params(PackagePath),
     request_body(content_type = "multipart/form-data", description = "`file` (the ZIP) and `version` (if left out, bot.json's, else 1.0.0; sent empty, refused)"),
     responses(
         (status = 201, description = "stored", body = Package),
@@ -365,41 +414,23 @@ fn name_from_file(file_name: Option<&str>) -> Result<PackageName, ApiError> {
 pub(super) async fn add_version(
     State(state): State<AppState>,
     caller: Caller,
-    Path((tenant, id)): Path<(String, String)>,
+    Path(PackagePath { tenant, id }): Path<PackagePath>,
     form: Multipart,
 ) -> Result<(StatusCode, Json<Package>), ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::Create)?;
-    let tenant_id = caller.tenant.id.clone();
     let found = state
         .store
-        .package(&tenant_id, &id)
+        .package(&caller.tenant.id, &id)
         .await?
         .ok_or(ApiError::NotFound("package"))?;
-    let upload = read_upload(&state, form).await?;
-    let manifest = inspect(&state, &upload).await?;
-    let version = match upload.version.as_deref() {
-        Some(version) => version_of(version)?,
-        None => manifest.metadata.version.clone().unwrap_or_default(),
-    };
-    if found.versions.iter().any(|v| v.version == version) {
-        return Err(version_taken(&found.name, &version));
-    }
-    let store = state.store.clone();
-    let (name, taken) = (found.name.clone(), version.clone());
-    let package_id = found.id.clone();
-    let owner = tenant_id.clone();
-    let package = store_version(&state, &tenant_id, upload, version, |new| async move {
-        store
-            .add_version_to_package(&owner, &package_id, &new)
-            .await
-    })
+    receive(
+        &state,
+        &caller.tenant.id,
+        form,
+        Destination::Existing(found),
+    )
     .await
-    .map_err(|e| match e {
-        ApiError::Conflict(_) => version_taken(&name, &taken),
-        e => e,
-    })?;
-    Ok((StatusCode::CREATED, Json(package.into())))
 }
 
 /// The tenant's packages, by name, with their versions (packages:view).
@@ -430,10 +461,7 @@ pub(super) async fn list(
     path = "/{tenant}/api/packages/{id}",
     operation_id = "packages_get",
     tag = "packages",
-    params(
-        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
-        ("id" = String, Path, description = "the package's id or name"),
-    ),
+    params(PackagePath),
     responses(
         (status = 200, description = "the package", body = Package),
         (status = 404, description = "no such package", body = ErrorBody),
@@ -442,7 +470,7 @@ pub(super) async fn list(
 pub(super) async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path((tenant, id)): Path<(String, String)>,
+    Path(PackagePath { tenant, id }): Path<PackagePath>,
 ) -> Result<Json<Package>, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::View)?;
@@ -460,10 +488,7 @@ pub(super) async fn get(
     path = "/{tenant}/api/packages/{id}",
     operation_id = "packages_delete",
     tag = "packages",
-    params(
-        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
-        ("id" = String, Path, description = "the package's id or name"),
-    ),
+    params(PackagePath),
     responses(
         (status = 204, description = "deleted"),
         (status = 404, description = "no such package", body = ErrorBody),
@@ -472,7 +497,7 @@ pub(super) async fn get(
 pub(super) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path((tenant, id)): Path<(String, String)>,
+    Path(PackagePath { tenant, id }): Path<PackagePath>,
 ) -> Result<StatusCode, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::Delete)?;
@@ -500,11 +525,7 @@ pub(super) async fn delete(
     path = "/{tenant}/api/packages/{id}/versions/{version}",
     operation_id = "packages_delete_version",
     tag = "packages",
-    params(
-        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
-        ("id" = String, Path, description = "the package's id or name"),
-        ("version" = String, Path, description = "the version"),
-    ),
+    params(VersionPath),
     responses(
         (status = 204, description = "deleted"),
         (status = 404, description = "no such package or version", body = ErrorBody),
@@ -513,7 +534,11 @@ pub(super) async fn delete(
 pub(super) async fn delete_version(
     State(state): State<AppState>,
     caller: Caller,
-    Path((tenant, id, version)): Path<(String, String, String)>,
+    Path(VersionPath {
+        tenant,
+        id,
+        version,
+    }): Path<VersionPath>,
 ) -> Result<StatusCode, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::Delete)?;
@@ -577,11 +602,7 @@ async fn link_to(
     path = "/{tenant}/api/packages/{id}/versions/{version}/download",
     operation_id = "packages_download",
     tag = "packages",
-    params(
-        ("tenant" = String, Path, description = "the token's tenant, by slug or id"),
-        ("id" = String, Path, description = "the package's id or name"),
-        ("version" = String, Path, description = "the version"),
-    ),
+    params(VersionPath),
     responses(
         (status = 200, description = "the link", body = PackageLink),
         (status = 404, description = "no such package or version", body = ErrorBody),
@@ -590,7 +611,11 @@ async fn link_to(
 pub(super) async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    Path((tenant, id, version)): Path<(String, String, String)>,
+    Path(VersionPath {
+        tenant,
+        id,
+        version,
+    }): Path<VersionPath>,
 ) -> Result<Json<PackageLink>, ApiError> {
     same_tenant(&caller, &tenant)?;
     caller.require(Resource::Packages, Action::View)?;
@@ -618,12 +643,7 @@ pub(super) struct MachineKey {
     operation_id = "packages_agent_download",
     tag = "packages",
     security(()),
-    params(
-        ("tenant" = String, Path, description = "the agent's tenant, by slug"),
-        ("id" = String, Path, description = "the package's id or name"),
-        ("version" = String, Path, description = "the version"),
-        MachineKey,
-    ),
+    params(VersionPath, MachineKey),
     responses(
         (status = 200, description = "the link", body = AgentPackageLink),
         (status = 401, description = "no machine key, or not one of the tenant's agents'", body = ErrorBody),
@@ -632,7 +652,11 @@ pub(super) struct MachineKey {
 )]
 pub(super) async fn agent_download(
     State(state): State<AppState>,
-    Path((tenant, id, version)): Path<(String, String, String)>,
+    Path(VersionPath {
+        tenant,
+        id,
+        version,
+    }): Path<VersionPath>,
     Query(query): Query<MachineKey>,
     headers: HeaderMap,
 ) -> Result<Json<AgentPackageLink>, ApiError> {
