@@ -107,6 +107,49 @@ impl DiskStorage {
         }
     }
 
+    /// Stores the finished file at `path` under `key` by linking it into place, after
+    /// flushing it to disk; reports `known`, the size and SHA-256 the caller counted.
+    /// A file on another filesystem is copied as [`DiskStorage::put`] copies a body.
+    /// [`StorageError::Exists`] if `key` is taken.
+    pub async fn put_file(&self, key: &ObjectKey, file: &Path, known: Stored) -> Result<Stored> {
+        let path = self.path(key);
+        if self.exists(key).await? {
+            return Err(StorageError::Exists { key: key.clone() });
+        }
+        let parent = path
+            .parent()
+            .expect("a key's file lies inside the store's directory");
+        let io = |about, at: &Path| {
+            let at = at.to_owned();
+            move |source| StorageError::Io {
+                about,
+                path: at,
+                source,
+            }
+        };
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(io("create the directory", parent))?;
+        let opened = tokio::fs::File::open(file)
+            .await
+            .map_err(io("open", file))?;
+        opened.sync_all().await.map_err(io("flush", file))?;
+        match tokio::fs::hard_link(file, &path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(StorageError::Exists { key: key.clone() });
+            }
+            Err(e) if e.kind() == ErrorKind::CrossesDevices => {
+                return self.put(key, tokio::io::BufReader::new(opened)).await;
+            }
+            Err(e) => return Err(io("link into place", &path)(e)),
+        }
+        // The new name survives a crash only once its directory is on disk too.
+        let sync = async { tokio::fs::File::open(parent).await?.sync_all().await };
+        sync.await.map_err(io("flush the directory", parent))?;
+        Ok(known)
+    }
+
     /// The bytes stored under `key`.
     pub async fn get(&self, key: &ObjectKey) -> Result<Blob> {
         let path = self.path(key);

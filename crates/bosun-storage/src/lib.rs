@@ -32,6 +32,7 @@ mod s3;
 mod secret;
 mod stored;
 
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -66,6 +67,21 @@ impl PackageStorage {
         match self {
             Self::Disk(disk) => disk.put(key, body).await,
             Self::S3(s3) => s3.put(key, body).await,
+        }
+    }
+
+    /// Stores the finished file at `path` under `key`, as [`PackageStorage::put`] would,
+    /// and reports `known`: the size and SHA-256 the caller counted as it wrote the
+    /// file. A directory store takes the file itself (a hard link, when it lies on the
+    /// same filesystem), so its bytes are not written or hashed a second time; the
+    /// caller's name for it stays, and goes when the caller removes it.
+    pub async fn put_file(&self, key: &ObjectKey, path: &Path, known: Stored) -> Result<Stored> {
+        match self {
+            Self::Disk(disk) => disk.put_file(key, path, known).await,
+            Self::S3(s3) => {
+                let file = open_file(path).await?;
+                s3.put(key, tokio::io::BufReader::new(file)).await
+            }
         }
     }
 
@@ -107,4 +123,15 @@ impl PackageStorage {
             Self::S3(s3) => s3.link(key, lifetime).await,
         }
     }
+}
+
+/// Opens `path` for reading.
+async fn open_file(path: &Path) -> Result<tokio::fs::File> {
+    tokio::fs::File::open(path)
+        .await
+        .map_err(|source| StorageError::Io {
+            about: "open",
+            path: path.to_owned(),
+            source,
+        })
 }

@@ -69,7 +69,7 @@ struct Upload {
     /// The file's name as sent, if any (`web-scraper.zip`).
     file_name: Option<String>,
     size: u64,
-    sha256: String,
+    sha256: bosun_storage::Sha256,
     /// The form's `name`, trimmed, possibly empty; `None` when left out.
     name: Option<String>,
     /// The form's `description`, trimmed; `None` when left out or empty.
@@ -112,7 +112,12 @@ async fn read_upload(state: &AppState, mut form: Multipart) -> Result<Upload, Ap
                     .map_err(io("write an upload in"))?;
             }
             out.flush().await.map_err(io("write an upload in"))?;
-            spooled = Some((file, file_name, size, hex(&hash.finalize())));
+            spooled = Some((
+                file,
+                file_name,
+                size,
+                bosun_storage::Sha256(hash.finalize().into()),
+            ));
         } else {
             let text = small_text(&mut field).await?.trim().to_owned();
             // A name or version sent empty is checked, and refused, as given: taking
@@ -173,10 +178,6 @@ fn bad_form(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn mib(bytes: u64) -> String {
     format!("{} MiB", bytes.div_ceil(1024 * 1024))
 }
@@ -229,15 +230,17 @@ where
 {
     let key = ObjectKey::new(format!("{tenant_id}/{}.zip", Uuid::now_v7()))
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let file = tokio::fs::File::open(upload.file.path())
-        .await
-        .map_err(ServerError::io("read an upload", upload.file.path()))?;
+    // The spooled file itself goes into a directory store: its bytes are written once.
+    let counted = bosun_storage::Stored {
+        size: upload.size,
+        sha256: upload.sha256,
+    };
     let stored = state
         .packages
-        .put(&key, tokio::io::BufReader::new(file))
+        .put_file(&key, upload.file.path(), counted)
         .await
         .map_err(storage_failed)?;
-    if stored.sha256.to_hex() != upload.sha256 || stored.size != upload.size {
+    if stored != counted {
         forget(&state.packages, &key).await;
         return Err(ApiError::Internal(
             "the package storage kept other bytes than were uploaded".into(),
@@ -246,7 +249,7 @@ where
     let new = NewPackageVersion {
         version,
         size: stored.size,
-        sha256: upload.sha256,
+        sha256: upload.sha256.to_hex(),
         object_key: key.as_str().to_owned(),
     };
     match record(new).await {

@@ -55,6 +55,41 @@ async fn objects_are_files_at_their_key_with_no_temporary_left() {
 }
 
 #[tokio::test]
+async fn a_finished_file_is_taken_as_it_is_and_never_over_another() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let disk = open(&dir).await;
+    let spooled = dir.path().join("upload.part");
+    std::fs::write(&spooled, pattern(70_000)).expect("the upload's file");
+    let counted = bosun_storage::Stored {
+        size: 70_000,
+        sha256: bosun_storage::Sha256([7; 32]),
+    };
+    let k = key("acme/p/1.zip");
+    let stored = disk
+        .put_file(&k, &spooled, counted)
+        .await
+        .expect("put_file");
+    assert_eq!(stored, counted, "the caller's count is what it reports");
+    std::fs::remove_file(&spooled).expect("the caller removes its name");
+    let object = dir.path().join("packages/acme/p/1.zip");
+    assert_eq!(std::fs::read(&object).expect("the object"), pattern(70_000));
+
+    let other = dir.path().join("other.part");
+    std::fs::write(&other, b"other bytes").expect("another file");
+    let again = disk.put_file(&k, &other, counted).await;
+    assert!(
+        matches!(again, Err(StorageError::Exists { .. })),
+        "{again:?}"
+    );
+    assert_eq!(
+        std::fs::read(&object).expect("the object"),
+        pattern(70_000),
+        "the first object is kept"
+    );
+    assert_eq!(files_under(disk.dir()), [".link-secret", "acme/p/1.zip"]);
+}
+
+#[tokio::test]
 async fn the_secret_is_made_once_for_its_owner_only_and_kept_across_opens() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let k = key("acme/p/1.zip");
