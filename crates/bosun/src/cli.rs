@@ -63,8 +63,10 @@ pub(crate) enum Command {
     /// client commands (jobs, submit, ps, logs, …) find it. SIGINT or SIGTERM stops it:
     /// running jobs get --drain-timeout to finish, then they are cancelled.
     ///
-    /// Exit codes: 0 stopped cleanly, 130 stopped by a second signal without draining,
-    /// 99 could not start (the port is taken, the database cannot be opened, …).
+    /// Exit codes: 0 stopped cleanly, 2 a bad flag or setting (an S3 key missing from
+    /// the environment, …), 6 another `bosun up` uses the data directory, 130 stopped
+    /// by a second signal without draining, 99 could not start (the port is taken, the
+    /// database cannot be opened, …).
     #[command(after_help = UP_EXAMPLES)]
     Up(UpArgs),
 
@@ -141,6 +143,14 @@ pub(crate) enum Command {
     /// Create and list tenants on the server.
     #[command(subcommand)]
     Tenant(TenantCommand),
+
+    /// Upload bot packages to the server, list them and delete them.
+    ///
+    /// A package is a ZIP holding a bot folder (bot.py or main.py at its top), stored
+    /// in versions that are written once; machines download a version by a link that
+    /// expires.
+    #[command(subcommand)]
+    Package(PackageCommand),
 
     /// Print a shell completion script for bosun's subcommands and flags.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -402,11 +412,17 @@ macro_rules! client_exit_codes {
     };
 }
 
+// After `client_exit_codes!`, which its help texts use.
+mod package;
+
+pub(crate) use package::*;
+
 const UP_EXAMPLES: &str = "Examples:
   bosun up                                    # http://127.0.0.1:8420, state in <home>
   bosun up --listen 0.0.0.0:8420 --max-concurrent 8
   bosun up --database-url postgres://bosun@db/bosun --on-restart adopt
   BOSUN_HOME=/srv/bosun bosun up --drain-timeout 2m
+  bosun up --packages s3://bots --s3-endpoint http://minio:9000   # keys from AWS_* vars
 
 The admin token is printed only on the first start; it is saved in <home>/client.json.
 The first start also defines the example job hello-bot (unless --no-example): run it
@@ -722,6 +738,9 @@ pub(crate) struct UpArgs {
     /// bot written into <home>/examples).
     #[arg(long)]
     pub(crate) no_example: bool,
+
+    #[command(flatten)]
+    pub(crate) packages: PackageStoreArgs,
 }
 
 /// The database of the store: `up` serves from it, `worker` saves results in it and

@@ -71,6 +71,20 @@ pub struct CreatedTenant {
     pub token: CreatedToken,
 }
 
+/// Who a token is (`GET /api/me`): its tenant, whose slug the `/{tenant}/api/...`
+/// routes take, and what it may do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Me {
+    /// The token's tenant.
+    #[serde(deserialize_with = "lenient::value")]
+    pub tenant: Tenant,
+    /// What the token may do, e.g. `executions:view`, `jobs:*`, `*`.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = Vec<String>)]
+    pub permissions: Vec<Permission>,
+}
+
 /// A machine that runs executions for a tenant (seed 000's BotAgent). The embedded
 /// server has one, its local runner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -110,5 +124,19 @@ mod tests {
         assert_eq!(value["token"], "s3cret");
         let back: CreatedToken = serde_json::from_value(value).unwrap();
         assert_eq!(back, created);
+    }
+
+    #[test]
+    fn me_keeps_its_tenant_when_a_newer_server_names_unknown_permissions() {
+        let json = r#"{"tenant": {"slug": "acme"}, "permissions": ["jobs:*", "*"]}"#;
+        let me: Me = serde_json::from_str(json).unwrap();
+        assert_eq!(me.tenant.slug, "acme");
+        assert_eq!(
+            me.permissions,
+            vec![Permission::Every(crate::Resource::Jobs), Permission::All]
+        );
+        let newer = r#"{"tenant": {"slug": "acme"}, "permissions": ["robots:fly"]}"#;
+        let me: Me = serde_json::from_str(newer).unwrap();
+        assert_eq!(me.tenant.slug, "acme", "the tenant is still read");
     }
 }

@@ -13,6 +13,7 @@ mod admin;
 mod executions;
 mod jobs;
 mod logs;
+mod me;
 mod monitor;
 mod packages;
 mod schedules;
@@ -107,6 +108,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::delete_token))
         .routes(routes!(admin::agents))
         .routes(routes!(admin::tenants, admin::create_tenant))
+        .routes(routes!(me::me))
         .routes(routes!(seed::trigger))
         .routes(routes!(seed::status))
         .routes(unlimited(routes!(packages::upload)))

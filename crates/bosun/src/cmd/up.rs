@@ -12,10 +12,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bosun_server::{FirstStart, RestartPolicy, ServerConfig, ServerError};
+use bosun_server::{
+    FirstStart, PackageStore, PackagesConfig, RestartPolicy, ServerConfig, ServerError,
+};
+use bosun_storage::S3Config;
 
 use super::client::ClientFile;
-use crate::cli::{OnRestart, UpArgs};
+use crate::cli::{OnRestart, PackageStoreArgs, PackagesAt, UpArgs};
 use crate::exit;
 use crate::signals::Stop;
 
@@ -37,6 +40,13 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
     config.drain_timeout = args.drain_timeout;
     config.log_limit = args.log_cap.max_log_size;
     config.example_job = !args.no_example;
+    config.packages = match packages_config(&args.packages) {
+        Ok(packages) => packages,
+        Err(message) => {
+            eprintln!("bosun: {message}");
+            return Ok(exit::USAGE);
+        }
+    };
 
     // Listen before starting, so that a signal while the database opens is not lost:
     // the server then stops as soon as it has started.
@@ -89,6 +99,61 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
     }
     println!("bosun: stopped");
     Ok(exit::SUCCESS)
+}
+
+/// Where packages go and their limits, from the flags and, for S3, the `AWS_*`
+/// variables; `Err` is the one line that says which setting is wrong.
+fn packages_config(args: &PackageStoreArgs) -> Result<PackagesConfig, String> {
+    let storage = match &args.packages {
+        None | Some(PackagesAt::Dir(_))
+            if args.s3_endpoint.is_some() || args.s3_region.is_some() =>
+        {
+            return Err("--s3-endpoint and --s3-region go with --packages s3://BUCKET".to_owned());
+        }
+        Some(PackagesAt::S3 { .. }) if args.public_url.is_some() => {
+            return Err(
+                "--public-url sets the server's own download links; with --packages \
+                 s3://BUCKET the links are the bucket's: leave it out"
+                    .to_owned(),
+            );
+        }
+        None => PackageStore::Disk(None),
+        Some(PackagesAt::Dir(dir)) => PackageStore::Disk(Some(
+            std::path::absolute(dir).map_err(|e| format!("--packages {}: {e}", dir.display()))?,
+        )),
+        Some(PackagesAt::S3 { bucket }) => PackageStore::S3(s3_config(bucket, args)?),
+    };
+    Ok(PackagesConfig {
+        storage,
+        link_lifetime: args.package_link_lifetime,
+        upload_limit: args.package_upload_limit,
+        limits: bosun_package::Limits {
+            max_entries: args.package_max_entries,
+            max_unpacked: args.package_max_unpacked,
+        },
+        public_url: args.public_url.clone(),
+    })
+}
+
+/// The bucket's settings: the `AWS_*` variables, with `--s3-endpoint` and
+/// `--s3-region` over them. Plain `http` is allowed when the endpoint is an `http`
+/// URL (a MinIO on the same network).
+fn s3_config(bucket: &str, args: &PackageStoreArgs) -> Result<S3Config, String> {
+    let mut config = S3Config::from_env(bucket).map_err(|e| {
+        format!(
+            "--packages s3://{bucket}: {}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+             (and AWS_ENDPOINT_URL or --s3-endpoint for a store other than AWS)",
+            bosun_core::error::chain(&e)
+        )
+    })?;
+    if let Some(endpoint) = &args.s3_endpoint {
+        config.allow_http = endpoint.scheme() == "http";
+        config.endpoint = Some(endpoint.clone());
+    }
+    if let Some(region) = &args.s3_region {
+        config.region = region.clone();
+    }
+    Ok(config)
 }
 
 /// The first start's message: the token, once, how to use it, and where it was saved.
@@ -150,6 +215,87 @@ fn welcome(first: &FirstStart, url: &str, home: &Path, usual: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The package flags of `bosun up FLAGS…`.
+    fn package_flags(flags: &[&str]) -> PackageStoreArgs {
+        use clap::Parser;
+        let line = ["bosun", "up"].iter().chain(flags);
+        match crate::cli::Cli::try_parse_from(line).expect("the flags parse") {
+            crate::cli::Cli {
+                command: crate::cli::Command::Up(args),
+                ..
+            } => args.packages,
+            _ => unreachable!("`bosun up` parses as the up command"),
+        }
+    }
+
+    #[test]
+    fn packages_go_in_the_data_directory_with_the_documented_limits_by_default() {
+        let config = packages_config(&package_flags(&[])).unwrap();
+        assert!(matches!(config.storage, PackageStore::Disk(None)));
+        assert_eq!(
+            config.link_lifetime,
+            std::time::Duration::from_secs(15 * 60)
+        );
+        assert_eq!(config.upload_limit, 100 << 20);
+        assert_eq!(config.limits, bosun_package::Limits::default());
+        assert_eq!(config.limits.max_entries, 20_000);
+        assert_eq!(config.limits.max_unpacked, 1 << 30);
+        assert_eq!(config.public_url, None);
+
+        let flags = [
+            "--packages",
+            "pkgs",
+            "--package-upload-limit",
+            "1GiB",
+            "--package-link-lifetime",
+            "1h",
+            "--package-max-entries",
+            "50",
+            "--package-max-unpacked",
+            "2048",
+            "--public-url",
+            "http://bosun.lan:8420",
+        ];
+        let config = packages_config(&package_flags(&flags)).unwrap();
+        let PackageStore::Disk(Some(dir)) = &config.storage else {
+            panic!("a directory: {:?}", config.storage)
+        };
+        assert!(
+            dir.is_absolute() && dir.ends_with("pkgs"),
+            "{}",
+            dir.display()
+        );
+        assert_eq!(config.upload_limit, 1 << 30);
+        assert_eq!(config.link_lifetime, std::time::Duration::from_secs(3600));
+        assert_eq!(config.limits.max_entries, 50);
+        assert_eq!(config.limits.max_unpacked, 2048);
+        assert_eq!(
+            config.public_url.map(|u| u.to_string()).as_deref(),
+            Some("http://bosun.lan:8420/")
+        );
+    }
+
+    #[test]
+    fn flags_of_the_other_kind_of_storage_are_refused_not_ignored() {
+        let error = packages_config(&package_flags(&["--s3-region", "eu-west-1"])).unwrap_err();
+        assert!(error.contains("go with --packages s3://BUCKET"), "{error}");
+        let flags = [
+            "--packages",
+            "/srv/p",
+            "--s3-endpoint",
+            "http://127.0.0.1:9000",
+        ];
+        assert!(packages_config(&package_flags(&flags)).is_err());
+        let flags = [
+            "--packages",
+            "s3://bots",
+            "--public-url",
+            "http://bosun.lan:8420",
+        ];
+        let error = packages_config(&package_flags(&flags)).unwrap_err();
+        assert!(error.contains("the links are the bucket's"), "{error}");
+    }
 
     #[test]
     fn the_first_start_saves_the_token_once_and_never_overwrites() {

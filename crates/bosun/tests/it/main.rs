@@ -5,6 +5,7 @@ mod admin;
 mod client;
 mod errors;
 mod exec;
+mod package;
 mod queue;
 mod restart;
 mod run;

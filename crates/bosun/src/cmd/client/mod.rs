@@ -10,6 +10,7 @@ pub(crate) mod cancel;
 pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod logs;
+pub(crate) mod package;
 pub(crate) mod ps;
 pub(crate) mod schedule;
 pub(crate) mod stuck;
