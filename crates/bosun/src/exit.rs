@@ -10,9 +10,9 @@
 //! message is printed), 5 no server could be reached; `submit --wait` and `--follow`
 //! then exit like `bosun run` does for the execution's final status.
 //!
-//! `bosun up`: 0 stopped, 6 the data directory is in use by another `bosun up`
-//! (nothing was touched), 130 stopped at once by a second signal, 99 it could not
-//! start or failed.
+//! `bosun up`: 0 stopped, 2 a bad flag or setting (an S3 key missing from the
+//! environment, …), 6 the data directory is in use by another `bosun up` (nothing was
+//! touched), 130 stopped at once by a second signal, 99 it could not start or failed.
 
 use bosun_core::ExecutionStatus;
 use bosun_exec::Outcome;
