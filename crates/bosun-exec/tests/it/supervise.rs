@@ -211,10 +211,15 @@ async fn a_setsid_descendant_that_ignores_sigterm_is_killed_after_the_grace_peri
 
     assert_eq!(report.outcome, Outcome::Exited(0));
     let pid = pids_in(&escaped)[0];
-    assert!(!exists(pid), "pid {pid} survived SIGKILL");
     assert!(
         started.elapsed() >= options.grace,
         "killed only after the grace period"
+    );
+    // SIGKILL is sent by now; a loaded machine may take a moment to carry it out
+    // and reap it.
+    assert!(
+        wait_for(Duration::from_secs(5), || !exists(pid)).await,
+        "pid {pid} survived SIGKILL"
     );
 }
 
