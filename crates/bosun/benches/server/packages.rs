@@ -18,6 +18,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::Fallible;
 
+/// How much of a file is read or written at a time, as `bosun package push` does.
+const CHUNK: usize = 1024 * 1024;
+
 /// Makes a bot folder in `dir` with `mib` MiB of random bytes, zips it, and returns
 /// the ZIP's path.
 pub(crate) fn make_package(dir: &Path, mib: usize) -> Fallible<PathBuf> {
@@ -57,7 +60,7 @@ pub(crate) async fn upload(
     let size = std::fs::metadata(&zip)?.len();
     let started = Instant::now();
     let file = tokio::fs::File::open(&zip).await?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, CHUNK));
     let form = reqwest::multipart::Form::new()
         .text("name", "bench")
         .text("version", version)
@@ -110,7 +113,7 @@ pub(crate) async fn download(
         .await?
         .error_for_status()?
         .bytes_stream();
-    let mut out = tokio::fs::File::create(&to).await?;
+    let mut out = tokio::io::BufWriter::with_capacity(CHUNK, tokio::fs::File::create(&to).await?);
     let mut got = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;

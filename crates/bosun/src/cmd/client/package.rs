@@ -28,8 +28,9 @@ use progress::Progress;
 /// Uploads at least this large show a progress line (on a terminal).
 const PROGRESS_FROM: u64 = 4 * 1024 * 1024;
 
-/// How much of the file is read at a time while it is uploaded.
-const UPLOAD_CHUNK: usize = 64 * 1024;
+/// How much of the file is read at a time while it is uploaded: each read of a tokio
+/// file is a trip to a blocking thread, so a large piece.
+const UPLOAD_CHUNK: usize = 1024 * 1024;
 
 /// Runs one `bosun package` subcommand.
 pub(crate) async fn package(command: PackageCommand) -> Result<u8> {
