@@ -68,6 +68,17 @@ pub enum ServerError {
     /// The package storage could not be opened.
     #[error("could not open the package storage")]
     Packages(#[source] bosun_storage::StorageError),
+    /// The package bucket did not answer, or refused the server's keys.
+    #[error(
+        "the package bucket {bucket:?} cannot be reached: check --s3-endpoint, --s3-region and the AWS_* keys"
+    )]
+    BucketUnreachable {
+        /// The bucket.
+        bucket: String,
+        /// What the store answered, or that it did not in time.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The address download links would start with is not a URL.
     #[error("{0:?} is not a URL to start download links with: give --public-url http://HOST:PORT")]
     PublicUrl(String),

@@ -130,6 +130,9 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     })
 }
 
+/// How long `bosun up` waits for the package bucket to answer at start.
+const BUCKET_CHECK: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Opens the package storage `config` names; the server's own links start with
 /// `url` unless `public_url` says otherwise.
 pub(crate) async fn open_packages(
@@ -150,9 +153,21 @@ pub(crate) async fn open_packages(
                     .map_err(ServerError::Packages)?,
             ))
         }
-        config::PackageStore::S3(s3) => Ok(PackageStorage::S3(
-            S3Storage::new(s3.clone()).map_err(ServerError::Packages)?,
-        )),
+        config::PackageStore::S3(s3) => {
+            let storage = S3Storage::new(s3.clone()).map_err(ServerError::Packages)?;
+            // A wrong key, region or endpoint shows now, not at the first upload.
+            let probe =
+                bosun_storage::ObjectKey::new("bosun-start-check").expect("a plain name is a key");
+            let unreachable = |source| ServerError::BucketUnreachable {
+                bucket: s3.bucket.clone(),
+                source,
+            };
+            match tokio::time::timeout(BUCKET_CHECK, storage.exists(&probe)).await {
+                Ok(Ok(_)) => Ok(PackageStorage::S3(storage)),
+                Ok(Err(e)) => Err(unreachable(Box::new(e))),
+                Err(elapsed) => Err(unreachable(Box::new(elapsed))),
+            }
+        }
     }
 }
 

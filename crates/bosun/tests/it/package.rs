@@ -487,6 +487,37 @@ impl Drop for UpOnS3 {
 }
 
 #[test]
+fn up_with_a_bucket_it_cannot_use_stops_at_start_saying_so() {
+    let s3 = S3Server::start();
+    let home = TestHome::new();
+    let port = free_port();
+    let out = output(
+        client(&home)
+            .args([
+                "up",
+                "--no-example",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--packages", &format!("s3://{}", s3.bucket())])
+            .args(["--s3-endpoint", &s3.endpoint(), "--s3-region", s3.region()])
+            .env("AWS_ACCESS_KEY_ID", s3.access_key())
+            .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+            .env_remove("AWS_ENDPOINT_URL"),
+    );
+    assert_eq!(code(&out), 99, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the package bucket \"{}\" cannot be reached: check --s3-endpoint",
+            s3.bucket()
+        )),
+        "{err}"
+    );
+    assert!(!healthy(port), "it does not serve");
+}
+
+#[test]
 fn up_keeps_packages_in_an_s3_bucket() {
     let s3 = S3Server::start();
     let home = TestHome::new();
