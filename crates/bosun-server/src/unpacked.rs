@@ -97,6 +97,38 @@ impl Unpacked {
         }
     }
 
+    /// Removes what an extraction cut short by a crash left: hidden downloads in the
+    /// root, and hidden partial folders beside the copies. Only for a server that
+    /// holds the data directory, so that no extraction is under way.
+    pub(crate) async fn sweep(&self) {
+        let mut dirs = vec![self.root.clone()];
+        if let Ok(mut packages) = tokio::fs::read_dir(&self.root).await {
+            while let Ok(Some(entry)) = packages.next_entry().await {
+                if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
+                    dirs.push(entry.path());
+                }
+            }
+        }
+        for dir in dirs {
+            let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
+                continue;
+            };
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                if !entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                let removed = match entry.file_type().await {
+                    Ok(t) if t.is_dir() => tokio::fs::remove_dir_all(&path).await,
+                    _ => tokio::fs::remove_file(&path).await,
+                };
+                if let Err(e) = removed {
+                    tracing::warn!(path = %path.display(), "could not remove a leftover: {e}");
+                }
+            }
+        }
+    }
+
     /// The folder of `version` of the package `package_id` if it is extracted already.
     pub(crate) async fn ready(
         &self,

@@ -235,3 +235,40 @@ async fn two_runs_at_once_of_one_version_both_succeed_from_one_copy() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_restart_clears_what_a_crash_left_of_uploads_and_extractions_and_keeps_copies() {
+    on_each_engine(|server| async move {
+        let v1 = upload(&server, "web-scraper", "1.0.0", "one").await;
+        define(&server, "scrape", json!({"package": "web-scraper"})).await;
+        let (execution, _, _) = run(&server, "scrape").await;
+        assert_eq!(execution["status"], "CompletedSuccessfully", "{execution}");
+        let (home, database_url, token) = (
+            server.home.clone(),
+            server.database_url.clone(),
+            server.token.clone(),
+        );
+        let copies = unpacked(&server, &v1.package_id);
+        server.crash().await;
+        // What a crash in the middle of an upload and of an extraction leaves.
+        let leftovers = [
+            home.join("packages/.uploads/.tmpAbC123"),
+            home.join("packages/unpacked/.download-1234"),
+            copies.join(".abc.partial-XyZ/bot.py"),
+        ];
+        for leftover in &leftovers {
+            std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+            std::fs::write(leftover, "half").unwrap();
+        }
+        let server = TestServer::start_again(&home, &database_url, token).await;
+        for leftover in &leftovers {
+            assert!(!leftover.exists(), "{} is cleared", leftover.display());
+        }
+        assert_eq!(entries(&copies), [v1.sha256], "the copy is kept");
+        let (execution, log, _) = run(&server, "scrape").await;
+        assert_eq!(execution["status"], "CompletedSuccessfully", "{execution}");
+        assert_eq!(log, "one");
+        server.stop().await;
+    })
+    .await;
+}

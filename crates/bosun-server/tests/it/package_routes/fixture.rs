@@ -259,7 +259,7 @@ impl Fixture {
 
     /// Uploads left behind in the data directory's spool folder.
     pub(crate) fn spooled(&self) -> Vec<String> {
-        files_under(&self.home.join("Temp"))
+        files_under(&self.home.join("packages/.uploads"))
     }
 }
 
