@@ -69,10 +69,9 @@ impl DiskStorage {
         path
     }
 
-    /// Stores `body` under `key`, streaming it to a temporary file beside the final one
-    /// and linking that into place; fails with [`StorageError::Exists`] if `key` is
-    /// taken, also when another `put` takes it while this one streams.
-    pub async fn put(&self, key: &ObjectKey, mut body: impl AsyncRead + Unpin) -> Result<Stored> {
+    /// The file of `key`, with its directory made; [`StorageError::Exists`] if `key` is
+    /// taken already.
+    async fn free_path(&self, key: &ObjectKey) -> Result<PathBuf> {
         let path = self.path(key);
         if self.exists(key).await? {
             return Err(StorageError::Exists { key: key.clone() });
@@ -87,6 +86,14 @@ impl DiskStorage {
                 path: parent.to_owned(),
                 source,
             })?;
+        Ok(path)
+    }
+
+    /// Stores `body` under `key`, streaming it to a temporary file beside the final one
+    /// and linking that into place; fails with [`StorageError::Exists`] if `key` is
+    /// taken, also when another `put` takes it while this one streams.
+    pub async fn put(&self, key: &ObjectKey, mut body: impl AsyncRead + Unpin) -> Result<Stored> {
+        let path = self.free_path(key).await?;
         let mut staged = Staged::create(&path, 0o644).await?;
         let mut tally = Tally::default();
         let mut buf = vec![0u8; CHUNK];
@@ -112,10 +119,7 @@ impl DiskStorage {
     /// A file on another filesystem is copied as [`DiskStorage::put`] copies a body.
     /// [`StorageError::Exists`] if `key` is taken.
     pub async fn put_file(&self, key: &ObjectKey, file: &Path, known: Stored) -> Result<Stored> {
-        let path = self.path(key);
-        if self.exists(key).await? {
-            return Err(StorageError::Exists { key: key.clone() });
-        }
+        let path = self.free_path(key).await?;
         let parent = path
             .parent()
             .expect("a key's file lies inside the store's directory");
@@ -127,9 +131,6 @@ impl DiskStorage {
                 source,
             }
         };
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(io("create the directory", parent))?;
         let opened = tokio::fs::File::open(file)
             .await
             .map_err(io("open", file))?;
