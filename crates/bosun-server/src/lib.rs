@@ -76,7 +76,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     // The data directory first: a second server on it must stop before it touches
     // the store, or its restart recovery would kill the running server's jobs.
     let mut home_lock = home_lock::HomeLock::acquire(&config.home)?;
-    sweep_leftovers(&config.home).await;
+    sweep_leftovers(&config).await;
     let listen = |source| ServerError::Listen {
         addr: config.listen,
         source,
@@ -131,22 +131,29 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     })
 }
 
-/// Where package uploads are spooled while they arrive: hidden in the packages
-/// folder, beside the default store, so that a finished upload is linked into it.
-pub(crate) fn uploads_dir(home: &std::path::Path) -> std::path::PathBuf {
-    home.join("packages").join(".uploads")
+/// Where package uploads are spooled while they arrive: hidden in the directory
+/// store, so that a finished upload is linked into it (on one filesystem); with a
+/// bucket, hidden in the data directory.
+pub(crate) fn uploads_dir(config: &ServerConfig) -> std::path::PathBuf {
+    match &config.packages.storage {
+        config::PackageStore::Disk(dir) => dir
+            .clone()
+            .unwrap_or_else(|| config.home.join("packages"))
+            .join(".uploads"),
+        config::PackageStore::S3(_) => config.home.join(".uploads"),
+    }
 }
 
 /// Removes what a crash left of package work: spooled uploads and cut-short
 /// extractions. Called with the data directory held, so none is under way.
-async fn sweep_leftovers(home: &std::path::Path) {
-    let uploads = uploads_dir(home);
+async fn sweep_leftovers(config: &ServerConfig) {
+    let uploads = uploads_dir(config);
     match tokio::fs::remove_dir_all(&uploads).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => tracing::warn!(path = %uploads.display(), "could not remove old uploads: {e}"),
     }
-    unpacked::Unpacked::new(home).sweep().await;
+    unpacked::Unpacked::new(&config.home).sweep().await;
 }
 
 /// How long `bosun up` waits for the package bucket to answer at start.

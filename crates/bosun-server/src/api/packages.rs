@@ -93,7 +93,7 @@ async fn read_upload(state: &AppState, mut form: Multipart) -> Result<Upload, Ap
         let field_name = field.name().unwrap_or_default().to_ascii_lowercase();
         if field_name == "file" {
             let file_name = field.file_name().map(str::to_owned);
-            let dir = crate::uploads_dir(&state.config.home);
+            let dir = crate::uploads_dir(&state.config);
             let io = |about| ServerError::io(about, dir.clone());
             tokio::fs::create_dir_all(&dir)
                 .await
