@@ -121,7 +121,7 @@ impl Store {
         let about = "recording a package version";
         let now = to_ms(Utc::now());
         let mut tx = self.pool().begin().await.about(about)?;
-        let name: Option<String> = sqlx::query_scalar(
+        let row = sqlx::query(
             "UPDATE packages SET updated_at = $3 WHERE tenant_id = $1 AND id = $2 RETURNING name",
         )
         .bind(tenant_id)
@@ -130,21 +130,12 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .about(about)?;
-        let Some(name) = name else {
+        let Some(row) = row else {
             // At once: on SQLite the update holds the write lock until then.
             tx.rollback().await.about(about)?;
             return Ok(None);
         };
-        let name: PackageName =
-            name.parse()
-                .map_err(
-                    |e: bosun_core::package::PackageNameError| StoreError::Unreadable {
-                        table: "packages",
-                        column: "name",
-                        value: name.clone(),
-                        why: e.to_string(),
-                    },
-                )?;
+        let name: PackageName = Row::new(&row, "packages", about).parsed("name")?;
         insert_version(&mut tx, id, &name, new, now).await?;
         tx.commit().await.about(about)?;
         self.package(tenant_id, id).await

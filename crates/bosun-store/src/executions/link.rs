@@ -45,13 +45,9 @@ impl Link {
         batch: Batch,
         done: &mut [ExecutionWritten],
     ) -> Result<Creations, StoreError> {
-        let held = match &mut self.connection {
-            Some(held) => held,
-            None => self
-                .connection
-                .insert(acquire(&self.pool, self.backend).await?),
-        };
-        match batch.run(held, self.backend, Scope::Own, done).await {
+        let backend = self.backend;
+        let held = self.held().await?;
+        match batch.run(held, backend, Scope::Own, done).await {
             Ok(created) => Ok(created),
             Err(Failed {
                 error,
@@ -63,6 +59,17 @@ impl Link {
                 Err(error)
             }
         }
+    }
+
+    /// The connection, taken from the pool first if none is held.
+    async fn held(&mut self) -> Result<&mut PoolConnection<Any>, StoreError> {
+        if self.connection.is_none() {
+            self.connection = Some(acquire(&self.pool, self.backend).await?);
+        }
+        Ok(self
+            .connection
+            .as_mut()
+            .expect("a connection was just taken if none was held"))
     }
 
     /// Creates `execution`, as [`Batch::create`] says, and says what it did.
@@ -113,12 +120,7 @@ impl Link {
         job_id: &str,
         count: i64,
     ) -> Result<(u64, Vec<String>), StoreError> {
-        let held = match &mut self.connection {
-            Some(held) => held,
-            None => self
-                .connection
-                .insert(acquire(&self.pool, self.backend).await?),
-        };
+        let held = self.held().await?;
         super::prune_oldest_on(held, job_id, count).await
     }
 }
