@@ -2,6 +2,7 @@
 //! this crate's client, by raw WebSockets, and by the official JavaScript client.
 
 mod app;
+mod js_client;
 mod raw;
 mod rust_client;
 mod server_rules;

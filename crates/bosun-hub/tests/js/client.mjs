@@ -1,0 +1,67 @@
+// Drives bosun's test hub with the official SignalR JavaScript client and prints what it
+// saw as one JSON line. Usage: node client.mjs HUB_URL
+import * as signalR from "@microsoft/signalr";
+
+const hubUrl = process.argv[2];
+if (!hubUrl) {
+  console.error("usage: node client.mjs HUB_URL");
+  process.exit(2);
+}
+
+async function within(ms, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function errorOf(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    return error.message;
+  }
+}
+
+const seen = {};
+
+// With negotiate, and a query parameter that must reach both negotiate and the socket.
+const connection = new signalR.HubConnectionBuilder()
+  .withUrl(`${hubUrl}?machineKey=js-key`)
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+const notified = new Promise((resolve) => connection.on("Notify", (text) => resolve(text)));
+// Returning a value answers the server's invocation (client results, since version 7).
+connection.on("Ask", (question) => `js heard: ${question}`);
+
+await within(10000, connection.start(), "start");
+seen.connectionId = connection.connectionId;
+seen.echo = await connection.invoke("Echo", { a: [1, "two"] });
+seen.add = await connection.invoke("Add", 2, 40);
+seen.nothing = await connection.invoke("Nothing");
+seen.keys = await connection.invoke("Keys");
+await connection.send("NotifyMe", "hello");
+seen.notified = await within(10000, notified, "Notify");
+seen.asked = await connection.invoke("AskClient", "what?");
+seen.missing = await errorOf(connection.invoke("Missing"));
+seen.fail = await errorOf(connection.invoke("Fail"));
+seen.wrongArguments = await errorOf(connection.invoke("Add", 1));
+await connection.stop();
+seen.stopped = connection.state;
+
+// Without negotiate: straight to the WebSocket.
+const direct = new signalR.HubConnectionBuilder()
+  .withUrl(hubUrl, { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+await within(10000, direct.start(), "start without negotiate");
+seen.directEcho = await direct.invoke("Echo", "direct");
+await direct.stop();
+
+console.log(JSON.stringify(seen));
