@@ -63,10 +63,22 @@ impl Default for ClientOptions {
     }
 }
 
-/// An open connection to a hub. Clones share it.
+/// An open connection to a hub. Clones share it; it closes when every clone and its
+/// [`Incoming`] are dropped.
 #[derive(Debug, Clone)]
 pub struct Connection {
     shared: Arc<Shared>,
+    _open: Arc<KeepOpen>,
+}
+
+/// Held by the application's handles only: the last one dropped closes the connection.
+#[derive(Debug)]
+struct KeepOpen(CancellationToken);
+
+impl Drop for KeepOpen {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 #[derive(Debug)]
@@ -108,6 +120,7 @@ impl ServerInvocation {
 pub struct Incoming {
     invocations: mpsc::Receiver<ServerInvocation>,
     out: mpsc::Sender<Outgoing>,
+    _open: Arc<KeepOpen>,
 }
 
 impl Incoming {
@@ -322,11 +335,20 @@ pub async fn connect(
         let why = read(&run_shared, stream, early, invocations_tx, &options).await;
         run_shared.pending.end();
         let _ = ended_tx.send(Some(why));
-        // Give the writer its last message (a hangup) and let it finish.
-        let _ = run_shared.out.send(Outgoing::Hangup).await;
-        let _ = writer.await;
+        writer::finish(run_shared.out.clone(), Outgoing::Hangup, writer).await;
     });
-    Ok((Connection { shared }, Incoming { invocations, out }))
+    let open = Arc::new(KeepOpen(shared.close.clone()));
+    Ok((
+        Connection {
+            shared,
+            _open: open.clone(),
+        },
+        Incoming {
+            invocations,
+            out,
+            _open: open,
+        },
+    ))
 }
 
 async fn negotiate(

@@ -31,9 +31,6 @@ pub const CLIENT_TIMEOUT_ERROR: &str =
 /// How many invocations of one client may wait for the one running.
 const INVOCATION_QUEUE: usize = 64;
 
-/// How long the end of a connection waits for its last messages to be written.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The timeouts and limits of a connection; the defaults are ASP.NET Core's.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -219,6 +216,12 @@ struct Call {
 
 /// Runs one connection to its end: handshake, pings, timeouts, dispatch. `make` builds
 /// the connection's handler once the handshake succeeded, from the handle to its client.
+///
+/// A message over `options.max_message` is refused with a Close message, but only once
+/// its frame has been read: cap the frame at the upgrade too
+/// ([`WebSocketUpgrade::max_message_size`](axum::extract::ws::WebSocketUpgrade::max_message_size),
+/// 64 MiB by default), at a few times `max_message` since one frame may carry several
+/// messages.
 pub async fn serve<H: Handler>(
     socket: WebSocket,
     connection_id: String,
@@ -317,12 +320,10 @@ pub async fn serve<H: Handler>(
     // Stop taking invocations, fail the client's outstanding ones, write the last message.
     shared.ended.cancel();
     shared.pending.end();
-    let _ = tokio::time::timeout(FLUSH_TIMEOUT, out.send(last)).await;
-    drop(out);
-    if tokio::time::timeout(FLUSH_TIMEOUT, writer).await.is_err() {
+    if !writer::finish(out, last, writer).await {
         tracing::debug!(
             connection_id = shared.connection_id,
-            "hub writer did not finish; dropped"
+            "hub socket did not drain; writer aborted"
         );
     }
     if let Err(error) = dispatcher.await {

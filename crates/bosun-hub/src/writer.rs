@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::{Sink, SinkExt};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::protocol::{Message, encode};
@@ -66,4 +67,26 @@ pub(crate) async fn write<S, M>(
         next_ping = Instant::now() + keep_alive;
     }
     let _ = sink.close().await;
+}
+
+/// How long the end of a connection waits for its last message to be written.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Hands the writer its last message and waits for it to finish; a writer stuck on a
+/// socket that does not drain is aborted after [`FLUSH_TIMEOUT`]. `false` when aborted.
+pub(crate) async fn finish(
+    out: mpsc::Sender<Outgoing>,
+    last: Outgoing,
+    writer: JoinHandle<()>,
+) -> bool {
+    let _ = tokio::time::timeout(FLUSH_TIMEOUT, out.send(last)).await;
+    drop(out);
+    let abort = writer.abort_handle();
+    match tokio::time::timeout(FLUSH_TIMEOUT, writer).await {
+        Ok(_) => true,
+        Err(_elapsed) => {
+            abort.abort();
+            false
+        }
+    }
 }

@@ -306,3 +306,24 @@ async fn pings_both_ways_keep_an_idle_connection_open() {
         hub.ended()
     );
 }
+
+#[tokio::test]
+async fn dropping_every_handle_closes_the_connection() {
+    let hub = TestHub::start().await;
+    let (connection, incoming) = connect(&hub.url(), &[], ClientOptions::default())
+        .await
+        .expect("connects");
+    let clone = connection.clone();
+    drop(connection);
+    drop(incoming);
+    assert_eq!(
+        clone.invoke("Echo", vec![json!(1)]).await,
+        Ok(json!(1)),
+        "a clone keeps it open"
+    );
+    drop(clone);
+    wait_for("the hub's end of it", || {
+        hub.ended() == vec![Ended::SocketClosed]
+    })
+    .await;
+}
