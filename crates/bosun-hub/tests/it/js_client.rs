@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use bosun_hub::Ended;
+use bosun_hub::server::Options;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -60,11 +62,18 @@ async fn the_official_javascript_client_works_with_the_hub() {
     let dir = js_dir();
     install_client(&dir).await;
     let hub = TestHub::start().await;
+    let fast = TestHub::with(Options {
+        keep_alive: Duration::from_millis(100),
+        client_timeout: Duration::from_secs(1),
+        ..Options::default()
+    })
+    .await;
 
     let mut child = Command::new("node");
     child
         .arg("client.mjs")
         .arg(hub.url())
+        .arg(fast.url())
         .current_dir(&dir)
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(60), child.output())
@@ -132,4 +141,18 @@ async fn the_official_javascript_client_works_with_the_hub() {
         json!("direct"),
         "skip-negotiation connects too"
     );
+    assert_eq!(
+        seen["idleState"],
+        json!("Connected"),
+        "each side reads the other's pings"
+    );
+    assert_eq!(seen["idleEcho"], json!("still here"));
+    assert_eq!(
+        seen["closeError"],
+        json!("Server returned an error on close: closed by the hub")
+    );
+    crate::app::wait_for("the fast hub's end of it", || {
+        fast.ended() == vec![Ended::ClosedHere]
+    })
+    .await;
 }

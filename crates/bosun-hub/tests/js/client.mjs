@@ -1,10 +1,11 @@
-// Drives bosun's test hub with the official SignalR JavaScript client and prints what it
-// saw as one JSON line. Usage: node client.mjs HUB_URL
+// Drives bosun's test hubs with the official SignalR JavaScript client and prints what it
+// saw as one JSON line. Usage: node client.mjs HUB_URL FAST_HUB_URL
+// (FAST_HUB_URL: a hub that pings every 100 ms and drops clients silent for 1 s).
 import * as signalR from "@microsoft/signalr";
 
-const hubUrl = process.argv[2];
-if (!hubUrl) {
-  console.error("usage: node client.mjs HUB_URL");
+const [hubUrl, fastHubUrl] = process.argv.slice(2);
+if (!hubUrl || !fastHubUrl) {
+  console.error("usage: node client.mjs HUB_URL FAST_HUB_URL");
   process.exit(2);
 }
 
@@ -63,5 +64,21 @@ const direct = new signalR.HubConnectionBuilder()
 await within(10000, direct.start(), "start without negotiate");
 seen.directEcho = await direct.invoke("Echo", "direct");
 await direct.stop();
+
+// Short keep-alives both ways: an idle connection outlives both timeouts several times
+// over, so each side reads the other's pings. Then the hub closes it with an error.
+const fast = new signalR.HubConnectionBuilder()
+  .withUrl(fastHubUrl)
+  .withServerTimeout(1000)
+  .withKeepAliveInterval(100)
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+const fastClosed = new Promise((resolve) => fast.onclose((error) => resolve(error ? error.message : null)));
+await within(10000, fast.start(), "start on the fast hub");
+await new Promise((resolve) => setTimeout(resolve, 3000));
+seen.idleState = fast.state;
+seen.idleEcho = await fast.invoke("Echo", "still here");
+await fast.send("CloseMe");
+seen.closeError = await within(10000, fastClosed, "the hub closing the connection");
 
 console.log(JSON.stringify(seen));
