@@ -43,7 +43,8 @@ pub struct ClientOptions {
     pub keep_alive: Duration,
     /// Treat the connection as lost when nothing arrived for this long (30 s).
     pub server_timeout: Duration,
-    /// Give up when the handshake is not answered within this (15 s).
+    /// Give up when negotiate, the WebSocket's opening or the handshake take longer than
+    /// this, each (15 s).
     pub handshake_timeout: Duration,
     /// The longest message accepted from the server, in bytes (1 MiB).
     pub max_message: usize,
@@ -250,7 +251,7 @@ pub async fn connect(
     let negotiated = if options.skip_negotiation {
         None
     } else {
-        Some(negotiate(&base, headers).await?)
+        Some(negotiate(&base, headers, options.handshake_timeout).await?)
     };
 
     let mut socket_url = base.clone();
@@ -280,12 +281,15 @@ pub async fn connect(
             .map_err(|_| url_error("a header value is invalid"))?;
         request.headers_mut().insert(name, value);
     }
-    let (socket, _response) =
-        tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|source| ClientError::Connect {
-                source: Box::new(source),
-            })?;
+    let (socket, _response) = tokio::time::timeout(
+        options.handshake_timeout,
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .map_err(|_elapsed| ClientError::Handshake("the WebSocket did not open in time".into()))?
+    .map_err(|source| ClientError::Connect {
+        source: Box::new(source),
+    })?;
     let (mut sink, mut stream) = socket.split();
 
     sink.send(Frame::Text(handshake_request().into()))
@@ -351,14 +355,16 @@ pub async fn connect(
     ))
 }
 
+/// `POST {hub}/negotiate?negotiateVersion=1`, answered within `within`.
 async fn negotiate(
     base: &Url,
     headers: &[(String, String)],
+    within: Duration,
 ) -> Result<NegotiateResponse, ClientError> {
     let mut url = base.clone();
     url.set_path(&format!("{}/negotiate", base.path().trim_end_matches('/')));
     url.query_pairs_mut().append_pair("negotiateVersion", "1");
-    let mut request = reqwest::Client::new().post(url);
+    let mut request = reqwest::Client::new().post(url).timeout(within);
     for (name, value) in headers {
         request = request.header(name, value);
     }

@@ -4,6 +4,7 @@
 //! and write exactly the same text. Each message is a JSON object followed by the
 //! record separator 0x1E; one WebSocket text frame carries one or more whole messages.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::ProtocolError;
@@ -125,7 +126,7 @@ fn parse_message(text: &str, max_message: usize) -> Result<Message, ProtocolErro
     }
     let value: Value =
         serde_json::from_str(text).map_err(|source| ProtocolError::Json { source })?;
-    let Value::Object(object) = value else {
+    let Value::Object(mut object) = value else {
         return Err(ProtocolError::Invalid {
             what: "Message is not a JSON object.".into(),
         });
@@ -141,23 +142,23 @@ fn parse_message(text: &str, max_message: usize) -> Result<Message, ProtocolErro
         kind::INVOCATION => Ok(Message::Invocation {
             invocation_id: optional_string(&object, "invocationId")?,
             target: required_string(&object, "target")?,
-            arguments: match object.get("arguments") {
-                Some(Value::Array(items)) => items.clone(),
+            arguments: match object.remove("arguments") {
+                Some(Value::Array(items)) => items,
                 Some(_) => return Err(invalid("Expected 'arguments' to be of type Array.")),
                 None => return Err(invalid("Missing required property 'arguments'.")),
             },
         }),
         kind::COMPLETION => {
             let invocation_id = required_string(&object, "invocationId")?;
-            let outcome = match (object.get("error"), object.get("result")) {
+            let outcome = match (object.remove("error"), object.remove("result")) {
                 (Some(_), Some(_)) => {
                     return Err(invalid(
                         "The 'error' and 'result' properties are mutually exclusive.",
                     ));
                 }
-                (Some(Value::String(error)), None) => Completed::Error(error.clone()),
+                (Some(Value::String(error)), None) => Completed::Error(error),
                 (Some(_), None) => return Err(invalid("Expected 'error' to be of type String.")),
-                (None, Some(result)) => Completed::Result(result.clone()),
+                (None, Some(result)) => Completed::Result(result),
                 (None, None) => Completed::Void,
             };
             Ok(Message::Completion {
@@ -211,63 +212,72 @@ fn optional_string(
 /// [`Message::Other`] is written as its `type` and `invocationId` only; this crate never
 /// sends one.
 pub fn encode(message: &Message) -> String {
-    let mut object = Map::new();
-    let kind = match message {
+    let mut wire = Wire::default();
+    match message {
         Message::Invocation {
             invocation_id,
             target,
             arguments,
         } => {
-            if let Some(id) = invocation_id {
-                object.insert("invocationId".into(), Value::String(id.clone()));
-            }
-            object.insert("target".into(), Value::String(target.clone()));
-            object.insert("arguments".into(), Value::Array(arguments.clone()));
-            kind::INVOCATION
+            wire.kind = kind::INVOCATION;
+            wire.invocation_id = invocation_id.as_deref();
+            wire.target = Some(target);
+            wire.arguments = Some(arguments);
         }
         Message::Completion {
             invocation_id,
             outcome,
         } => {
-            object.insert("invocationId".into(), Value::String(invocation_id.clone()));
+            wire.kind = kind::COMPLETION;
+            wire.invocation_id = Some(invocation_id);
             match outcome {
-                Completed::Result(result) => {
-                    object.insert("result".into(), result.clone());
-                }
-                Completed::Error(error) => {
-                    object.insert("error".into(), Value::String(error.clone()));
-                }
+                Completed::Result(result) => wire.result = Some(result),
+                Completed::Error(error) => wire.error = Some(error),
                 Completed::Void => {}
             }
-            kind::COMPLETION
         }
-        Message::Ping => kind::PING,
+        Message::Ping => wire.kind = kind::PING,
         Message::Close {
             error,
             allow_reconnect,
         } => {
-            if let Some(error) = error {
-                object.insert("error".into(), Value::String(error.clone()));
-            }
-            if *allow_reconnect {
-                object.insert("allowReconnect".into(), Value::Bool(true));
-            }
-            kind::CLOSE
+            wire.kind = kind::CLOSE;
+            wire.error = error.as_deref();
+            wire.allow_reconnect = *allow_reconnect;
         }
         Message::Other {
             kind,
             invocation_id,
         } => {
-            if let Some(id) = invocation_id {
-                object.insert("invocationId".into(), Value::String(id.clone()));
-            }
-            *kind
+            wire.kind = *kind;
+            wire.invocation_id = invocation_id.as_deref();
         }
-    };
-    object.insert("type".into(), Value::from(kind));
-    let mut text = Value::Object(object).to_string();
+    }
+    let mut text =
+        serde_json::to_string(&wire).expect("a message of JSON values always serializes");
     text.push(SEPARATOR);
     text
+}
+
+/// A message as written: every field any kind has, borrowed, the absent ones skipped.
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a> {
+    #[serde(rename = "type")]
+    kind: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invocation_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a [Value]>,
+    /// `Some(&Value::Null)` is written as `"result":null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    allow_reconnect: bool,
 }
 
 /// The client's first message: the protocol and version it wants.

@@ -327,3 +327,38 @@ async fn dropping_every_handle_closes_the_connection() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_the_connect_in_time() {
+    // The kernel accepts the TCP connections; nothing ever reads them.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!(
+        "http://{}/t/hubs/test",
+        silent.local_addr().expect("address")
+    );
+    let options = ClientOptions {
+        handshake_timeout: Duration::from_millis(300),
+        ..ClientOptions::default()
+    };
+
+    let negotiating = connect(&url, &[], options.clone()).await;
+    assert!(
+        matches!(&negotiating, Err(ClientError::Negotiate { source }) if source.is_timeout()),
+        "{negotiating:?}"
+    );
+    let direct = connect(
+        &url,
+        &[],
+        ClientOptions {
+            skip_negotiation: true,
+            ..options
+        },
+    )
+    .await;
+    assert!(
+        matches!(direct, Err(ClientError::Handshake(_))),
+        "{direct:?}"
+    );
+}
