@@ -64,7 +64,7 @@ async fn the_official_javascript_client_works_with_the_hub() {
     let hub = TestHub::start().await;
     let fast = TestHub::with(Options {
         keep_alive: Duration::from_millis(100),
-        client_timeout: Duration::from_secs(1),
+        client_timeout: Duration::from_millis(1500),
         ..Options::default()
     })
     .await;

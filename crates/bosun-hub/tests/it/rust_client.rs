@@ -281,21 +281,21 @@ async fn a_silent_server_is_a_lost_connection() {
 
 #[tokio::test]
 async fn pings_both_ways_keep_an_idle_connection_open() {
-    // Each side pings every 50 ms and gives up after 400 ms: an idle connection survives
-    // many timeouts' worth of time because the pings count as traffic.
+    // Each side pings every 50 ms and gives up after 1 s: an idle connection survives
+    // several timeouts' worth of time because the pings count as traffic.
     let hub = TestHub::with(Options {
         keep_alive: Duration::from_millis(50),
-        client_timeout: Duration::from_millis(400),
+        client_timeout: Duration::from_secs(1),
         ..Options::default()
     })
     .await;
     let options = ClientOptions {
         keep_alive: Duration::from_millis(50),
-        server_timeout: Duration::from_millis(400),
+        server_timeout: Duration::from_secs(1),
         ..ClientOptions::default()
     };
     let (connection, _incoming) = connect(&hub.url(), &[], options).await.expect("connects");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
         connection.invoke("Echo", vec![json!("alive")]).await,
         Ok(json!("alive"))

@@ -1,6 +1,6 @@
 // Drives bosun's test hubs with the official SignalR JavaScript client and prints what it
 // saw as one JSON line. Usage: node client.mjs HUB_URL FAST_HUB_URL
-// (FAST_HUB_URL: a hub that pings every 100 ms and drops clients silent for 1 s).
+// (FAST_HUB_URL: a hub that pings every 100 ms and drops clients silent for 1.5 s).
 import * as signalR from "@microsoft/signalr";
 
 const [hubUrl, fastHubUrl] = process.argv.slice(2);
@@ -69,13 +69,13 @@ await direct.stop();
 // over, so each side reads the other's pings. Then the hub closes it with an error.
 const fast = new signalR.HubConnectionBuilder()
   .withUrl(fastHubUrl)
-  .withServerTimeout(1000)
+  .withServerTimeout(1500)
   .withKeepAliveInterval(100)
   .configureLogging(signalR.LogLevel.Warning)
   .build();
 const fastClosed = new Promise((resolve) => fast.onclose((error) => resolve(error ? error.message : null)));
 await within(10000, fast.start(), "start on the fast hub");
-await new Promise((resolve) => setTimeout(resolve, 3000));
+await new Promise((resolve) => setTimeout(resolve, 4000));
 seen.idleState = fast.state;
 seen.idleEcho = await fast.invoke("Echo", "still here");
 await fast.send("CloseMe");
