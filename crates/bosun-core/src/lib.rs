@@ -28,7 +28,7 @@ pub mod timespan;
 pub mod trigger;
 pub mod wire;
 
-pub use agent::AgentStatus;
+pub use agent::{AgentStatus, LOCAL_AGENT};
 pub use backoff::Backoff;
 pub use case::check_fields;
 pub use error::SpecError;

@@ -28,11 +28,13 @@ pub enum Resource {
     Monitor,
     /// Tenants (only tokens of the server's own tenant may use it).
     Tenants,
+    /// Remote bot agents and their machine keys.
+    Agents,
 }
 
 impl Resource {
     /// Every resource, in the order the docs list them.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Jobs,
         Self::Executions,
         Self::Schedules,
@@ -41,6 +43,7 @@ impl Resource {
         Self::Tokens,
         Self::Monitor,
         Self::Tenants,
+        Self::Agents,
     ];
 
     /// Its name in a permission.
@@ -54,6 +57,7 @@ impl Resource {
             Self::Tokens => "tokens",
             Self::Monitor => "monitor",
             Self::Tenants => "tenants",
+            Self::Agents => "agents",
         }
     }
 }
@@ -210,7 +214,13 @@ mod tests {
 
     #[test]
     fn permissions_read_and_print_back() {
-        for text in ["*", "jobs:*", "executions:view", "tenants:create"] {
+        for text in [
+            "*",
+            "jobs:*",
+            "executions:view",
+            "tenants:create",
+            "agents:delete",
+        ] {
             let p: Permission = text.parse().unwrap();
             assert_eq!(p.to_string(), text);
         }
@@ -226,6 +236,7 @@ mod tests {
             let e = bad.parse::<Permission>().unwrap_err().to_string();
             assert!(e.contains("unknown permission"), "{bad}: {e}");
             assert!(e.contains("tenants"), "{e}");
+            assert!(e.contains("agents"), "{e}");
         }
     }
 

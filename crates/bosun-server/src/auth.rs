@@ -2,8 +2,9 @@
 //!
 //! Permissions are `resource:action`, as seed 000's `RequirePermission(resource,
 //! permission)`: resources `jobs`, `executions`, `schedules`, `triggers`, `packages`,
-//! `tokens`, `monitor`, `tenants`; actions `view`, `create`, `update`, `delete`. `resource:*`
-//! grants every action on a resource, `*` everything ([`bosun_core::permission`]).
+//! `tokens`, `monitor`, `tenants`, `agents`; actions `view`, `create`, `update`,
+//! `delete`. `resource:*` grants every action on a resource, `*` everything
+//! ([`bosun_core::permission`]).
 //!
 //! A token the store confirmed is believed for a few seconds without asking it again
 //! ([`cache`]).

@@ -55,6 +55,29 @@ pub enum StoreError {
         /// The job's name.
         job_name: String,
     },
+    /// The built-in agent ([`bosun_core::LOCAL_AGENT`], the server's own runner) was
+    /// asked to change in a way only a remote agent may.
+    #[error(
+        "the agent {name:?} is the server's own runner: it cannot be {action} (only agents \
+         made with `bosun agents add` can)"
+    )]
+    BuiltInAgent {
+        /// Its name.
+        name: String,
+        /// What was refused, phrased to follow "cannot be": "renamed", "deleted".
+        action: &'static str,
+    },
+    /// An agent was not deleted: executions sent to it are still Pending or Running.
+    #[error(
+        "the agent {name:?} has {executions} execution(s) pending or running: cancel them or \
+         wait for them to end, then delete it (or deactivate it now)"
+    )]
+    AgentInUse {
+        /// Its name.
+        name: String,
+        /// How many of its executions have not ended.
+        executions: i64,
+    },
     /// A column of a row holds a value its type cannot be read from (written by
     /// hand, or by a newer bosun).
     #[error("stored {table}.{column} {value:?} is unreadable: {why}")]

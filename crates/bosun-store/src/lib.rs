@@ -1,5 +1,5 @@
-//! bosun's persistence: tenants, API tokens, job definitions, executions with their
-//! status history, schedules and file triggers.
+//! bosun's persistence: tenants, API tokens, agents, job definitions, executions
+//! with their status history, schedules and file triggers.
 //!
 //! One [`Store`] speaks to SQLite (the embedded default: one file in the data dir,
 //! nothing to install) or PostgreSQL (a fleet), chosen by the URL. Both run the same
@@ -8,8 +8,10 @@
 //! the epoch). One set of migration files serves both; the one phrase the dialects
 //! spell differently is rewritten for PostgreSQL.
 //!
-//! Secrets are never stored: a token's secret is kept as its SHA-256 hash.
+//! Secrets are never stored: a token's secret and an agent's machine key are kept
+//! as their SHA-256 hashes.
 
+mod agents;
 mod error;
 mod executions;
 mod jobs;
@@ -30,6 +32,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
+pub use agents::MACHINE_KEY_PREFIX;
 pub use error::StoreError;
 pub use executions::{
     ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page, Started,
@@ -40,7 +43,7 @@ pub use model::{
 };
 pub use packages::NewPackageVersion;
 pub use results::{NewWorkerResult, WorkerResult};
-pub use tenants::{MACHINE_KEY_PREFIX, TOKEN_PREFIX, TokenDeletion};
+pub use tenants::{TOKEN_PREFIX, TokenDeletion};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +109,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "packages and machine keys",
         include_str!("../migrations/0006_packages.sql"),
+    ),
+    (
+        7,
+        "remote agents",
+        include_str!("../migrations/0007_agents.sql"),
     ),
 ];
 

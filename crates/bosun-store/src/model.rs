@@ -32,18 +32,30 @@ pub struct Token {
     pub created_at: DateTime<Utc>,
 }
 
-/// A machine that runs executions for a tenant (seed 000's BotAgent). The embedded
-/// server has one, its local runner.
+/// A machine that runs executions for a tenant (seed 000's BotAgent): the server's
+/// own runner ([`bosun_core::LOCAL_AGENT`]), or a remote agent that connects to the
+/// hub with its machine key (kept only as a hash, so never part of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
     /// Its id (seed 000's `BotAgentId`).
     pub id: String,
     /// The tenant it serves.
     pub tenant_id: String,
-    /// Its name.
+    /// Its name, unique in the tenant.
     pub name: String,
-    /// Whether it takes executions.
+    /// The name of the machine it runs on, as its owner gave it (may be empty).
+    pub machine_name: String,
+    /// Whether it takes executions; a remote agent is `Disconnected` until it
+    /// connects.
     pub status: AgentStatus,
+    /// False once deactivated: its machine key no longer finds it.
+    pub active: bool,
+    /// When it last showed it was alive.
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// When it last connected to the hub.
+    pub last_connected: Option<DateTime<Utc>>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A bot package: a name in a tenant, and the versions uploaded under it.

@@ -1,6 +1,6 @@
-//! Tenants, their API tokens and their agents.
+//! Tenants and their API tokens.
 
-use bosun_core::{AgentStatus, Permission};
+use bosun_core::Permission;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::error::{QueryContext, StoreError, is_unique_violation};
 use crate::row::Row;
 use crate::time::{from_ms, to_ms};
-use crate::{Agent, Store, Tenant, Token};
+use crate::{Store, Tenant, Token};
 
 /// What [`Store::delete_token`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +25,8 @@ pub enum TokenDeletion {
 /// The prefix of every token secret, so a leaked one is recognisable in a scan.
 pub const TOKEN_PREFIX: &str = "bsn_";
 
-/// The prefix of every agent's machine key, for the same reason.
-pub const MACHINE_KEY_PREFIX: &str = "bmk_";
-
 /// A new secret with `prefix`: 244 random bits from the OS's generator.
-fn new_secret(prefix: &str) -> String {
+pub(crate) fn new_secret(prefix: &str) -> String {
     format!(
         "{prefix}{}{}",
         Uuid::new_v4().simple(),
@@ -37,7 +34,9 @@ fn new_secret(prefix: &str) -> String {
     )
 }
 
-fn hash(secret: &str) -> String {
+/// A secret as stored: its SHA-256, in hex. Secrets are found by this hash, so no
+/// comparison ever runs over the secret itself.
+pub(crate) fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -60,16 +59,6 @@ fn token(row: &AnyRow) -> Result<Token, StoreError> {
         name: row.get("name")?,
         permissions: row.json("permissions")?,
         created_at: row.time("created_at")?,
-    })
-}
-
-fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
-    let row = Row::new(row, "agents", "reading an agent");
-    Ok(Agent {
-        id: row.get("id")?,
-        tenant_id: row.get("tenant_id")?,
-        name: row.get("name")?,
-        status: row.parsed("status")?,
     })
 }
 
@@ -273,93 +262,5 @@ impl Store {
             .about("deleting a token")?;
         tx.commit().await.about("deleting a token")?;
         Ok(TokenDeletion::Deleted)
-    }
-
-    /// The tenant's agent with this name, created `Available` if missing.
-    pub async fn ensure_agent(&self, tenant_id: &str, name: &str) -> Result<Agent, StoreError> {
-        sqlx::query(
-            "INSERT INTO agents (id, tenant_id, name, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, name) DO NOTHING",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(tenant_id)
-        .bind(name)
-        .bind(AgentStatus::Available.as_str())
-        .bind(to_ms(Utc::now()))
-        .execute(self.pool())
-        .await
-        .about("creating an agent")?;
-        self.agent_by_name(tenant_id, name)
-            .await?
-            .ok_or(StoreError::Corrupt {
-                what: "agent",
-                why: format!("{name:?} vanished right after it was created"),
-            })
-    }
-
-    async fn agent_by_name(
-        &self,
-        tenant_id: &str,
-        name: &str,
-    ) -> Result<Option<Agent>, StoreError> {
-        self.agent_where("tenant_id = $1 AND name = $2", tenant_id, name)
-            .await
-    }
-
-    /// Gives the tenant's agent `id` a new machine key, which replaces its old one,
-    /// and returns it: like a token's secret, it is kept only as a hash and cannot be
-    /// shown again. `None` when the tenant has no such agent.
-    pub async fn new_machine_key(
-        &self,
-        tenant_id: &str,
-        id: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let key = new_secret(MACHINE_KEY_PREFIX);
-        let done =
-            sqlx::query("UPDATE agents SET machine_key_hash = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(id)
-                .bind(hash(&key))
-                .execute(self.pool())
-                .await
-                .about("giving an agent a machine key")?;
-        Ok((done.rows_affected() == 1).then_some(key))
-    }
-
-    /// The tenant's agent whose machine key is `key`, if any.
-    pub async fn agent_by_machine_key(
-        &self,
-        tenant_id: &str,
-        key: &str,
-    ) -> Result<Option<Agent>, StoreError> {
-        self.agent_where(
-            "tenant_id = $1 AND machine_key_hash = $2",
-            tenant_id,
-            &hash(key),
-        )
-        .await
-    }
-
-    /// The tenant's agent with this id.
-    pub async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<Agent>, StoreError> {
-        self.agent_where("tenant_id = $1 AND id = $2", tenant_id, id)
-            .await
-    }
-
-    async fn agent_where(
-        &self,
-        condition: &str,
-        tenant_id: &str,
-        key: &str,
-    ) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT id, tenant_id, name, status FROM agents WHERE {condition}"
-        ))
-        .bind(tenant_id)
-        .bind(key)
-        .fetch_optional(self.pool())
-        .await
-        .about("reading an agent")?;
-        row.as_ref().map(agent).transpose()
     }
 }

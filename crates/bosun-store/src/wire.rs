@@ -59,7 +59,12 @@ impl From<Agent> for wire::Agent {
             id: row.id,
             tenant_id: row.tenant_id,
             name: row.name,
+            machine_name: row.machine_name,
             status: Some(row.status),
+            last_heartbeat: row.last_heartbeat,
+            last_connected: row.last_connected,
+            is_active: row.active,
+            created_at: Some(row.created_at),
         }
     }
 }

@@ -152,6 +152,14 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Package(PackageCommand),
 
+    /// Add remote agents (machines that run bots for the server), list them, give
+    /// them new machine keys, deactivate and delete them.
+    ///
+    /// An agent connects to the server with its machine key, which is printed once,
+    /// when it is added or rotated; the server keeps only its hash.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+
     /// Print a shell completion script for bosun's subcommands and flags.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -412,9 +420,11 @@ macro_rules! client_exit_codes {
     };
 }
 
-// After `client_exit_codes!`, which its help texts use.
+// After `client_exit_codes!`, which their help texts use.
+mod agents;
 mod package;
 
+pub(crate) use agents::*;
 pub(crate) use package::*;
 
 const UP_EXAMPLES: &str = "Examples:

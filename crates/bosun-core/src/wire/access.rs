@@ -85,8 +85,9 @@ pub struct Me {
     pub permissions: Vec<Permission>,
 }
 
-/// A machine that runs executions for a tenant (seed 000's BotAgent). The embedded
-/// server has one, its local runner.
+/// A machine that runs executions for a tenant (seed 000's BotAgent): the server's
+/// own runner (`local`), or a remote agent connected to the hub with its machine key.
+/// The key itself is never part of it: see [`CreatedAgent`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Agent {
@@ -96,14 +97,46 @@ pub struct Agent {
     /// The tenant it serves.
     #[serde(deserialize_with = "lenient::text")]
     pub tenant_id: String,
-    /// Its name.
+    /// Its name, unique in the tenant.
     #[serde(deserialize_with = "lenient::text")]
     pub name: String,
-    /// `Available`, `Busy` or `Error`; `None` only when read from a server with a
-    /// status this build does not know.
+    /// The name of the machine it runs on, as its owner gave it (may be empty).
+    #[serde(deserialize_with = "lenient::text")]
+    pub machine_name: String,
+    /// `Available`, `Busy` or `Disconnected`; `None` only when read from a server
+    /// with a status this build does not know.
     #[serde(deserialize_with = "lenient::value")]
     #[schema(value_type = String)]
     pub status: Option<AgentStatus>,
+    /// When it last showed it was alive.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// When it last connected to the hub.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_connected: Option<DateTime<Utc>>,
+    /// False once deactivated: its machine key no longer lets it in.
+    #[serde(deserialize_with = "lenient::value")]
+    pub is_active: bool,
+    /// When it was made.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// An agent just made, or just given a new machine key, with that key: the only
+/// answers that show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreatedAgent {
+    /// The agent.
+    #[serde(flatten)]
+    pub agent: Agent,
+    /// Its machine key, for `bosun agent --machine-key` (or seed 000's agent
+    /// service); stored only as a hash.
+    #[serde(deserialize_with = "lenient::text")]
+    pub machine_key: String,
 }
 
 #[cfg(test)]
@@ -138,5 +171,30 @@ mod tests {
         let newer = r#"{"tenant": {"slug": "acme"}, "permissions": ["robots:fly"]}"#;
         let me: Me = serde_json::from_str(newer).unwrap();
         assert_eq!(me.tenant.slug, "acme", "the tenant is still read");
+    }
+
+    #[test]
+    fn a_created_agent_is_the_agent_with_its_machine_key_in_camel_case() {
+        let created = CreatedAgent {
+            agent: Agent {
+                id: "a".into(),
+                machine_name: "box-1".into(),
+                status: Some(AgentStatus::Disconnected),
+                is_active: true,
+                ..Agent::default()
+            },
+            machine_key: "bmk_s3cret".into(),
+        };
+        let value = serde_json::to_value(&created).unwrap();
+        assert_eq!(value["id"], "a");
+        assert_eq!(value["machineName"], "box-1");
+        assert_eq!(value["status"], "Disconnected");
+        assert_eq!(value["isActive"], true);
+        assert_eq!(value["lastHeartbeat"], serde_json::Value::Null);
+        assert_eq!(value["machineKey"], "bmk_s3cret");
+        let back: CreatedAgent = serde_json::from_value(value).unwrap();
+        assert_eq!(back, created);
+        let listed = serde_json::to_value(&created.agent).unwrap();
+        assert!(listed.get("machineKey").is_none(), "{listed}");
     }
 }

@@ -23,7 +23,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::ExecutionStatus;
 
-pub use access::{Agent, CreatedTenant, CreatedToken, Me, Tenant, Token};
+pub use access::{Agent, CreatedAgent, CreatedTenant, CreatedToken, Me, Tenant, Token};
 pub use execution::{Execution, ExecutionDetail, ExecutionEvent, MonitorEntry};
 pub use job::Job;
 pub use package::{AgentPackageLink, Package, PackageLink, PackageVersion};

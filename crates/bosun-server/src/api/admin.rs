@@ -185,7 +185,8 @@ pub(super) async fn create_tenant(
     ))
 }
 
-/// The tenant's bot agents: the local runner (executions:view).
+/// The tenant's bot agents, by name: the local runner and remote agents, never their
+/// machine keys (executions:view, which starting an execution on one needs).
 #[utoipa::path(
     get,
     path = "/api/agents",
@@ -198,9 +199,13 @@ pub(super) async fn agents(
     caller: Caller,
 ) -> Result<Json<Page<wire::Agent>>, ApiError> {
     caller.require(Resource::Executions, Action::View)?;
-    let local = state
+    // A tenant made before it had one gets its local runner here.
+    state
         .store
         .ensure_agent(&caller.tenant.id, RUNNER_NAME)
         .await?;
-    Ok(Json(Page::all(vec![local.into()])))
+    let agents = state.store.agents(&caller.tenant.id).await?;
+    Ok(Json(Page::all(
+        agents.into_iter().map(Into::into).collect(),
+    )))
 }

@@ -10,6 +10,7 @@
 //! (`/api/openapi.json`, [`document`]) lists nothing that is not served.
 
 mod admin;
+mod agents;
 mod executions;
 mod jobs;
 mod logs;
@@ -63,7 +64,7 @@ no control or bidirectional control characters, not shaped like a UUID."
         (name = "triggers", description = "File triggers of jobs"),
         (name = "monitor", description = "Running and stuck executions"),
         (name = "packages", description = "Bot packages, their versions and download links"),
-        (name = "access", description = "Tokens, tenants and agents"),
+        (name = "access", description = "Tokens, tenants, and agents with their machine keys"),
         (name = "seed", description = "Seed 000's routes, with its field names"),
         (name = "server", description = "Liveness and this document"),
     )
@@ -107,6 +108,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::tokens, admin::create_token))
         .routes(routes!(admin::delete_token))
         .routes(routes!(admin::agents))
+        .routes(routes!(agents::create))
+        .routes(routes!(agents::list))
+        .routes(routes!(agents::get, agents::update, agents::delete))
+        .routes(routes!(agents::regenerate_key))
+        .routes(routes!(agents::deactivate))
         .routes(routes!(admin::tenants, admin::create_tenant))
         .routes(routes!(me::me))
         .routes(routes!(seed::trigger))

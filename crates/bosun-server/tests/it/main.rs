@@ -2,6 +2,7 @@
 //! test runs once per engine.
 
 mod admission;
+mod agents;
 mod api;
 mod package_routes;
 mod packages;

@@ -1,5 +1,6 @@
 //! The store against real SQLite and PostgreSQL: every test runs on both.
 
+mod agents;
 mod alone;
 mod batched;
 mod packages;

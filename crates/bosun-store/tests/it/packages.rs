@@ -106,7 +106,7 @@ async fn a_machine_key_finds_its_agent_in_its_tenant_until_replaced() {
         let other = store.ensure_tenant("other", "Other").await.unwrap();
         let agent = store.ensure_agent(&acme.id, "robot-1").await.unwrap();
         let key = store
-            .new_machine_key(&acme.id, &agent.id)
+            .regenerate_machine_key(&acme.id, &agent.id)
             .await
             .unwrap()
             .unwrap();
@@ -129,14 +129,14 @@ async fn a_machine_key_finds_its_agent_in_its_tenant_until_replaced() {
         );
         assert!(
             store
-                .new_machine_key(&other.id, &agent.id)
+                .regenerate_machine_key(&other.id, &agent.id)
                 .await
                 .unwrap()
                 .is_none()
         );
 
         let newer = store
-            .new_machine_key(&acme.id, &agent.id)
+            .regenerate_machine_key(&acme.id, &agent.id)
             .await
             .unwrap()
             .unwrap();

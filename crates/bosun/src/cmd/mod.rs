@@ -40,6 +40,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Admin(command) => admin::admin(command).await,
         Command::Tenant(command) => client::finish(client::tenant::tenant(command).await),
         Command::Package(command) => client::finish(client::package::package(command).await),
+        Command::Agents(command) => client::finish(client::agents::agents(command).await),
         Command::Completions(args) => completions::completions(&args),
     }
 }

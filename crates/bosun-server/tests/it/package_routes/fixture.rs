@@ -170,7 +170,7 @@ impl Fixture {
             .await
             .expect("an agent can be made");
         let key = store
-            .new_machine_key(&tenant.id, &agent.id)
+            .regenerate_machine_key(&tenant.id, &agent.id)
             .await
             .expect("the store answers")
             .expect("the agent was just made");

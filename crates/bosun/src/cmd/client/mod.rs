@@ -6,6 +6,7 @@
 //! into [`ClientError`]s, and [`finish`], which turns those into one line on stderr and
 //! a documented exit code.
 
+pub(crate) mod agents;
 pub(crate) mod cancel;
 pub(crate) mod history;
 pub(crate) mod jobs;
