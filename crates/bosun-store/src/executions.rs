@@ -40,15 +40,18 @@ use crate::{Execution, ExecutionEvent, Store};
 
 mod batch;
 mod link;
+mod remote;
 mod writer;
 
 use batch::{Batch, Scope};
 use link::Link;
+pub use remote::RemoteTarget;
 pub(crate) use writer::Writer;
 
 const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, trigger_detail, \
     arguments, runner, pid, exit_code, message, status_message, progress, cancel_requested, \
-    created_at, start_time, end_time, last_update, output_log, error_log";
+    created_at, start_time, end_time, last_update, output_log, error_log, agent_id, \
+    package_version, delivered_at";
 
 /// An execution to create.
 #[derive(Debug, Clone)]
@@ -231,6 +234,9 @@ fn execution(row: &AnyRow) -> Result<Execution, StoreError> {
         last_update: row.time("last_update")?,
         output_log: row.get("output_log")?,
         error_log: row.get("error_log")?,
+        agent_id: row.get("agent_id")?,
+        package_version: row.get("package_version")?,
+        delivered_at: row.opt_time("delivered_at")?,
     })
 }
 
@@ -717,6 +723,9 @@ fn pending(new: NewExecution) -> Execution {
         last_update: now,
         output_log: None,
         error_log: None,
+        agent_id: None,
+        package_version: None,
+        delivered_at: None,
     }
 }
 

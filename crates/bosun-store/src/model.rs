@@ -155,6 +155,12 @@ pub struct Execution {
     pub output_log: Option<String>,
     /// Where its standard error is logged.
     pub error_log: Option<String>,
+    /// The remote agent it was sent to; `None`: the local runner's.
+    pub agent_id: Option<String>,
+    /// The package version it runs, when it was sent to an agent.
+    pub package_version: Option<String>,
+    /// When its agent acknowledged it (sent to an agent only).
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 impl Execution {
