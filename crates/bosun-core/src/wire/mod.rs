@@ -10,6 +10,7 @@
 
 mod access;
 mod execution;
+mod hub;
 mod job;
 mod lenient;
 mod package;
@@ -25,6 +26,7 @@ use crate::ExecutionStatus;
 
 pub use access::{Agent, CreatedAgent, CreatedTenant, CreatedToken, Me, Tenant, Token};
 pub use execution::{Execution, ExecutionDetail, ExecutionEvent, MonitorEntry};
+pub use hub::{AgentResult, BotStatusUpdate, CancelExecution, ExecutePackage, ExecutionStatusUpdate};
 pub use job::Job;
 pub use package::{AgentPackageLink, Package, PackageLink, PackageVersion};
 pub use schedule::{FileTrigger, Schedule};
