@@ -61,6 +61,13 @@ impl FromRequestParts<AppState> for Caller {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized)?
             .trim();
+        Self::from_secret(state, secret).await
+    }
+}
+
+impl Caller {
+    /// The caller whose token's secret is `secret`.
+    pub(crate) async fn from_secret(state: &AppState, secret: &str) -> Result<Self, ApiError> {
         let key = cache::key(secret);
         let generation = match state.tokens.get(&key) {
             Ok((token, tenant)) => return Ok(Self::new(token, tenant)),

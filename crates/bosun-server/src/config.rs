@@ -42,6 +42,44 @@ pub struct ServerConfig {
     pub example_job: bool,
     /// Where bot packages are kept and how they are handed out.
     pub packages: PackagesConfig,
+    /// How the hub treats remote agents.
+    pub agents: AgentsConfig,
+}
+
+/// How the hub treats remote agents: the waits before it gives up on one.
+#[derive(Debug, Clone)]
+pub struct AgentsConfig {
+    /// How long an execution for an agent waits for the agent to take it before it
+    /// fails (the agent is offline, or never acknowledges it).
+    pub delivery_wait: Duration,
+    /// How long the runs of an agent whose connection ended have to be reported
+    /// again (after it reconnects) before they fail "agent lost".
+    pub lost_grace: Duration,
+    /// The agents' keep-alive period; three missed disconnect an agent.
+    pub keep_alive: Duration,
+    /// How soon a command an agent has not acknowledged is sent again.
+    pub resend: Duration,
+    /// The hub's protocol timers and the largest message it takes.
+    pub hub: bosun_hub::server::Options,
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            delivery_wait: Duration::from_secs(10 * 60),
+            lost_grace: Duration::from_secs(60),
+            keep_alive: Duration::from_secs(15),
+            resend: Duration::from_secs(5),
+            hub: bosun_hub::server::Options::default(),
+        }
+    }
+}
+
+impl AgentsConfig {
+    /// The hub's options for a connection.
+    pub(crate) fn hub_options(&self) -> bosun_hub::server::Options {
+        self.hub.clone()
+    }
 }
 
 /// Where bot packages are kept, and the limits of uploads and links.
@@ -100,6 +138,7 @@ impl ServerConfig {
             body_limit: 1024 * 1024,
             example_job: false,
             packages: PackagesConfig::default(),
+            agents: AgentsConfig::default(),
         }
     }
 

@@ -17,6 +17,7 @@ mod config;
 mod definition;
 mod error;
 mod example;
+mod fleet;
 mod home_lock;
 mod known_jobs;
 mod monitor;
@@ -110,10 +111,15 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     let runner = RunnerHandle::default();
     let recovery = recovery::recover(&store, config.on_restart, &runner).await?;
     let packages = Arc::new(open_packages(&config, &url).await?);
+    let config = Arc::new(config);
     let state = AppState {
+        fleet: fleet::Fleet::new(store.clone(), config.clone()),
+        hub: Arc::new(bosun_hub::negotiate::Negotiations::new(
+            config.agents.hub.handshake_timeout * 2,
+        )),
         store,
         runner,
-        config: Arc::new(config),
+        config,
         schedules_changed: Arc::default(),
         triggers_changed: Arc::default(),
         trigger_health: watcher::Health::default(),
@@ -206,6 +212,7 @@ impl Server {
             state.config.clone(),
             state.runner.clone(),
             state.packages.clone(),
+            state.fleet.clone(),
         );
         let mut runner = AbortOnDrop(tokio::spawn(runner.run(shutdown.clone())));
         // The clock and the watches stop with the API: a draining server starts nothing.
@@ -222,6 +229,7 @@ impl Server {
             state.trigger_health.clone(),
             shutdown.clone(),
         )));
+        let fleet = state.fleet.start(shutdown.clone()).await;
         let app = api::router(state.clone());
         tracing::info!(url = %self.url, "serving");
         let stop = shutdown.clone();
@@ -232,6 +240,7 @@ impl Server {
         (&mut runner.0).await.map_err(ServerError::Runner)?;
         let _ = (&mut clock.0).await;
         let _ = (&mut watches.0).await;
+        let _ = fleet.await;
         let mut recovery = self.recovery;
         for watcher in recovery.adopted {
             watcher.abort();

@@ -63,9 +63,12 @@ pub(crate) async fn recover(
     }
     let mut watchers = Vec::new();
     let mut stopping = JoinSet::new();
+    // Runs on remote agents are the fleet's: their agents report them again.
     for execution in store
         .executions_with_status(ExecutionStatus::Running)
         .await?
+        .into_iter()
+        .filter(|e| e.agent_id.is_none())
     {
         let pid = execution.pid.and_then(|p| u32::try_from(p).ok());
         let live = pid.filter(|&p| proc::group_alive(p) && may_be_the_job(p, execution.start_time));

@@ -376,6 +376,8 @@ pub(crate) struct Runner {
     logs: PathBuf,
     journal: Journal,
     packages: Packages,
+    /// Told each start and end, for the people watching the hub.
+    fleet: crate::fleet::Fleet,
 }
 
 impl Runner {
@@ -385,6 +387,7 @@ impl Runner {
         config: Arc<ServerConfig>,
         handle: RunnerHandle,
         packages: Arc<bosun_storage::PackageStorage>,
+        fleet: crate::fleet::Fleet,
     ) -> Self {
         let home = Home::new(&config.home);
         Self {
@@ -395,6 +398,7 @@ impl Runner {
             packages: Packages::new(config.clone(), packages),
             config,
             handle,
+            fleet,
         }
     }
 
@@ -545,8 +549,15 @@ impl Runner {
     async fn end(&self, execution: &Execution, finish: &Finish, keep: i64) {
         let (id, job_id) = (&execution.id, &execution.job_id);
         let ended = self.journal.ended(id, job_id, finish.clone(), keep).await;
-        if let Err(e) = ended {
-            tracing::error!(execution = %id, "could not record the end: {}", chain(&e));
+        match ended {
+            Ok(true) => self.fleet.tell_execution(
+                execution,
+                RUNNER_NAME,
+                finish.status,
+                Some(finish.message.clone()),
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::error!(execution = %id, "could not record the end: {}", chain(&e)),
         }
     }
 
@@ -607,6 +618,7 @@ impl Runner {
         // the sender, is dropped).
         let reporter = {
             let (store, journal) = (self.store.clone(), self.journal.clone());
+            let (fleet, execution) = (self.fleet.clone(), execution.clone());
             let id = id.clone();
             let (out, err) = (options.output_log.clone(), options.error_log.clone());
             tokio::spawn(async move {
@@ -632,8 +644,14 @@ impl Runner {
                             error_log: path(&err),
                         },
                     };
-                    if let Err(e) = journal.started(running).await {
-                        tracing::error!(execution = %id, "could not record the start: {}", chain(&e));
+                    match journal.started(running).await {
+                        Ok(()) => fleet.tell_execution(
+                            &execution,
+                            RUNNER_NAME,
+                            ExecutionStatus::Running,
+                            None,
+                        ),
+                        Err(e) => tracing::error!(execution = %id, "could not record the start: {}", chain(&e)),
                     }
                 }
                 while report_rx.changed().await.is_ok() {

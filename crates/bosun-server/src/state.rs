@@ -26,4 +26,8 @@ pub(crate) struct AppState {
     pub(crate) tokens: Arc<crate::auth::cache::TokenCache>,
     /// Where packages' bytes are kept.
     pub(crate) packages: Arc<bosun_storage::PackageStorage>,
+    /// The remote agents and the people watching the hub.
+    pub(crate) fleet: crate::fleet::Fleet,
+    /// The hub's connection tokens handed out by negotiations, not yet used.
+    pub(crate) hub: Arc<bosun_hub::negotiate::Negotiations<crate::fleet::hub::Who>>,
 }

@@ -135,10 +135,19 @@ pub(super) async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<wire::Execution>), ApiError> {
+    cancel_execution(&state, &caller, &id).await
+}
+
+/// Cancels the caller's execution `id`, on the local runner or on its agent.
+pub(super) async fn cancel_execution(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(StatusCode, Json<wire::Execution>), ApiError> {
     caller.require(Resource::Executions, Action::Update)?;
     let execution = state
         .store
-        .request_cancel(&caller.tenant.id, &id)
+        .request_cancel(&caller.tenant.id, id)
         .await?
         .ok_or(ApiError::NotFound("execution"))?;
     if execution.is_finished() && execution.status != ExecutionStatus::Cancelled {
@@ -147,6 +156,10 @@ pub(super) async fn cancel(
             execution.status
         )));
     }
-    state.runner.cancel(&id);
+    if execution.agent_id.is_some() {
+        state.fleet.cancel(&execution).await;
+    } else {
+        state.runner.cancel(id);
+    }
     Ok((StatusCode::ACCEPTED, Json(execution.into())))
 }

@@ -180,7 +180,10 @@ pub(super) async fn follow(
 ) -> Result<Sse<impl FuturesStream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
     let (execution, stream) = target(&state, &caller, &id, &query).await?;
     let follow = Follow {
-        written: state.runner.follow(&execution.id, stream),
+        written: state
+            .runner
+            .follow(&execution.id, stream)
+            .or_else(|| state.fleet.follow(&execution.id, stream)),
         state,
         tenant: caller.tenant.id,
         id: execution.id,
@@ -225,7 +228,11 @@ impl Follow {
                 };
                 self.started = true;
                 if self.written.is_none() {
-                    self.written = self.state.runner.follow(&self.id, self.stream);
+                    self.written = self
+                        .state
+                        .runner
+                        .follow(&self.id, self.stream)
+                        .or_else(|| self.state.fleet.follow(&self.id, self.stream));
                 }
                 self.path = path;
             }
@@ -245,8 +252,12 @@ impl Follow {
                 None => match self.execution().await {
                     None => return Some(self.end("Unknown")),
                     Some(e) if e.is_finished() => return Some(self.end(e.status.as_str())),
-                    // Running but not on this server's runner (adopted): look again.
-                    Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                    // Running but not on this server's runner (adopted, or on an
+                    // agent whose output has not arrived yet): look again.
+                    Some(_) => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        self.written = self.state.fleet.follow(&self.id, self.stream);
+                    }
                 },
             }
         }

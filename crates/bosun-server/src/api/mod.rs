@@ -20,6 +20,8 @@ mod packages;
 mod schedules;
 mod seed;
 mod starters;
+
+pub(crate) use seed::same_tenant;
 mod triggers;
 
 #[cfg(test)]
@@ -117,6 +119,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(seed::trigger))
         .routes(routes!(seed::status))
+        .routes(routes!(seed::cancel))
         .routes(unlimited(routes!(packages::upload)))
         .routes(unlimited(routes!(packages::add_version)))
         .routes(routes!(packages::list))
@@ -179,6 +182,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let (routes, _) = routes().split_for_parts();
     let routes = routes
+        .merge(crate::fleet::hub::routes())
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state);

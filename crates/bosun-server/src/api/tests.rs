@@ -41,14 +41,18 @@ impl Api {
             .create_token(&tenant.id, "admin", &[bosun_core::Permission::All])
             .await
             .unwrap();
-        let config = ServerConfig::new(home);
+        let config = Arc::new(ServerConfig::new(home));
         let packages = crate::open_packages(&config, "http://127.0.0.1:8420")
             .await
             .unwrap();
         let state = AppState {
+            fleet: crate::fleet::Fleet::new(store.clone(), config.clone()),
+            hub: Arc::new(bosun_hub::negotiate::Negotiations::new(
+                std::time::Duration::from_secs(30),
+            )),
             store: store.clone(),
             runner: RunnerHandle::default(),
-            config: Arc::new(config),
+            config,
             schedules_changed: Arc::default(),
             triggers_changed: Arc::default(),
             trigger_health: crate::watcher::Health::default(),

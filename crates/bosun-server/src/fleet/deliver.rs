@@ -1,0 +1,86 @@
+//! Sending an agent what it has to receive: each Pending execution it has not
+//! acknowledged, as `ReceiveCommand("ExecutePackage", …)`, again every little while
+//! until the invocation's completion comes back (the acknowledgment), for as long as
+//! the connection lasts. A trigger wakes it at once; a reconnect starts it again.
+//! The agent keeps the ids it accepted, so a command sent twice runs once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_core::error::chain;
+use bosun_core::wire::{CancelExecution, ExecutePackage};
+use bosun_hub::server::Client;
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::Fleet;
+
+/// How long an agent has to acknowledge a command before it is sent again.
+const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends `agent_id` its undelivered executions until `client`'s connection ends.
+pub(super) async fn run(
+    fleet: Fleet,
+    agent_id: String,
+    tenant_slug: String,
+    client: Client,
+    wake: Arc<Notify>,
+) {
+    let resend = fleet.inner.config.agents.resend;
+    loop {
+        match fleet.store().undelivered(&agent_id).await {
+            Ok(executions) => {
+                for execution in executions {
+                    if execution.cancel_requested {
+                        fleet.cancel(&execution).await;
+                        continue;
+                    }
+                    let command = ExecutePackage {
+                        execution_id: execution.id.clone(),
+                        package_id: execution.job_id.clone(),
+                        package_name: execution.job_name.clone(),
+                        version: execution.package_version.clone().unwrap_or_default(),
+                        tenant_slug: tenant_slug.clone(),
+                    };
+                    let payload = serde_json::to_value(command).expect("a command always serializes");
+                    let sent = client.invoke(
+                        "ReceiveCommand",
+                        vec![Value::from("ExecutePackage"), payload],
+                    );
+                    match tokio::time::timeout(ACK_WAIT, sent).await {
+                        // Any completion, even an error ("Client didn't provide a
+                        // result."), says the agent's client received it.
+                        Ok(Ok(_)) | Ok(Err(bosun_hub::InvokeError::Remote(_))) => {
+                            match fleet.store().mark_delivered(&execution.id, &agent_id, Utc::now()).await {
+                                Ok(_) => tracing::debug!(execution = %execution.id, "delivered"),
+                                Err(e) => tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e)),
+                            }
+                        }
+                        Ok(Err(_)) => return,
+                        Err(_) => break,
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(agent = %agent_id, "could not read what an agent has to receive: {}", chain(&e)),
+        }
+        tokio::select! {
+            _ = client.closed() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(resend) => {}
+        }
+    }
+}
+
+/// Sends `CancelExecution` for `id`, without waiting for the answer: the agent's
+/// final report says how it ended.
+pub(super) fn send_cancel(client: Client, id: String) {
+    tokio::spawn(async move {
+        let payload = serde_json::to_value(CancelExecution { execution_id: id.clone() })
+            .expect("a command always serializes");
+        let sent = client.invoke("ReceiveCommand", vec![Value::from("CancelExecution"), payload]);
+        if tokio::time::timeout(ACK_WAIT, sent).await.is_err() {
+            tracing::warn!(execution = %id, "the agent did not acknowledge a cancel in time; it is sent again when the agent reports the run");
+        }
+    });
+}
