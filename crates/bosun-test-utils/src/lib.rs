@@ -6,6 +6,7 @@ pub mod bench;
 pub mod fake_llm;
 pub mod redis_server;
 pub mod s3_server;
+pub mod signalr_js;
 pub mod stats;
 
 use std::future::Future;

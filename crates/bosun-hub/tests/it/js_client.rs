@@ -4,8 +4,6 @@
 //! with `npm ci` when `tests/js/node_modules` is missing. Without `node` on PATH the test
 //! says so and passes without running.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use bosun_hub::Ended;
@@ -15,52 +13,12 @@ use tokio::process::Command;
 
 use crate::app::TestHub;
 
-fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("js")
-}
-
-/// Whether `node` runs here.
-fn node_available() -> bool {
-    std::process::Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Installs the pinned client with `npm ci` unless it is there already.
-async fn install_client(dir: &Path) {
-    if dir
-        .join("node_modules")
-        .join("@microsoft")
-        .join("signalr")
-        .is_dir()
-    {
-        return;
-    }
-    let output = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .output()
-        .await
-        .expect("npm runs (it comes with node)");
-    assert!(
-        output.status.success(),
-        "npm ci failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[tokio::test]
 async fn the_official_javascript_client_works_with_the_hub() {
-    if !node_available() {
-        eprintln!("SKIPPED: `node` is not on PATH, so the official JavaScript client cannot run");
+    let Some(dir) = bosun_test_utils::signalr_js::installed() else {
+        eprintln!("{}", bosun_test_utils::signalr_js::SKIPPED);
         return;
-    }
-    let dir = js_dir();
-    install_client(&dir).await;
+    };
     let hub = TestHub::start().await;
     let fast = TestHub::with(Options {
         keep_alive: Duration::from_millis(100),

@@ -4,6 +4,7 @@
 mod admission;
 mod agents;
 mod api;
+mod hub;
 mod package_routes;
 mod packages;
 mod runner;
