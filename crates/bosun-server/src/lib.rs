@@ -34,7 +34,7 @@ use bosun_core::Permission;
 use bosun_store::Store;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{PackageStore, PackagesConfig, RestartPolicy, ServerConfig};
+pub use config::{AgentsConfig, PackageStore, PackagesConfig, RestartPolicy, ServerConfig};
 pub use error::{ApiError, ServerError};
 pub use example::EXAMPLE_JOB;
 pub use home_lock::HomeInUse;

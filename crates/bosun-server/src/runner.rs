@@ -651,7 +651,9 @@ impl Runner {
                             ExecutionStatus::Running,
                             None,
                         ),
-                        Err(e) => tracing::error!(execution = %id, "could not record the start: {}", chain(&e)),
+                        Err(e) => {
+                            tracing::error!(execution = %id, "could not record the start: {}", chain(&e))
+                        }
                     }
                 }
                 while report_rx.changed().await.is_ok() {

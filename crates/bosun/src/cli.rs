@@ -751,6 +751,16 @@ pub(crate) struct UpArgs {
 
     #[command(flatten)]
     pub(crate) packages: PackageStoreArgs,
+
+    /// How long an execution triggered for a remote agent waits for the agent to take
+    /// it (it is offline, or never acknowledges) before it fails with the reason.
+    #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
+    pub(crate) agent_delivery_wait: Duration,
+
+    /// How long the runs of an agent whose connection ended have to be reported again
+    /// (it reconnects) before they fail "agent lost".
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub(crate) agent_lost_grace: Duration,
 }
 
 /// The database of the store: `up` serves from it, `worker` saves results in it and

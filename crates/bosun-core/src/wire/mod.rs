@@ -26,7 +26,9 @@ use crate::ExecutionStatus;
 
 pub use access::{Agent, CreatedAgent, CreatedTenant, CreatedToken, Me, Tenant, Token};
 pub use execution::{Execution, ExecutionDetail, ExecutionEvent, MonitorEntry};
-pub use hub::{AgentResult, BotStatusUpdate, CancelExecution, ExecutePackage, ExecutionStatusUpdate};
+pub use hub::{
+    AgentResult, BotStatusUpdate, CancelExecution, ExecutePackage, ExecutionStatusUpdate,
+};
 pub use job::Job;
 pub use package::{AgentPackageLink, Package, PackageLink, PackageVersion};
 pub use schedule::{FileTrigger, Schedule};

@@ -10,6 +10,7 @@
 //! (`/api/openapi.json`, [`document`]) lists nothing that is not served.
 
 mod admin;
+mod agent_logs;
 mod agents;
 mod executions;
 mod jobs;
@@ -21,6 +22,7 @@ mod schedules;
 mod seed;
 mod starters;
 
+pub(crate) use packages::machine_key;
 pub(crate) use seed::same_tenant;
 mod triggers;
 
@@ -120,6 +122,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(seed::trigger))
         .routes(routes!(seed::status))
         .routes(routes!(seed::cancel))
+        .routes(unlimited(routes!(agent_logs::upload)))
         .routes(unlimited(routes!(packages::upload)))
         .routes(unlimited(routes!(packages::add_version)))
         .routes(routes!(packages::list))

@@ -645,6 +645,24 @@ pub(super) struct MachineKey {
     machine_key: Option<String>,
 }
 
+/// The machine key a request carries: `?machineKey=`, else the header `X-MachineKey`
+/// (or seed 000's `X-Machine-Key`); `None` when it has none.
+pub(crate) fn machine_key(query: Option<&str>, headers: &HeaderMap) -> Option<String> {
+    query
+        .map(str::to_owned)
+        .or_else(|| {
+            ["x-machinekey", "x-machine-key"]
+                .iter()
+                .find_map(|h| headers.get(*h)?.to_str().ok().map(str::to_owned))
+        })
+        .filter(|k| !k.is_empty())
+}
+
+/// The machine key of a request, or the refusal of one without.
+pub(super) fn machine_key_of(query: MachineKey, headers: &HeaderMap) -> Result<String, ApiError> {
+    machine_key(query.machine_key.as_deref(), headers).ok_or(ApiError::BadMachineKey)
+}
+
 /// A download link for an agent (seed 000's agent-download): no token, the agent's
 /// machine key instead, in `?machineKey=` or the header `X-MachineKey`.
 #[utoipa::path(
@@ -670,15 +688,7 @@ pub(super) async fn agent_download(
     Query(query): Query<MachineKey>,
     headers: HeaderMap,
 ) -> Result<Json<AgentPackageLink>, ApiError> {
-    let key = query
-        .machine_key
-        .or_else(|| {
-            ["x-machinekey", "x-machine-key"]
-                .iter()
-                .find_map(|h| headers.get(*h)?.to_str().ok().map(str::to_owned))
-        })
-        .filter(|k| !k.is_empty())
-        .ok_or(ApiError::BadMachineKey)?;
+    let key = machine_key_of(query, &headers)?;
     let tenant = state
         .store
         .tenant_by_slug(&tenant)

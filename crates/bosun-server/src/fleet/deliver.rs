@@ -43,7 +43,8 @@ pub(super) async fn run(
                         version: execution.package_version.clone().unwrap_or_default(),
                         tenant_slug: tenant_slug.clone(),
                     };
-                    let payload = serde_json::to_value(command).expect("a command always serializes");
+                    let payload =
+                        serde_json::to_value(command).expect("a command always serializes");
                     let sent = client.invoke(
                         "ReceiveCommand",
                         vec![Value::from("ExecutePackage"), payload],
@@ -52,9 +53,15 @@ pub(super) async fn run(
                         // Any completion, even an error ("Client didn't provide a
                         // result."), says the agent's client received it.
                         Ok(Ok(_)) | Ok(Err(bosun_hub::InvokeError::Remote(_))) => {
-                            match fleet.store().mark_delivered(&execution.id, &agent_id, Utc::now()).await {
+                            match fleet
+                                .store()
+                                .mark_delivered(&execution.id, &agent_id, Utc::now())
+                                .await
+                            {
                                 Ok(_) => tracing::debug!(execution = %execution.id, "delivered"),
-                                Err(e) => tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e)),
+                                Err(e) => {
+                                    tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e))
+                                }
                             }
                         }
                         Ok(Err(_)) => return,
@@ -62,7 +69,9 @@ pub(super) async fn run(
                     }
                 }
             }
-            Err(e) => tracing::warn!(agent = %agent_id, "could not read what an agent has to receive: {}", chain(&e)),
+            Err(e) => {
+                tracing::warn!(agent = %agent_id, "could not read what an agent has to receive: {}", chain(&e))
+            }
         }
         tokio::select! {
             _ = client.closed() => return,
@@ -76,9 +85,14 @@ pub(super) async fn run(
 /// final report says how it ended.
 pub(super) fn send_cancel(client: Client, id: String) {
     tokio::spawn(async move {
-        let payload = serde_json::to_value(CancelExecution { execution_id: id.clone() })
-            .expect("a command always serializes");
-        let sent = client.invoke("ReceiveCommand", vec![Value::from("CancelExecution"), payload]);
+        let payload = serde_json::to_value(CancelExecution {
+            execution_id: id.clone(),
+        })
+        .expect("a command always serializes");
+        let sent = client.invoke(
+            "ReceiveCommand",
+            vec![Value::from("CancelExecution"), payload],
+        );
         if tokio::time::timeout(ACK_WAIT, sent).await.is_err() {
             tracing::warn!(execution = %id, "the agent did not acknowledge a cancel in time; it is sent again when the agent reports the run");
         }

@@ -56,19 +56,6 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/{tenant}/hubs/botagent", get(connect))
 }
 
-/// The machine key a request carries, if any.
-fn machine_key(query: &HubQuery, headers: &HeaderMap) -> Option<String> {
-    query
-        .machine_key
-        .clone()
-        .or_else(|| {
-            ["x-machinekey", "x-machine-key"]
-                .iter()
-                .find_map(|h| headers.get(*h)?.to_str().ok().map(str::to_owned))
-        })
-        .filter(|k| !k.is_empty())
-}
-
 /// The token a request carries, if any.
 fn token(query: &HubQuery, headers: &HeaderMap) -> Option<String> {
     query
@@ -94,7 +81,7 @@ async fn who(
     query: &HubQuery,
     headers: &HeaderMap,
 ) -> Result<Option<Who>, ApiError> {
-    if let Some(key) = machine_key(query, headers) {
+    if let Some(key) = crate::api::machine_key(query.machine_key.as_deref(), headers) {
         let tenant = state
             .store
             .tenant_by_slug(tenant)
@@ -260,11 +247,7 @@ impl Fleet {
         let (id, delivering) = (agent.id.clone(), client.clone());
         let slug = tenant.slug.clone();
         tokio::spawn(async move {
-            if let Err(e) = fleet
-                .store()
-                .agent_connected(&id, chrono::Utc::now())
-                .await
-            {
+            if let Err(e) = fleet.store().agent_connected(&id, chrono::Utc::now()).await {
                 tracing::warn!(agent = %id, "could not record the connection: {}", bosun_core::error::chain(&e));
             }
             super::deliver::run(fleet, id, slug, delivering, wake).await;
@@ -308,7 +291,9 @@ impl Fleet {
                     maps.lost.entry(run.id.clone()).or_insert(deadline);
                 }
             }
-            Err(e) => tracing::error!(agent = %agent.name, "could not read the agent's executions: {}", bosun_core::error::chain(&e)),
+            Err(e) => {
+                tracing::error!(agent = %agent.name, "could not read the agent's executions: {}", bosun_core::error::chain(&e))
+            }
         }
     }
 }

@@ -117,7 +117,10 @@ impl Fleet {
     }
 
     fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
-        self.inner.maps.lock().expect("the fleet's maps are never poisoned")
+        self.inner
+            .maps
+            .lock()
+            .expect("the fleet's maps are never poisoned")
     }
 
     fn store(&self) -> &Store {

@@ -131,7 +131,8 @@ impl AgentConnection {
                 let result: AgentResult = serde_json::from_value(arguments[1].clone())
                     .map_err(|e| HubError::Shown(format!("the result is malformed: {e}")))?;
                 let status = reported(&result.status)?;
-                self.result(&id, status, result.exit_code, result.message).await
+                self.result(&id, status, result.exit_code, result.message)
+                    .await
             }
             _ => Err(HubError::MethodDoesNotExist),
         }
@@ -146,9 +147,7 @@ impl AgentConnection {
             .await
             .map_err(|e| hidden("read an execution", &e))?
             .filter(|e| e.agent_id.as_deref() == Some(self.agent.id.as_str()))
-            .ok_or_else(|| {
-                HubError::Shown(format!("execution {id} was not sent to this agent"))
-            })?;
+            .ok_or_else(|| HubError::Shown(format!("execution {id} was not sent to this agent")))?;
         Ok(execution)
     }
 
@@ -192,8 +191,16 @@ impl AgentConnection {
                 let started = Started {
                     pid: pid.unwrap_or(0),
                     start_time: execution.start_time.unwrap_or_else(Utc::now),
-                    output_log: self.fleet.log_path(id, Stream::Stdout).to_string_lossy().into_owned(),
-                    error_log: self.fleet.log_path(id, Stream::Stderr).to_string_lossy().into_owned(),
+                    output_log: self
+                        .fleet
+                        .log_path(id, Stream::Stdout)
+                        .to_string_lossy()
+                        .into_owned(),
+                    error_log: self
+                        .fleet
+                        .log_path(id, Stream::Stderr)
+                        .to_string_lossy()
+                        .into_owned(),
                 };
                 self.fleet
                     .store()
@@ -323,10 +330,12 @@ impl super::Fleet {
     /// Makes sure a run of the agent's has its log counters.
     fn ensure_live(&self, execution: &Execution) {
         let mut maps = self.maps();
-        maps.live.entry(execution.id.clone()).or_insert_with(|| LiveRun {
-            stdout: tokio::sync::watch::Sender::new(0),
-            stderr: tokio::sync::watch::Sender::new(0),
-        });
+        maps.live
+            .entry(execution.id.clone())
+            .or_insert_with(|| LiveRun {
+                stdout: tokio::sync::watch::Sender::new(0),
+                stderr: tokio::sync::watch::Sender::new(0),
+            });
     }
 
     /// The bytes of a stream the server has counted for a run.

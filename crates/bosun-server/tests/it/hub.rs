@@ -164,7 +164,10 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
     assert!(refused.contains("was not sent to this agent"), "{refused}");
 
     agent
-        .invoke("SendExecutionStatusUpdate", vec![json!(id), json!("Running"), Value::Null])
+        .invoke(
+            "SendExecutionStatusUpdate",
+            vec![json!(id), json!("Running"), Value::Null],
+        )
         .await
         .unwrap();
     agent
@@ -173,13 +176,19 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
         .unwrap();
     let chunk = base64::engine::general_purpose::STANDARD.encode("hello from afar\n");
     let count = agent
-        .invoke("SendExecutionLog", vec![json!(id), json!("stdout"), json!(0), json!(chunk)])
+        .invoke(
+            "SendExecutionLog",
+            vec![json!(id), json!("stdout"), json!(0), json!(chunk)],
+        )
         .await
         .unwrap();
     assert_eq!(count, json!(16));
     // The same chunk again (a re-send) is not appended twice.
     let again = agent
-        .invoke("SendExecutionLog", vec![json!(id), json!("stdout"), json!(0), json!(chunk)])
+        .invoke(
+            "SendExecutionLog",
+            vec![json!(id), json!("stdout"), json!(0), json!(chunk)],
+        )
         .await
         .unwrap();
     assert_eq!(again, json!(16));
@@ -190,14 +199,20 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
     agent
         .invoke(
             "SendExecutionResult",
-            vec![json!(id), json!({"status": "Failed", "exitCode": 3, "message": null})],
+            vec![
+                json!(id),
+                json!({"status": "Failed", "exitCode": 3, "message": null}),
+            ],
         )
         .await
         .unwrap();
     let done = ended(&server, &id).await;
     assert_eq!(done["status"], "Failed");
     assert_eq!(done["exitCode"], 3);
-    assert_eq!(server.text(&format!("/api/executions/{id}/logs")).await, "hello from afar\n");
+    assert_eq!(
+        server.text(&format!("/api/executions/{id}/logs")).await,
+        "hello from afar\n"
+    );
 
     // People saw it go by: Pending, Running, then the end.
     let mut seen = Vec::new();
@@ -213,7 +228,10 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
     let late = agent
         .invoke(
             "SendExecutionResult",
-            vec![json!(id), json!({"status": "CompletedSuccessfully", "exitCode": 0})],
+            vec![
+                json!(id),
+                json!({"status": "CompletedSuccessfully", "exitCode": 0}),
+            ],
         )
         .await
         .unwrap_err()
@@ -242,9 +260,15 @@ async fn a_trigger_waits_for_an_offline_agent_and_a_cancel_reaches_it() {
 
     let (agent, mut commands) = connect_agent(&server, &key).await;
     let (name, payload) = command(&mut commands).await;
-    assert_eq!((name.as_str(), &payload["executionId"]), ("ExecutePackage", &json!(id)));
+    assert_eq!(
+        (name.as_str(), &payload["executionId"]),
+        ("ExecutePackage", &json!(id))
+    );
     agent
-        .invoke("SendExecutionStatusUpdate", vec![json!(id), json!("Running"), Value::Null])
+        .invoke(
+            "SendExecutionStatusUpdate",
+            vec![json!(id), json!("Running"), Value::Null],
+        )
         .await
         .unwrap();
 
@@ -253,7 +277,10 @@ async fn a_trigger_waits_for_an_offline_agent_and_a_cancel_reaches_it() {
         .await;
     assert_eq!(code, 202);
     let (name, payload) = command(&mut commands).await;
-    assert_eq!((name.as_str(), &payload["executionId"]), ("CancelExecution", &json!(id)));
+    assert_eq!(
+        (name.as_str(), &payload["executionId"]),
+        ("CancelExecution", &json!(id))
+    );
     agent
         .invoke(
             "SendExecutionStatusUpdate",
@@ -275,14 +302,20 @@ async fn a_run_whose_agent_went_away_fails_agent_lost_and_a_late_report_is_refus
     let (agent, mut commands) = connect_agent(&server, &key).await;
     command(&mut commands).await;
     agent
-        .invoke("SendExecutionStatusUpdate", vec![json!(id), json!("Running"), Value::Null])
+        .invoke(
+            "SendExecutionStatusUpdate",
+            vec![json!(id), json!("Running"), Value::Null],
+        )
         .await
         .unwrap();
     agent.close();
 
     let done = ended(&server, &id).await;
     assert_eq!(done["status"], "Failed");
-    assert!(done["message"].as_str().unwrap().contains("agent lost"), "{done}");
+    assert!(
+        done["message"].as_str().unwrap().contains("agent lost"),
+        "{done}"
+    );
     let (_, listed) = server.get(&format!("/default/api/agents/{agent_id}")).await;
     assert_eq!(listed["status"], "Disconnected");
 
@@ -290,7 +323,10 @@ async fn a_run_whose_agent_went_away_fails_agent_lost_and_a_late_report_is_refus
     let refused = back
         .invoke(
             "SendExecutionResult",
-            vec![json!(id), json!({"status": "CompletedSuccessfully", "exitCode": 0})],
+            vec![
+                json!(id),
+                json!({"status": "CompletedSuccessfully", "exitCode": 0}),
+            ],
         )
         .await
         .unwrap_err()
@@ -302,14 +338,20 @@ async fn a_run_whose_agent_went_away_fails_agent_lost_and_a_late_report_is_refus
 #[tokio::test]
 async fn an_execution_no_agent_takes_in_time_fails_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(dir.path(), |c| c.agents.delivery_wait = Duration::from_secs(1)).await;
+    let server = server(dir.path(), |c| {
+        c.agents.delivery_wait = Duration::from_secs(1)
+    })
+    .await;
     let (agent_id, _key) = agent(&server, "never").await;
     package(&server, "hello").await;
     let id = trigger(&server, &agent_id, "hello").await;
     let done = ended(&server, &id).await;
     assert_eq!(done["status"], "Failed");
     let message = done["message"].as_str().unwrap();
-    assert!(message.contains("not delivered") && message.contains("never"), "{message}");
+    assert!(
+        message.contains("not delivered") && message.contains("never"),
+        "{message}"
+    );
     server.stop().await;
 }
 
@@ -322,16 +364,30 @@ async fn bad_keys_and_other_tenants_are_refused_and_events_stay_in_their_tenant(
 
     let http = &server.http;
     let negotiate = |query: &str| {
-        http.post(server.url(&format!("/default/hubs/botagent/negotiate?negotiateVersion=1{query}")))
-            .send()
+        http.post(server.url(&format!(
+            "/default/hubs/botagent/negotiate?negotiateVersion=1{query}"
+        )))
+        .send()
     };
-    assert_eq!(negotiate("&machineKey=bmk_wrong").await.unwrap().status(), 401);
+    assert_eq!(
+        negotiate("&machineKey=bmk_wrong").await.unwrap().status(),
+        401
+    );
     assert_eq!(negotiate("").await.unwrap().status(), 401);
-    assert_eq!(negotiate(&format!("&machineKey={key}")).await.unwrap().status(), 200);
+    assert_eq!(
+        negotiate(&format!("&machineKey={key}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let wrong = client::connect(
         &server.url("/default/hubs/botagent?machineKey=bmk_wrong"),
         &[],
-        ClientOptions { skip_negotiation: true, ..options() },
+        ClientOptions {
+            skip_negotiation: true,
+            ..options()
+        },
     )
     .await;
     assert!(wrong.is_err(), "a bad key is refused at the upgrade too");
@@ -347,7 +403,9 @@ async fn bad_keys_and_other_tenants_are_refused_and_events_stay_in_their_tenant(
     assert_eq!(unknown.status(), 404);
 
     // A person of another tenant sees nothing of this one.
-    let (code, tenant) = server.post("/api/tenants", json!({"slug": "acme", "name": "Acme"})).await;
+    let (code, tenant) = server
+        .post("/api/tenants", json!({"slug": "acme", "name": "Acme"}))
+        .await;
     assert!(code == 200 || code == 201, "{tenant}");
     let acme_token = tenant["token"]["token"]
         .as_str()
@@ -359,7 +417,10 @@ async fn bad_keys_and_other_tenants_are_refused_and_events_stay_in_their_tenant(
         options(),
     )
     .await;
-    assert!(wrong_tenant.is_err(), "a token of acme cannot watch default");
+    assert!(
+        wrong_tenant.is_err(),
+        "a token of acme cannot watch default"
+    );
     let (_acme, mut acme_events) = connect_person(&server, "acme", &acme_token).await;
     let (_ours, mut our_events) = connect_person(&server, "default", &server.token).await;
 
@@ -367,13 +428,19 @@ async fn bad_keys_and_other_tenants_are_refused_and_events_stay_in_their_tenant(
     let id = trigger(&server, &agent_id, "hello").await;
     command(&mut commands).await;
     agent
-        .invoke("SendExecutionStatusUpdate", vec![json!(id), json!("Completed"), Value::Null])
+        .invoke(
+            "SendExecutionStatusUpdate",
+            vec![json!(id), json!("Completed"), Value::Null],
+        )
         .await
         .unwrap();
     let update = event(&mut our_events, "ExecutionStatusUpdate").await;
     assert_eq!(update["executionId"], id);
     let nothing = tokio::time::timeout(Duration::from_millis(500), acme_events.recv()).await;
-    assert!(nothing.is_err(), "acme got an event of default: {nothing:?}");
+    assert!(
+        nothing.is_err(),
+        "acme got an event of default: {nothing:?}"
+    );
     assert_eq!(ended(&server, &id).await["status"], "CompletedSuccessfully");
     server.stop().await;
 }
@@ -405,7 +472,10 @@ async fn the_official_javascript_client_works_as_an_openautomate_agent_and_as_a_
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "openautomate.mjs failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "openautomate.mjs failed:\n{stdout}\n{stderr}"
+    );
     let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("no JSON from openautomate.mjs ({e}):\n{stdout}\n{stderr}"));
 
@@ -441,5 +511,36 @@ async fn the_official_javascript_client_works_as_an_openautomate_agent_and_as_a_
     assert_eq!(done["status"], "CompletedSuccessfully");
     assert_eq!(done["message"], "done by js");
     assert_eq!(status(&server, &foreign).await["status"], "Pending");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_uploads_the_whole_log_with_its_machine_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), |_| {}).await;
+    let (agent_id, key) = agent(&server, "uploader").await;
+    let (_, other_key) = agent(&server, "bystander").await;
+    package(&server, "hello").await;
+    let id = trigger(&server, &agent_id, "hello").await;
+    let upload = |key: &str, field: &str| {
+        let form = Form::new().part(
+            field.to_owned(),
+            Part::bytes(b"line one\nline two\n".to_vec()).file_name("log.txt"),
+        );
+        server
+            .http
+            .post(server.url(&format!("/default/api/executions/{id}/logs")))
+            .header("X-Machine-Key", key)
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(upload("bmk_wrong", "logFile").await.unwrap().status(), 401);
+    assert_eq!(upload(&other_key, "logFile").await.unwrap().status(), 404);
+    assert_eq!(upload(&key, "file").await.unwrap().status(), 400);
+    assert_eq!(upload(&key, "logFile").await.unwrap().status(), 204);
+    assert_eq!(
+        server.text(&format!("/api/executions/{id}/logs")).await,
+        "line one\nline two\n"
+    );
     server.stop().await;
 }

@@ -106,7 +106,10 @@ impl Store {
     }
 
     /// Executions sent to agents that have not ended: one agent's, or every agent's.
-    pub async fn remote_active(&self, agent_id: Option<&str>) -> Result<Vec<Execution>, StoreError> {
+    pub async fn remote_active(
+        &self,
+        agent_id: Option<&str>,
+    ) -> Result<Vec<Execution>, StoreError> {
         let active = &*ACTIVE;
         let whose = if agent_id.is_some() {
             "agent_id = $1"
@@ -207,5 +210,17 @@ impl Store {
             .about(about)?;
         }
         self.commit(tx, about).await
+    }
+
+    /// Records where an execution's standard output is logged, when nothing was
+    /// recorded yet (an agent uploaded its log without reporting a start).
+    pub async fn set_output_log(&self, id: &str, path: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE executions SET output_log = COALESCE(output_log, $2) WHERE id = $1")
+            .bind(id)
+            .bind(path)
+            .execute(self.pool())
+            .await
+            .about("recording an execution's log")?;
+        Ok(())
     }
 }

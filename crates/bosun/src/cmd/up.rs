@@ -40,6 +40,8 @@ pub(crate) async fn up(args: UpArgs) -> Result<u8> {
     config.drain_timeout = args.drain_timeout;
     config.log_limit = args.log_cap.max_log_size;
     config.example_job = !args.no_example;
+    config.agents.delivery_wait = args.agent_delivery_wait;
+    config.agents.lost_grace = args.agent_lost_grace;
     config.packages = match packages_config(&args.packages) {
         Ok(packages) => packages,
         Err(message) => {
