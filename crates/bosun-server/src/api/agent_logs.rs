@@ -79,7 +79,7 @@ pub(super) async fn upload(
             .tempfile_in(&dir)
             .map_err(ServerError::io("spool a log upload", &dir))?;
         let written = ServerError::io("spool a log upload", spool.path());
-        let mut file = tokio::fs::File::from_std(spool.reopen().map_err(|e| written(e))?);
+        let mut file = tokio::fs::File::from_std(spool.reopen().map_err(written)?);
         let mut size = 0u64;
         while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
             size += chunk.len() as u64;

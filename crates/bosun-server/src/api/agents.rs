@@ -227,6 +227,7 @@ pub(super) async fn update(
         .await
         .map_err(refused)?
         .ok_or(ApiError::NotFound("agent"))?;
+    state.fleet.drop_agent(&id, "the agent was deactivated");
     Ok(Json(agent.into()))
 }
 
@@ -257,6 +258,9 @@ pub(super) async fn regenerate_key(
         .await
         .map_err(refused)?
         .ok_or(ApiError::NotFound("agent"))?;
+    state
+        .fleet
+        .drop_agent(&id, "the agent's machine key was replaced");
     let agent = found(&state, &caller, &id).await?;
     Ok(Json(wire::CreatedAgent {
         agent: agent.into(),
@@ -291,6 +295,7 @@ pub(super) async fn deactivate(
         .await
         .map_err(refused)?
         .ok_or(ApiError::NotFound("agent"))?;
+    state.fleet.drop_agent(&id, "the agent was deactivated");
     Ok(Json(agent.into()))
 }
 
@@ -321,6 +326,7 @@ pub(super) async fn delete(
         .await
         .map_err(refused)?
     {
+        state.fleet.drop_agent(&id, "the agent was deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("agent"))

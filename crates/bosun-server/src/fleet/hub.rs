@@ -148,8 +148,11 @@ async fn connect(
     };
     let options = state.config.agents.hub_options();
     let fleet = state.fleet.clone();
+    // The hub refuses a message over its limit with a Close that says why; the
+    // socket's own limit, further out, stops a frame too large to read at all.
     Ok(upgrade
-        .max_message_size(options.max_message)
+        .max_message_size(options.max_message.saturating_mul(4))
+        .max_frame_size(options.max_message.saturating_mul(4))
         .on_upgrade(move |socket| async move {
             match who {
                 Who::Agent { agent, tenant } => {

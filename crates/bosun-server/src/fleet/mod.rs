@@ -225,6 +225,14 @@ impl Fleet {
         }
     }
 
+    /// Closes an agent's connection, if it has one: it was deactivated, deleted or
+    /// given a new key.
+    pub(crate) fn drop_agent(&self, agent_id: &str, why: &str) {
+        if let Some(session) = self.maps().sessions.get(agent_id) {
+            session.client.close(Some(why.to_owned()));
+        }
+    }
+
     /// Cancels an execution sent to an agent: one it has not received ends at once;
     /// one it has is stopped there (`CancelExecution`), now if it is connected, else
     /// when it reports the run again.

@@ -7,8 +7,6 @@
 //! not applied. A report the server already has (sent again after a reconnect) is
 //! answered as if new, so an agent may always re-send what it is unsure of.
 
-use std::io::Write as _;
-
 use base64::Engine as _;
 use bosun_core::wire::AgentResult;
 use bosun_core::{AgentStatus, ExecutionStatus};
@@ -291,31 +289,41 @@ impl AgentConnection {
         let path = self.fleet.log_path(id, stream);
         let limit = self.fleet.inner.config.log_limit;
         let _one = self.fleet.inner.log_lock.lock().await;
-        let had = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let had = tokio::fs::metadata(&path)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
         let counted = self.fleet.written(id, stream).max(had);
         if offset != counted {
             return Ok(Value::from(counted));
         }
         // Past the cap, the bytes are counted and dropped.
-        let room = limit.saturating_sub(had) as usize;
+        let room = usize::try_from(limit.saturating_sub(had)).unwrap_or(usize::MAX);
         let kept = &data[..data.len().min(room)];
         if !kept.is_empty() {
-            let write = || -> std::io::Result<()> {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)?;
-                file.write_all(kept)
-            };
-            write().map_err(|e| hidden("write a log", &e))?;
+            append(&path, kept)
+                .await
+                .map_err(|e| hidden("write a log", &e))?;
         }
         let now = offset + data.len() as u64;
         self.fleet.count(id, stream, now);
         Ok(Value::from(now))
     }
+}
+
+/// Appends `bytes` to the log at `path`, making its folder if need be.
+async fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
+    file.write_all(bytes).await?;
+    file.flush().await
 }
 
 /// An error the agent is not shown (the hub logs it).

@@ -544,3 +544,87 @@ async fn an_agent_uploads_the_whole_log_with_its_machine_key() {
     );
     server.stop().await;
 }
+
+/// A bare WebSocket to the hub as the agent with `key`, past the handshake.
+async fn raw_agent(
+    server: &TestServer,
+    key: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!(
+        "{}/default/hubs/botagent?machineKey={key}",
+        server.url.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+        .send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
+        .await
+        .unwrap();
+    let answer = socket.next().await.unwrap().unwrap();
+    assert_eq!(answer.into_text().unwrap().as_str(), "{}\u{1e}");
+    socket
+}
+
+/// The text of the hub's Close message on `socket`, skipping pings.
+async fn close_error(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> String {
+    use futures_util::StreamExt as _;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the hub answers in time")
+            .expect("the hub sends its Close before the socket ends")
+            .unwrap();
+        let Ok(text) = frame.into_text() else {
+            continue;
+        };
+        for message in text.split('\u{1e}').filter(|m| !m.is_empty()) {
+            let message: Value = serde_json::from_str(message).unwrap();
+            if message["type"] == 7 {
+                return message["error"].as_str().unwrap_or_default().to_owned();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_hub_messages_close_that_connection_only() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), |_| {}).await;
+    let (agent_id, key) = agent(&server, "sturdy").await;
+    let (_, rogue) = agent(&server, "rogue").await;
+    package(&server, "hello").await;
+    let (steady, mut commands) = connect_agent(&server, &key).await;
+
+    let mut broken = raw_agent(&server, &rogue).await;
+    broken.send(Message::text("{not json\u{1e}")).await.unwrap();
+    let error = close_error(&mut broken).await;
+    assert!(error.contains("InvalidDataException"), "{error}");
+
+    let mut huge = raw_agent(&server, &rogue).await;
+    let big = format!(
+        "{{\"type\":1,\"target\":\"KeepAlive\",\"arguments\":[\"{}\"]}}\u{1e}",
+        "x".repeat(100 * 1024)
+    );
+    huge.send(Message::text(big)).await.unwrap();
+    let error = close_error(&mut huge).await;
+    assert!(error.contains("InvalidDataException"), "{error}");
+
+    // The server is unharmed: the other agent's connection still works.
+    steady.invoke("KeepAlive", vec![]).await.unwrap();
+    let id = trigger(&server, &agent_id, "hello").await;
+    let (name, payload) = command(&mut commands).await;
+    assert_eq!(
+        (name.as_str(), &payload["executionId"]),
+        ("ExecutePackage", &json!(id))
+    );
+    drop(steady);
+    assert_eq!(server.text("/healthz").await, "ok");
+    server.stop().await;
+}
