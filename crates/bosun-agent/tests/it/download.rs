@@ -15,22 +15,22 @@ use bosun_agent::ids::PackageId;
 use bosun_package::sha256_hex;
 use futures_util::StreamExt;
 
-const PACKAGE_ID: &str = "0190a7e2-7d1c-7aa0-8000-0123456789ab";
-const KEY: &str = "the-machine-key";
+pub(crate) const PACKAGE_ID: &str = "0190a7e2-7d1c-7aa0-8000-0123456789ab";
+pub(crate) const KEY: &str = "the-machine-key";
 
 #[derive(Clone)]
-struct Served {
+pub(crate) struct Served {
     zip: Arc<Vec<u8>>,
     /// The checksum the link answer gives.
     sha256: String,
     /// Cut the first download after half of the body.
     drop_first: bool,
     /// The Range header of each download request (None when absent).
-    ranges: Arc<Mutex<Vec<Option<String>>>>,
+    pub(crate) ranges: Arc<Mutex<Vec<Option<String>>>>,
     links: Arc<Mutex<u32>>,
 }
 
-async fn link(
+pub(crate) async fn link(
     State(served): State<Served>,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
@@ -48,7 +48,7 @@ async fn link(
     .into_response()
 }
 
-async fn blob(State(served): State<Served>, headers: HeaderMap) -> Response {
+pub(crate) async fn blob(State(served): State<Served>, headers: HeaderMap) -> Response {
     let range = headers
         .get(header::RANGE)
         .map(|v| v.to_str().unwrap().to_owned());
@@ -117,7 +117,7 @@ async fn serve(served: Served) -> (ServerUrl, tokio::task::JoinHandle<()>) {
     )
 }
 
-fn served(zip: Vec<u8>, drop_first: bool) -> Served {
+pub(crate) fn served(zip: Vec<u8>, drop_first: bool) -> Served {
     Served {
         sha256: sha256_hex(&zip),
         zip: Arc::new(zip),

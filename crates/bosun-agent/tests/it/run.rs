@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 /// A data directory and a runner for it; Python environments are shared by the tests
 /// of this binary, so the one environment is built once.
 fn runner(home: &Path) -> Runner {
-    let venvs = std::env::temp_dir().join(format!("bosun-agent-it-venvs-{}", std::process::id()));
+    let venvs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent-venvs");
     let mut supervise = RunOptions::new("", "");
     supervise.grace = Duration::from_secs(2);
     Runner {
