@@ -25,6 +25,24 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// The longest wait between attempts.
 const MAX_RETRY: Duration = Duration::from_secs(60);
 
+/// How long one attempt to connect (negotiate, WebSocket, handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why an attempt to connect failed.
+enum Failed {
+    /// HTTP 401 at negotiate: the machine key is wrong.
+    KeyRefused,
+    /// Anything else, in words without the key.
+    Other(String),
+}
+
+fn describe_or_refused(error: ClientError) -> Failed {
+    match error {
+        ClientError::NegotiateStatus { status: 401 } => Failed::KeyRefused,
+        other => Failed::Other(describe(other)),
+    }
+}
+
 /// Connects and serves connections until `stop`. `give_up`: a deadline for the first
 /// connection (`--once`).
 pub(crate) async fn run(
@@ -41,9 +59,17 @@ pub(crate) async fn run(
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     let mut connected_before = false;
     loop {
+        let connecting = connect(hub_url.as_str(), &headers, ClientOptions::default());
         let attempt = tokio::select! {
-            attempt = connect(hub_url.as_str(), &headers, ClientOptions::default()) => attempt,
+            attempt = tokio::time::timeout(CONNECT_TIMEOUT, connecting) => attempt,
             _ = stop.cancelled() => return Ok(()),
+        };
+        let attempt = match attempt {
+            Ok(attempt) => attempt.map_err(describe_or_refused),
+            Err(_) => Err(Failed::Other(format!(
+                "no answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ))),
         };
         match attempt {
             Ok((connection, incoming)) => {
@@ -56,13 +82,12 @@ pub(crate) async fn run(
                 }
                 tracing::warn!(server = %config.server, "the connection to the hub ended; connecting again");
             }
-            Err(ClientError::NegotiateStatus { status: 401 }) => {
+            Err(Failed::KeyRefused) => {
                 return Err(AgentError::KeyRefused {
                     server: config.server.to_string(),
                 });
             }
-            Err(error) => {
-                let why = describe(error);
+            Err(Failed::Other(why)) => {
                 if let Some(deadline) = give_up
                     && !connected_before
                     && Instant::now() >= deadline
