@@ -89,6 +89,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<Sum
     let accepted = Accepted::open(dir.join("accepted"), Utc::now())?;
     let outbox = Outbox::open(dir.join("outbox"))?;
     recover(&config.home, &outbox);
+    prune_runs(&dir.join("runs"), &outbox);
 
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -268,6 +269,35 @@ fn recover(home: &Path, outbox: &Outbox) {
         };
         if let Err(e) = outbox.put(&entry) {
             tracing::error!("could not store a result: {}", chain(&e));
+        }
+    }
+}
+
+/// Removes the log folders of executions that ended more than [`accepted::MAX_AGE`] ago
+/// (and whose result is not waiting in the outbox): the server has their output.
+fn prune_runs(runs: &Path, outbox: &Outbox) {
+    let Ok(read) = std::fs::read_dir(runs) else {
+        return;
+    };
+    let waiting: Vec<String> = outbox
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.execution_id.to_string())
+        .collect();
+    for entry in read.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > accepted::MAX_AGE);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if old
+            && !waiting.contains(&name)
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), "could not remove old logs: {e}");
         }
     }
 }
