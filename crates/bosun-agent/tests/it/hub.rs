@@ -2,6 +2,7 @@
 //! what the agent reports, and the package routes of the download tests.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ struct Seen {
 struct Hub {
     negotiations: Arc<Negotiations<()>>,
     seen: Arc<Mutex<Seen>>,
+    /// Answer negotiate with 503, as a server that is down.
+    down: Arc<AtomicBool>,
 }
 
 struct Methods {
@@ -73,6 +76,9 @@ async fn negotiate(
     if query.get("machineKey").map(String::as_str) != Some(KEY) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
+    if hub.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     axum::Json(hub.negotiations.negotiate((), 1)).into_response()
 }
 
@@ -107,6 +113,7 @@ async fn upgrade(
 struct TestServer {
     url: ServerUrl,
     seen: Arc<Mutex<Seen>>,
+    down: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -121,6 +128,7 @@ impl TestServer {
         let hub = Hub {
             negotiations: Arc::new(Negotiations::new(Duration::from_secs(30))),
             seen: Arc::default(),
+            down: Arc::default(),
         };
         let packages = Router::new()
             .route(
@@ -140,6 +148,7 @@ impl TestServer {
         Self {
             url: ServerUrl::parse(&format!("http://{addr}/acme")).unwrap(),
             seen: hub.seen,
+            down: hub.down,
             task,
         }
     }
@@ -354,4 +363,69 @@ async fn once_runs_the_execution_it_is_sent_and_returns_its_result() {
         1,
         "delivered before it returned"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_disconnections_and_its_result_waits_for_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let release = home.path().join("release");
+    let script = format!(
+        "import os, time\nprint('start', flush=True)\nwhile not os.path.exists({release:?}):\n    time.sleep(0.05)\nprint('end')\n"
+    );
+    let server = TestServer::start(served(super::support::package(&script), false)).await;
+    let (shutdown, agent) = start(config(&server.url, KEY, home.path()));
+    server.wait("a connection", |s| s.client().is_some()).await;
+    let id = "survivor";
+    server
+        .client()
+        .unwrap()
+        .invoke("ReceiveCommand", execute(id))
+        .await
+        .unwrap();
+    server
+        .wait("the bot to start", |s| {
+            s.output(id, "stdout").starts_with(b"start")
+        })
+        .await;
+
+    // The connection drops and comes back while the bot runs: the agent says again
+    // that the execution is running.
+    let first = server.client().unwrap();
+    first.close(None);
+    server
+        .wait("Running said again on the new connection", |s| {
+            s.calls("SendExecutionStatusUpdate")
+                .iter()
+                .filter(|a| a[0] == json!(id) && a[1] == json!("Running"))
+                .count()
+                == 2
+        })
+        .await;
+
+    // The server goes away; the run ends meanwhile; its result waits on disk.
+    server.down.store(true, Ordering::SeqCst);
+    server.client().unwrap().close(None);
+    std::fs::write(&release, "").unwrap();
+    let entry = home.path().join(format!("agent/outbox/{id}.json"));
+    server
+        .wait("the result in the outbox", |_| entry.exists())
+        .await;
+    assert!(server.calls("SendExecutionResult").is_empty());
+
+    // The server is back: the rest of the output, then the result.
+    server.down.store(false, Ordering::SeqCst);
+    server
+        .wait("the result", |s| !s.calls("SendExecutionResult").is_empty())
+        .await;
+    let log = std::fs::read(home.path().join(format!("agent/runs/{id}/output.log"))).unwrap();
+    assert_eq!(server.output(id, "stdout"), log);
+    assert!(log.ends_with(b"end\n"));
+    assert_eq!(
+        server.calls("SendExecutionResult")[0][1]["status"],
+        json!("CompletedSuccessfully")
+    );
+    server.wait("the outbox emptied", |_| !entry.exists()).await;
+    assert_eq!(server.calls("SendExecutionStarted").len(), 1);
+    shutdown.cancel();
+    agent.await.unwrap().unwrap();
 }
