@@ -47,6 +47,8 @@ pub(crate) struct Agent {
     outbox_kick: Notify,
     /// What the server has of each execution's output.
     offsets: Mutex<HashMap<ExecutionId, Offsets>>,
+    /// Pids whose `SendExecutionStarted` found no connection: sent on the next one.
+    unreported_pids: Mutex<HashMap<ExecutionId, u32>>,
     /// The executions' tasks.
     pub(crate) executions: TaskTracker,
 }
@@ -109,6 +111,7 @@ impl Agent {
             changed: watch::Sender::new(0),
             outbox_kick: Notify::new(),
             offsets: Mutex::default(),
+            unreported_pids: Mutex::default(),
             executions: TaskTracker::new(),
         }
     }
@@ -291,10 +294,17 @@ impl Agent {
             Arc::new(move |pid: u32| {
                 let (agent, id) = (agent.clone(), id.clone());
                 tokio::spawn(async move {
-                    agent
+                    let sent = agent
                         .hub
                         .invoke("SendExecutionStarted", vec![json!(id), json!(pid)])
-                        .await
+                        .await;
+                    if sent == Sent::Lost {
+                        agent
+                            .unreported_pids
+                            .lock()
+                            .expect("never poisoned")
+                            .insert(id, pid);
+                    }
                 });
             })
         };
@@ -358,6 +368,10 @@ impl Agent {
         if let Err(e) = self.outbox.put(&entry) {
             tracing::error!(execution = %id, "could not store the result; it will not be reported: {}", chain(&e));
         }
+        self.unreported_pids
+            .lock()
+            .expect("never poisoned")
+            .remove(&id);
         {
             let mut state = self.state();
             state.running.retain(|(r, _)| *r != id);
@@ -502,7 +516,7 @@ impl Agent {
     }
 
     /// Says, on a new connection, what the server must know before anything else: the
-    /// status, and each execution still running.
+    /// status, each execution still running, and the pids it could not be told.
     pub(crate) async fn introduce(&self, connection: &bosun_hub::client::Connection) {
         let (status, id) = self.status_now();
         let _ = connection
@@ -515,6 +529,25 @@ impl Agent {
                     vec![json!(id), json!("Running"), Value::Null],
                 )
                 .await;
+            let pid = self
+                .unreported_pids
+                .lock()
+                .expect("never poisoned")
+                .get(&id)
+                .copied();
+            if let Some(pid) = pid
+                && !matches!(
+                    connection
+                        .invoke("SendExecutionStarted", vec![json!(id), json!(pid)])
+                        .await,
+                    Err(bosun_hub::InvokeError::ConnectionEnded)
+                )
+            {
+                self.unreported_pids
+                    .lock()
+                    .expect("never poisoned")
+                    .remove(&id);
+            }
         }
     }
 }
