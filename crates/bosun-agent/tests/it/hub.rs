@@ -429,3 +429,142 @@ async fn a_run_survives_disconnections_and_its_result_waits_for_the_server() {
     shutdown.cancel();
     agent.await.unwrap().unwrap();
 }
+
+/// A bot that prints `start`, then waits for `<dir>/release-<its execution id>`.
+fn waiting_bot(dir: &std::path::Path) -> Vec<u8> {
+    let script = format!(
+        "import os, time\nid = os.environ['BOSUN_EXECUTION_ID']\nprint('start', id, flush=True)\n\
+         path = os.path.join({dir:?}, 'release-' + id)\nwhile not os.path.exists(path):\n    time.sleep(0.05)\nprint('end')\n",
+        dir = dir.display().to_string()
+    );
+    super::support::package(&script)
+}
+
+fn cancel(id: &str) -> Vec<Value> {
+    vec![json!("CancelExecution"), json!({"executionId": id})]
+}
+
+fn result_of(server: &TestServer, id: &str) -> Option<Value> {
+    server
+        .calls("SendExecutionResult")
+        .into_iter()
+        .find(|a| a[0] == json!(id))
+        .map(|a| a[1].clone())
+}
+
+fn started(server: &TestServer) -> Vec<Value> {
+    server
+        .calls("SendExecutionStarted")
+        .into_iter()
+        .map(|a| a[0].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_wait_their_turn_and_cancels_reach_waiting_and_running_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let server = TestServer::start(served(waiting_bot(home.path()), false)).await;
+    let (shutdown, agent) = start(config(&server.url, KEY, home.path()));
+    server.wait("a connection", |s| s.client().is_some()).await;
+    let client = server.client().unwrap();
+    for id in ["run-a", "run-b"] {
+        client.invoke("ReceiveCommand", execute(id)).await.unwrap();
+    }
+    server
+        .wait("a to start", |s| {
+            s.output("run-a", "stdout").starts_with(b"start")
+        })
+        .await;
+    assert!(
+        server
+            .calls("SendStatusUpdate")
+            .contains(&vec![json!("Busy"), json!("run-a")])
+    );
+
+    // b waits behind a: cancelled, it never runs.
+    client
+        .invoke("ReceiveCommand", cancel("run-b"))
+        .await
+        .unwrap();
+    server
+        .wait("b's result", |s| result_of(s, "run-b").is_some())
+        .await;
+    assert_eq!(
+        result_of(&server, "run-b").unwrap()["status"],
+        json!("Cancelled")
+    );
+    client
+        .invoke("ReceiveCommand", execute("run-c"))
+        .await
+        .unwrap();
+
+    // a is cancelled while it runs; c takes its place and completes.
+    client
+        .invoke("ReceiveCommand", cancel("run-a"))
+        .await
+        .unwrap();
+    server
+        .wait("a's result", |s| result_of(s, "run-a").is_some())
+        .await;
+    assert_eq!(
+        result_of(&server, "run-a").unwrap()["status"],
+        json!("Cancelled")
+    );
+    server
+        .wait("c to start", |s| {
+            s.output("run-c", "stdout").starts_with(b"start")
+        })
+        .await;
+    std::fs::write(home.path().join("release-run-c"), "").unwrap();
+    server
+        .wait("c's result", |s| result_of(s, "run-c").is_some())
+        .await;
+    assert_eq!(
+        result_of(&server, "run-c").unwrap()["status"],
+        json!("CompletedSuccessfully")
+    );
+    assert_eq!(started(&server), [json!("run-a"), json!("run-c")]);
+    assert!(
+        !server
+            .calls("SendExecutionStatusUpdate")
+            .iter()
+            .any(|a| a[0] == json!("run-b")),
+        "b never ran"
+    );
+    server
+        .wait("the agent available again", |s| {
+            s.calls("SendStatusUpdate").last() == Some(&vec![json!("Available"), Value::Null])
+        })
+        .await;
+    shutdown.cancel();
+    agent.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_shutdown_a_run_past_the_drain_deadline_is_cancelled_and_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let server = TestServer::start(served(waiting_bot(home.path()), false)).await;
+    let mut config = config(&server.url, KEY, home.path());
+    config.drain_timeout = Duration::from_millis(300);
+    let (shutdown, agent) = start(config);
+    server.wait("a connection", |s| s.client().is_some()).await;
+    let client = server.client().unwrap();
+    client
+        .invoke("ReceiveCommand", execute("drained"))
+        .await
+        .unwrap();
+    server
+        .wait("the bot to start", |s| {
+            s.output("drained", "stdout").starts_with(b"start")
+        })
+        .await;
+    shutdown.cancel();
+    let summary = agent.await.unwrap().unwrap();
+    assert_eq!(summary.results.len(), 1);
+    assert_eq!(summary.results[0].1.status, ExecutionStatus::Cancelled);
+    assert_eq!(
+        result_of(&server, "drained").expect("reported before the agent returned")["status"],
+        json!("Cancelled")
+    );
+    assert!(!home.path().join("agent/outbox/drained.json").exists());
+}
