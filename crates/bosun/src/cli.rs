@@ -132,6 +132,15 @@ pub(crate) enum Command {
     #[command(after_help = WORKER_EXAMPLES)]
     Worker(WorkerArgs),
 
+    /// Run this machine as a bot agent of a server: connect to its hub, download the
+    /// packages it sends, run them and report back.
+    ///
+    /// Results are kept on disk until the server has them, and an execution is never
+    /// run twice, also across restarts. SIGINT or SIGTERM stops taking executions;
+    /// running ones get --drain-timeout, then they are cancelled and reported.
+    #[command(after_help = AGENT_EXAMPLES)]
+    Agent(AgentArgs),
+
     /// Manage tokens and tenants on the store itself, without the API: to get back
     /// in when no token is left, or to set up before a server starts.
     ///
@@ -421,9 +430,11 @@ macro_rules! client_exit_codes {
 }
 
 // After `client_exit_codes!`, which their help texts use.
+mod agent;
 mod agents;
 mod package;
 
+pub(crate) use agent::*;
 pub(crate) use agents::*;
 pub(crate) use package::*;
 

@@ -13,6 +13,10 @@
 //! `bosun up`: 0 stopped, 2 a bad flag or setting (an S3 key missing from the
 //! environment, …), 6 the data directory is in use by another `bosun up` (nothing was
 //! touched), 130 stopped at once by a second signal, 99 it could not start or failed.
+//!
+//! `bosun agent`: 0 stopped cleanly (with `--once`: the execution's code, as `bosun
+//! run` gives it), 2 bad settings, 5 the server was not reached within `--once-wait`,
+//! 6 another agent uses the data directory, 7 the server refused the machine key.
 
 use bosun_core::ExecutionStatus;
 use bosun_exec::Outcome;
@@ -31,6 +35,8 @@ pub(crate) const SERVER_SAID_NO: u8 = 4;
 pub(crate) const UNREACHABLE: u8 = 5;
 /// `bosun up`: another `bosun up` holds the data directory; nothing was touched.
 pub(crate) const HOME_IN_USE: u8 = 6;
+/// `bosun agent`: the server refused the machine key (HTTP 401).
+pub(crate) const KEY_REFUSED: u8 = 7;
 /// The job ran past its timeout and was stopped.
 pub(crate) const TIMED_OUT: u8 = 124;
 /// The job was cancelled (Ctrl-C, SIGTERM).

@@ -22,15 +22,15 @@ pub(crate) enum AgentsCommand {
     /// Delete an agent. Refused while executions sent to it are pending or running
     /// (deactivate it to keep it out meanwhile).
     #[command(visible_alias = "remove", after_help = RM_EXAMPLES)]
-    Rm(AgentArgs),
+    Rm(AgentRefArgs),
     /// Give an agent a new machine key, printed only this once; the old key stops
     /// working at once.
     #[command(after_help = ROTATE_EXAMPLES)]
-    RotateKey(AgentArgs),
+    RotateKey(AgentRefArgs),
     /// Deactivate an agent: its machine key no longer lets it in, and it stays
     /// Disconnected. It is kept, with its history.
     #[command(after_help = DEACTIVATE_EXAMPLES)]
-    Deactivate(AgentArgs),
+    Deactivate(AgentRefArgs),
 }
 
 const ADD_EXAMPLES: &str = concat!(
@@ -106,7 +106,7 @@ pub(crate) struct AgentsLsArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct AgentArgs {
+pub(crate) struct AgentRefArgs {
     /// The agent, by name or id (as `bosun agents ls` shows them).
     #[arg(value_name = "NAME|ID")]
     pub(crate) agent: String,

@@ -3,6 +3,7 @@
 //! that talk to a running server live in [`client`].
 
 pub(crate) mod admin;
+mod agent;
 mod client;
 mod completions;
 mod exec;
@@ -37,6 +38,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Schedule(command) => client::finish(client::schedule::schedule(command).await),
         Command::Trigger(command) => client::finish(client::trigger::trigger(command).await),
         Command::Worker(args) => worker::worker(args).await,
+        Command::Agent(args) => agent::agent(args).await,
         Command::Admin(command) => admin::admin(command).await,
         Command::Tenant(command) => client::finish(client::tenant::tenant(command).await),
         Command::Package(command) => client::finish(client::package::package(command).await),

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::table::{Layout, Table, or_dash, text_or_dash};
 use super::{Client, ClientError, human, print, printed_instead};
-use crate::cli::{AgentArgs, AgentsAddArgs, AgentsCommand, AgentsLsArgs};
+use crate::cli::{AgentRefArgs, AgentsAddArgs, AgentsCommand, AgentsLsArgs};
 use crate::exit;
 
 /// Runs one `bosun agents` subcommand.
@@ -171,7 +171,7 @@ fn table(agents: &[Agent], now: DateTime<Utc>) -> Table {
     table
 }
 
-async fn remove(args: AgentArgs) -> Result<u8> {
+async fn remove(args: AgentRefArgs) -> Result<u8> {
     let agents = Agents::of(Client::new(&args.client)?).await?;
     let agent = agents.find(&args.agent).await?;
     let request = agents.request(Method::DELETE, &[&agent.id]);
@@ -184,7 +184,7 @@ async fn remove(args: AgentArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-async fn rotate_key(args: AgentArgs) -> Result<u8> {
+async fn rotate_key(args: AgentRefArgs) -> Result<u8> {
     let agents = Agents::of(Client::new(&args.client)?).await?;
     let agent = agents.find(&args.agent).await?;
     let request = agents.request(Method::POST, &[&agent.id, "regenerateKey"]);
@@ -201,7 +201,7 @@ async fn rotate_key(args: AgentArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-async fn deactivate(args: AgentArgs) -> Result<u8> {
+async fn deactivate(args: AgentRefArgs) -> Result<u8> {
     let agents = Agents::of(Client::new(&args.client)?).await?;
     let agent = agents.find(&args.agent).await?;
     let request = agents.request(Method::POST, &[&agent.id, "deactivate"]);

@@ -1,0 +1,8 @@
+//! bosun-agent's pieces with real files, a real HTTP server on loopback and real
+//! processes: the package cache, the run step, and the whole agent driven through
+//! bosun-hub's server.
+
+mod download;
+mod hub;
+mod run;
+mod support;
