@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bosun_core::error::chain;
 use bosun_core::wire::{CancelExecution, ExecutePackage};
+use bosun_hub::InvokeError;
 use bosun_hub::server::Client;
 use chrono::Utc;
 use serde_json::Value;
@@ -50,19 +51,16 @@ pub(super) async fn run(
                         vec![Value::from("ExecutePackage"), payload],
                     );
                     match tokio::time::timeout(ACK_WAIT, sent).await {
-                        // Any completion, even an error ("Client didn't provide a
-                        // result."), says the agent's client received it.
-                        Ok(Ok(_)) | Ok(Err(bosun_hub::InvokeError::Remote(_))) => {
-                            match fleet
-                                .store()
-                                .mark_delivered(&execution.id, &agent_id, Utc::now())
-                                .await
-                            {
-                                Ok(_) => tracing::debug!(execution = %execution.id, "delivered"),
-                                Err(e) => {
-                                    tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e))
-                                }
-                            }
+                        Ok(Ok(_)) => delivered(&fleet, &execution.id, &agent_id).await,
+                        // A client with no result to give (SignalR's clients answer a
+                        // void handler so) received it all the same.
+                        Ok(Err(InvokeError::Remote(error))) if error == NO_RESULT => {
+                            delivered(&fleet, &execution.id, &agent_id).await;
+                        }
+                        // Refused (the agent is stopping, or full): sent again later,
+                        // until it is taken or its wait runs out.
+                        Ok(Err(InvokeError::Remote(error))) => {
+                            tracing::debug!(execution = %execution.id, "the agent did not take it: {error}");
                         }
                         Ok(Err(_)) => return,
                         Err(_) => break,
@@ -78,6 +76,17 @@ pub(super) async fn run(
             _ = wake.notified() => {}
             _ = tokio::time::sleep(resend) => {}
         }
+    }
+}
+
+/// What SignalR's clients answer an invocation their handler gave no result for.
+const NO_RESULT: &str = "Client didn't provide a result.";
+
+/// Records that the agent acknowledged the execution.
+async fn delivered(fleet: &Fleet, id: &str, agent_id: &str) {
+    match fleet.store().mark_delivered(id, agent_id, Utc::now()).await {
+        Ok(_) => tracing::debug!(execution = %id, "delivered"),
+        Err(e) => tracing::warn!(execution = %id, "could not record a delivery: {}", chain(&e)),
     }
 }
 
