@@ -2,6 +2,7 @@
 //! real `redis-server`.
 
 mod admin;
+mod agent;
 mod agents;
 mod client;
 mod errors;
