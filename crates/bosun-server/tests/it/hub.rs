@@ -196,6 +196,40 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
     assert_eq!(running["status"], "Running");
     assert_eq!(running["pid"], 4242);
 
+    // Followers get the output while it runs, and the end once it has ended.
+    let mut follow = server
+        .http
+        .get(server.url(&format!("/api/executions/{id}/logs/follow")))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    let mut followed = String::new();
+    while !followed.contains("hello from afar") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), follow.chunk())
+            .await
+            .expect("the live output is followed")
+            .unwrap()
+            .expect("the follow goes on while it runs");
+        followed.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let more = base64::engine::general_purpose::STANDARD.encode("and more\n");
+    agent
+        .invoke(
+            "SendExecutionLog",
+            vec![json!(id), json!("stdout"), json!(16), json!(more)],
+        )
+        .await
+        .unwrap();
+    while !followed.contains("and more") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), follow.chunk())
+            .await
+            .expect("a later chunk is followed")
+            .unwrap()
+            .expect("the follow goes on while it runs");
+        followed.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
     agent
         .invoke(
             "SendExecutionResult",
@@ -211,8 +245,13 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
     assert_eq!(done["exitCode"], 3);
     assert_eq!(
         server.text(&format!("/api/executions/{id}/logs")).await,
-        "hello from afar\n"
+        "hello from afar\nand more\n"
     );
+    let rest = tokio::time::timeout(Duration::from_secs(10), follow.text())
+        .await
+        .expect("the follow ends with the execution")
+        .unwrap();
+    assert!(rest.contains("event: end") && rest.contains("Failed"), "{rest}");
 
     // People saw it go by: Pending, Running, then the end.
     let mut seen = Vec::new();
