@@ -116,9 +116,12 @@ async fn remote(
         .ok_or(ApiError::NotFound("package"))?;
     let version = match text(body, "Version") {
         Some(wanted) => {
-            let wanted: Version = wanted
-                .parse()
-                .map_err(|e: bosun_core::package::VersionError| ApiError::BadRequest(e.to_string()))?;
+            let wanted: Version =
+                wanted
+                    .parse()
+                    .map_err(|e: bosun_core::package::VersionError| {
+                        ApiError::BadRequest(e.to_string())
+                    })?;
             package
                 .versions
                 .iter()
@@ -127,19 +130,17 @@ async fn remote(
                 .version
                 .clone()
         }
-        None => {
-            package
-                .versions
-                .last()
-                .ok_or_else(|| {
-                    ApiError::Conflict(format!(
-                        "package {} has no versions: upload one first",
-                        package.name
-                    ))
-                })?
-                .version
-                .clone()
-        }
+        None => package
+            .versions
+            .last()
+            .ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "package {} has no versions: upload one first",
+                    package.name
+                ))
+            })?
+            .version
+            .clone(),
     };
     let new = NewExecution {
         tenant_id: caller.tenant.id.clone(),
@@ -153,6 +154,7 @@ async fn remote(
     };
     let target = RemoteTarget {
         agent_id: agent.id.clone(),
+        package_id: package.id.clone(),
         package_version: version.to_string(),
         deliver_by: Utc::now() + state.config.agents.delivery_wait,
     };
