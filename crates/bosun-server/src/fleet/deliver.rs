@@ -10,6 +10,7 @@ use std::time::Duration;
 use bosun_core::error::chain;
 use bosun_core::wire::{CancelExecution, ExecutePackage};
 use bosun_hub::server::Client;
+use bosun_store::Execution;
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -36,14 +37,16 @@ pub(super) async fn run(
                         fleet.cancel(&execution).await;
                         continue;
                     }
+                    let (package_id, package_name) = fleet.package_of(&execution).await;
                     let command = ExecutePackage {
                         execution_id: execution.id.clone(),
-                        package_id: execution.job_id.clone(),
-                        package_name: execution.job_name.clone(),
+                        package_id,
+                        package_name,
                         version: execution.package_version.clone().unwrap_or_default(),
                         tenant_slug: tenant_slug.clone(),
                     };
-                    let payload = serde_json::to_value(command).expect("a command always serializes");
+                    let payload =
+                        serde_json::to_value(command).expect("a command always serializes");
                     let sent = client.invoke(
                         "ReceiveCommand",
                         vec![Value::from("ExecutePackage"), payload],
@@ -52,9 +55,15 @@ pub(super) async fn run(
                         // Any completion, even an error ("Client didn't provide a
                         // result."), says the agent's client received it.
                         Ok(Ok(_)) | Ok(Err(bosun_hub::InvokeError::Remote(_))) => {
-                            match fleet.store().mark_delivered(&execution.id, &agent_id, Utc::now()).await {
+                            match fleet
+                                .store()
+                                .mark_delivered(&execution.id, &agent_id, Utc::now())
+                                .await
+                            {
                                 Ok(_) => tracing::debug!(execution = %execution.id, "delivered"),
-                                Err(e) => tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e)),
+                                Err(e) => {
+                                    tracing::warn!(execution = %execution.id, "could not record a delivery: {}", chain(&e))
+                                }
                             }
                         }
                         Ok(Err(_)) => return,
@@ -62,7 +71,9 @@ pub(super) async fn run(
                     }
                 }
             }
-            Err(e) => tracing::warn!(agent = %agent_id, "could not read what an agent has to receive: {}", chain(&e)),
+            Err(e) => {
+                tracing::warn!(agent = %agent_id, "could not read what an agent has to receive: {}", chain(&e))
+            }
         }
         tokio::select! {
             _ = client.closed() => return,
@@ -72,13 +83,41 @@ pub(super) async fn run(
     }
 }
 
+impl Fleet {
+    /// The id and name of the package `execution` runs. One sent by a job names its
+    /// package by id, whose name is read now; one from seed 000's trigger (or sent
+    /// before the package was recorded apart) is the package's own execution.
+    async fn package_of(&self, execution: &Execution) -> (String, String) {
+        let Some(id) = execution
+            .package_id
+            .as_deref()
+            .filter(|id| *id != execution.job_id)
+        else {
+            return (execution.job_id.clone(), execution.job_name.clone());
+        };
+        match self.store().package(&execution.tenant_id, id).await {
+            Ok(Some(package)) => (package.id, package.name.to_string()),
+            Ok(None) => (id.to_owned(), execution.job_name.clone()),
+            Err(e) => {
+                tracing::warn!(execution = %execution.id, "could not read the package's name: {}", chain(&e));
+                (id.to_owned(), execution.job_name.clone())
+            }
+        }
+    }
+}
+
 /// Sends `CancelExecution` for `id`, without waiting for the answer: the agent's
 /// final report says how it ended.
 pub(super) fn send_cancel(client: Client, id: String) {
     tokio::spawn(async move {
-        let payload = serde_json::to_value(CancelExecution { execution_id: id.clone() })
-            .expect("a command always serializes");
-        let sent = client.invoke("ReceiveCommand", vec![Value::from("CancelExecution"), payload]);
+        let payload = serde_json::to_value(CancelExecution {
+            execution_id: id.clone(),
+        })
+        .expect("a command always serializes");
+        let sent = client.invoke(
+            "ReceiveCommand",
+            vec![Value::from("CancelExecution"), payload],
+        );
         if tokio::time::timeout(ACK_WAIT, sent).await.is_err() {
             tracing::warn!(execution = %id, "the agent did not acknowledge a cancel in time; it is sent again when the agent reports the run");
         }
