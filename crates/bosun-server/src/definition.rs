@@ -6,7 +6,8 @@
 //! Python bot (`{name, bot: {path | package [, version], arguments, timeoutSeconds}}`:
 //! a folder on the server, or an uploaded package), plus the monitor's
 //! settings: `duplicatePolicy`, `historyLimit`, `stuckAfterSeconds`,
-//! `silentAfterSeconds`. Field names are matched in any case; a field none of these
+//! `silentAfterSeconds`. A package bot may name the remote `agent` that runs it (or
+//! `"any"`); a process job or a bot by path runs on the server only. Field names are matched in any case; a field none of these
 //! has is refused with the likely intended one, and the name must pass
 //! [`bosun_core::check_name`].
 
@@ -24,6 +25,7 @@ const FIELDS: &[&str] = &[
     "name",
     "process",
     "bot",
+    "agent",
     "duplicatePolicy",
     "historyLimit",
     "stuckAfterSeconds",
@@ -75,11 +77,23 @@ pub(crate) struct PackageRef {
     pub(crate) version: Option<Version>,
 }
 
+/// Where a job's executions run, when not on the server's own runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AgentChoice {
+    /// The tenant's agent of this name (or id).
+    Named(String),
+    /// A connected agent of the tenant with the least work, else the one that
+    /// connected last.
+    Any,
+}
+
 /// A checked job definition.
 #[derive(Debug, Clone)]
 pub(crate) struct Definition {
     pub(crate) name: String,
     pub(crate) work: Work,
+    /// The remote agent that runs it; `None`: the server's own runner.
+    pub(crate) agent: Option<AgentChoice>,
     pub(crate) duplicate_policy: DuplicatePolicy,
     pub(crate) history_limit: Option<i64>,
     pub(crate) stuck_after: Option<Duration>,
@@ -161,6 +175,7 @@ impl Definition {
                 );
             }
         };
+        let agent = agent(value, &work)?;
         let duplicate_policy = match field(value, "duplicatePolicy").and_then(Value::as_str) {
             None => DuplicatePolicy::default(),
             Some(p) => match p.to_ascii_lowercase().as_str() {
@@ -185,6 +200,7 @@ impl Definition {
         Ok(Self {
             name,
             work,
+            agent,
             duplicate_policy,
             history_limit,
             stuck_after: seconds(value, "stuckAfterSeconds")?,
@@ -199,6 +215,54 @@ impl Definition {
             Work::Bot { .. } => "bot",
         }
     }
+}
+
+/// The agent the definition `value` names, which only a package bot (`work`) may.
+fn agent(value: &Value, work: &Work) -> Result<Option<AgentChoice>, String> {
+    let name = match field(value, "agent") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(name)) => name.trim(),
+        Some(_) => {
+            return Err("\"agent\" is a string: a remote agent's name, or \"any\"".to_owned());
+        }
+    };
+    if name.is_empty() {
+        return Err(
+            "\"agent\" is empty: give a remote agent's name or \"any\", or leave it out to \
+             run on the server"
+                .to_owned(),
+        );
+    }
+    if name.eq_ignore_ascii_case(bosun_core::LOCAL_AGENT) {
+        return Err(format!(
+            "agent \"{}\" is the server's own runner: leave \"agent\" out to run on the \
+             server",
+            bosun_core::LOCAL_AGENT
+        ));
+    }
+    let from = match work {
+        Work::Bot {
+            source: BotSource::Package(_),
+            ..
+        } => None,
+        Work::Bot {
+            source: BotSource::Path(_),
+            ..
+        } => Some("a bot by \"path\""),
+        Work::Process(_) => Some("a \"process\" job"),
+    };
+    if let Some(from) = from {
+        return Err(format!(
+            "\"agent\" runs an uploaded package on a remote agent, and {from} runs on the \
+             server only: give \"bot\": {{\"package\": …, \"version\": …}} instead, or \
+             remove \"agent\""
+        ));
+    }
+    Ok(Some(if name.eq_ignore_ascii_case("any") {
+        AgentChoice::Any
+    } else {
+        AgentChoice::Named(name.to_owned())
+    }))
 }
 
 /// Where the bot `bot` (the definition's `bot` object) is: exactly one of `path` and
@@ -417,6 +481,45 @@ mod tests {
             Definition::check(&json!({"name": "a", "bot": {"package": "p", "version": "../1"}}))
                 .unwrap_err();
         assert_eq!(e, "../1".parse::<Version>().unwrap_err().to_string());
+    }
+
+    #[test]
+    fn a_package_bot_may_name_an_agent_or_any_and_nothing_else_may() {
+        let package = json!({"package": "web-scraper", "version": "1.0.0"});
+        let d =
+            Definition::check(&json!({"name": "a", "bot": package, "agent": "robot-1"})).unwrap();
+        assert_eq!(d.agent, Some(AgentChoice::Named("robot-1".to_owned())));
+        let d = Definition::check(&json!({"name": "a", "bot": package, "Agent": "ANY"})).unwrap();
+        assert_eq!(d.agent, Some(AgentChoice::Any));
+        let d = Definition::check(&json!({"name": "a", "bot": package, "agent": null})).unwrap();
+        assert_eq!(d.agent, None, "null: the server's own runner");
+
+        for (value, expected) in [
+            (
+                json!({"name": "a", "process": {"command": "true"}, "agent": "robot-1"}),
+                "a \"process\" job runs on the server only: give \"bot\": {\"package\"",
+            ),
+            (
+                json!({"name": "a", "bot": {"path": "/b"}, "agent": "any"}),
+                "a bot by \"path\" runs on the server only",
+            ),
+            (
+                json!({"name": "a", "bot": package, "agent": "local"}),
+                "the server's own runner",
+            ),
+            (
+                json!({"name": "a", "bot": package, "agent": " "}),
+                "is empty",
+            ),
+            (
+                json!({"name": "a", "bot": package, "agent": 7}),
+                "is a string",
+            ),
+        ] {
+            let e = Definition::check(&value).unwrap_err();
+            assert!(e.contains(expected), "{value}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
     }
 
     #[test]

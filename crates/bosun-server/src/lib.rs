@@ -113,7 +113,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
     let packages = Arc::new(open_packages(&config, &url).await?);
     let config = Arc::new(config);
     let state = AppState {
-        fleet: fleet::Fleet::new(store.clone(), config.clone()),
+        fleet: fleet::Fleet::new(store.clone(), config.clone(), runner.clone()),
         hub: Arc::new(bosun_hub::negotiate::Negotiations::new(
             config.agents.hub.handshake_timeout * 2,
         )),

@@ -26,11 +26,17 @@
 //! ([`RunnerHandle::hand_over`]). Its start then costs no read of the queue and no
 //! claim, only the one write that creates it. What the API cannot hand over (no
 //! room, `duplicatePolicy: queue`, a stopping runner) waits in the queue as before.
+//!
+//! An execution whose job names a remote `agent` is claimed and handed over the same
+//! way, but not run here: the runner gives it to the fleet
+//! ([`crate::fleet::Fleet::dispatch`]), which moves it to the agent, and frees its
+//! claim. A queued execution of such a job under `duplicatePolicy: queue` waits while
+//! one of its job is unfinished on an agent ([`intake`]).
 
 mod history;
 mod intake;
 mod journal;
-mod package;
+pub(crate) mod package;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -428,6 +434,10 @@ impl Runner {
         // Starts a claimed, registered execution: one taken from the queue, or one the
         // API created claimed and handed over.
         let start = |tasks: &mut JoinSet<()>, handoff: Handoff| {
+            if handoff.definition.agent.is_some() {
+                tasks.spawn(this.clone().send_away(handoff));
+                return;
+            }
             let task = Execute {
                 runner: this.clone(),
                 execution: handoff.execution,
@@ -533,6 +543,37 @@ impl Runner {
             this.handle.cancel_all();
             while tasks.join_next().await.is_some() {}
         }
+    }
+
+    /// Hands a claimed execution whose job names an agent to the fleet, which
+    /// moves it to that agent, then lets go of it: from then on it is the agent's,
+    /// and its claim is free. One the fleet cannot send ends Failed with the reason.
+    /// It counts as running here until it has left, so that a queued execution of
+    /// its job waits (`duplicatePolicy: queue`); after, the intake sees it on its
+    /// agent.
+    async fn send_away(self: Arc<Self>, handoff: Handoff) {
+        let Handoff {
+            execution,
+            definition,
+            registered,
+            claim,
+        } = handoff;
+        match self.fleet.dispatch(&execution, &definition).await {
+            Ok(crate::fleet::Dispatched::Sent { agent }) => {
+                tracing::debug!(execution = %execution.id, %agent, "sent to an agent");
+            }
+            Ok(crate::fleet::Dispatched::Gone) => {}
+            Err(why) => {
+                let keep = definition
+                    .history_limit
+                    .unwrap_or(self.config.history_limit);
+                self.fail(&execution, format!("not sent to an agent: {why}"), keep)
+                    .await;
+            }
+        }
+        drop((claim, registered));
+        self.handle.deregister(&execution.id);
+        self.handle.wake();
     }
 
     async fn fail(&self, execution: &Execution, message: String, keep: i64) {

@@ -51,7 +51,7 @@ pub(crate) use writer::Writer;
 const COLUMNS: &str = "id, tenant_id, job_id, job_name, status, trigger_kind, trigger_detail, \
     arguments, runner, pid, exit_code, message, status_message, progress, cancel_requested, \
     created_at, start_time, end_time, last_update, output_log, error_log, agent_id, \
-    package_version, delivered_at";
+    package_id, package_version, delivered_at";
 
 /// An execution to create.
 #[derive(Debug, Clone)]
@@ -235,6 +235,7 @@ fn execution(row: &AnyRow) -> Result<Execution, StoreError> {
         output_log: row.get("output_log")?,
         error_log: row.get("error_log")?,
         agent_id: row.get("agent_id")?,
+        package_id: row.get("package_id")?,
         package_version: row.get("package_version")?,
         delivered_at: row.opt_time("delivered_at")?,
     })
@@ -724,6 +725,7 @@ fn pending(new: NewExecution) -> Execution {
         output_log: None,
         error_log: None,
         agent_id: None,
+        package_id: None,
         package_version: None,
         delivered_at: None,
     }

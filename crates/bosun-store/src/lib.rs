@@ -116,6 +116,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "remote agents",
         include_str!("../migrations/0007_agents.sql"),
     ),
+    (
+        8,
+        "the package of an execution",
+        include_str!("../migrations/0008_execution_package.sql"),
+    ),
 ];
 
 /// `sql` in `backend`'s dialect. The schema keeps to types both engines share, so

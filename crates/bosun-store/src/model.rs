@@ -157,6 +157,9 @@ pub struct Execution {
     pub error_log: Option<String>,
     /// The remote agent it was sent to; `None`: the local runner's.
     pub agent_id: Option<String>,
+    /// The package it runs, by id, when it was sent to an agent (`None` for one sent
+    /// before this was recorded: its `job_id` is the package's).
+    pub package_id: Option<String>,
     /// The package version it runs, when it was sent to an agent.
     pub package_version: Option<String>,
     /// When its agent acknowledged it (sent to an agent only).

@@ -154,6 +154,7 @@ async fn remote(
     };
     let target = RemoteTarget {
         agent_id: agent.id.clone(),
+        package_id: package.id.clone(),
         package_version: version.to_string(),
         deliver_by: Utc::now() + state.config.agents.delivery_wait,
     };

@@ -46,7 +46,7 @@ impl Api {
             .await
             .unwrap();
         let state = AppState {
-            fleet: crate::fleet::Fleet::new(store.clone(), config.clone()),
+            fleet: crate::fleet::Fleet::new(store.clone(), config.clone(), RunnerHandle::default()),
             hub: Arc::new(bosun_hub::negotiate::Negotiations::new(
                 std::time::Duration::from_secs(30),
             )),

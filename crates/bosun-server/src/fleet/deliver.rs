@@ -11,6 +11,7 @@ use bosun_core::error::chain;
 use bosun_core::wire::{CancelExecution, ExecutePackage};
 use bosun_hub::InvokeError;
 use bosun_hub::server::Client;
+use bosun_store::Execution;
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -37,10 +38,11 @@ pub(super) async fn run(
                         fleet.cancel(&execution).await;
                         continue;
                     }
+                    let (package_id, package_name) = fleet.package_of(&execution).await;
                     let command = ExecutePackage {
                         execution_id: execution.id.clone(),
-                        package_id: execution.job_id.clone(),
-                        package_name: execution.job_name.clone(),
+                        package_id,
+                        package_name,
                         version: execution.package_version.clone().unwrap_or_default(),
                         tenant_slug: tenant_slug.clone(),
                     };
@@ -87,6 +89,29 @@ async fn delivered(fleet: &Fleet, id: &str, agent_id: &str) {
     match fleet.store().mark_delivered(id, agent_id, Utc::now()).await {
         Ok(_) => tracing::debug!(execution = %id, "delivered"),
         Err(e) => tracing::warn!(execution = %id, "could not record a delivery: {}", chain(&e)),
+    }
+}
+
+impl Fleet {
+    /// The id and name of the package `execution` runs. One sent by a job names its
+    /// package by id, whose name is read now; one from seed 000's trigger (or sent
+    /// before the package was recorded apart) is the package's own execution.
+    async fn package_of(&self, execution: &Execution) -> (String, String) {
+        let Some(id) = execution
+            .package_id
+            .as_deref()
+            .filter(|id| *id != execution.job_id)
+        else {
+            return (execution.job_id.clone(), execution.job_name.clone());
+        };
+        match self.store().package(&execution.tenant_id, id).await {
+            Ok(Some(package)) => (package.id, package.name.to_string()),
+            Ok(None) => (id.to_owned(), execution.job_name.clone()),
+            Err(e) => {
+                tracing::warn!(execution = %execution.id, "could not read the package's name: {}", chain(&e));
+                (id.to_owned(), execution.job_name.clone())
+            }
+        }
     }
 }
 

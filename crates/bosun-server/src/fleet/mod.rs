@@ -12,10 +12,12 @@
 //!
 //! - [`hub`]: the routes, who may connect, and each connection's methods.
 //! - [`deliver`]: sending what an agent has still to receive, again until it answers.
+//! - [`dispatch`]: moving a job's execution to the agent its definition names.
 //! - [`reports`]: applying an agent's reports, and refusing those it may not make.
 //! - [`watch`]: the periodic sweep: missed keep-alives, lost agents, overdue deliveries.
 
 mod deliver;
+mod dispatch;
 pub(crate) mod hub;
 mod reports;
 mod watch;
@@ -36,6 +38,9 @@ use tokio::sync::{Notify, broadcast, watch as channel};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
+use crate::runner::RunnerHandle;
+
+pub(crate) use dispatch::Dispatched;
 
 /// How many events a slow watcher may fall behind before it misses some.
 const EVENT_BACKLOG: usize = 1024;
@@ -91,6 +96,9 @@ struct Inner {
     log_lock: tokio::sync::Mutex<()>,
     /// Fired when the server stops: every hub connection is closed.
     closing: CancellationToken,
+    /// Woken when a run on an agent ends: a queued execution of its job may wait
+    /// for it (`duplicatePolicy: queue`).
+    runner: RunnerHandle,
 }
 
 /// The server's handle on its agents; cheap to clone.
@@ -100,7 +108,7 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    pub(crate) fn new(store: Store, config: Arc<ServerConfig>) -> Self {
+    pub(crate) fn new(store: Store, config: Arc<ServerConfig>, runner: RunnerHandle) -> Self {
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         let logs = bosun_exec::Home::new(&config.home).logs();
         Self {
@@ -112,6 +120,7 @@ impl Fleet {
                 events,
                 log_lock: tokio::sync::Mutex::new(()),
                 closing: CancellationToken::new(),
+                runner,
             }),
         }
     }
@@ -284,6 +293,7 @@ impl Fleet {
             maps.lost.remove(&execution.id);
         }
         if ended {
+            self.inner.runner.wake();
             let name = self.agent_name(execution).await;
             self.tell_execution(
                 execution,

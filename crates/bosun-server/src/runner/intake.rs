@@ -9,8 +9,13 @@
 //! noticed at the claim and read again. So a start costs one write, and the
 //! executions the runner has room for are claimed together, in one batch
 //! (`Store::write_all`).
+//!
+//! A job that runs one at a time (`duplicatePolicy: queue`) and names a remote agent
+//! is held back while one of its executions is unfinished on an agent: the runner
+//! sent it away and no longer counts it, so the store is asked, once a read for each
+//! such job (`Store::remote_active_of_job`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use bosun_core::error::chain;
 use bosun_store::{Execution, ExecutionWrite, ExecutionWritten, Store, StoreError};
@@ -114,6 +119,10 @@ impl Intake {
         // job that runs one at a time (the other would not see it running yet).
         let mut chosen = Vec::new();
         let mut chosen_alone = Vec::new();
+        // Jobs that run one at a time with an execution unfinished on an agent, and
+        // those asked about.
+        let mut away = HashSet::new();
+        let mut asked = HashSet::new();
         let mut i = 0;
         while i < self.queue.len() && chosen.len() < most {
             let job_id = self.queue[i].job_id.clone();
@@ -121,8 +130,10 @@ impl Intake {
                 let tenant_id = self.queue[i].tenant_id.clone();
                 self.read_job(&tenant_id, &job_id).await?;
             }
+            self.ask_away(&job_id, &mut asked, &mut away).await?;
             let alone = self.one_at_a_time(&job_id);
-            if self.held_back(&job_id, running) || (alone && chosen_alone.contains(&job_id)) {
+            if self.held_back(&job_id, running, &away) || (alone && chosen_alone.contains(&job_id))
+            {
                 i += 1;
                 continue;
             }
@@ -161,9 +172,13 @@ impl Intake {
                 // The job changed since it was read: decide by what it is now (it may
                 // run one at a time now, with another of it in this batch). What
                 // cannot be decided goes back to the queue.
-                let reread = self.read_job(&execution.tenant_id, &job_id).await;
+                let mut reread = self.read_job(&execution.tenant_id, &job_id).await;
+                if reread.is_ok() {
+                    asked.remove(&job_id);
+                    reread = self.ask_away(&job_id, &mut asked, &mut away).await;
+                }
                 let again = reread.is_ok()
-                    && !self.held_back(&job_id, running)
+                    && !self.held_back(&job_id, running, &away)
                     && !(self.one_at_a_time(&job_id) && started_alone.contains(&job_id));
                 if !again {
                     if let Err(e) = self.store.release_claim(&execution.id, RUNNER_NAME).await {
@@ -195,9 +210,35 @@ impl Intake {
         )
     }
 
-    /// True when the job's definition holds a new execution back while one runs.
-    fn held_back(&self, job_id: &str, running: &impl Fn(&str) -> bool) -> bool {
-        self.one_at_a_time(job_id) && running(job_id)
+    /// True when the job's definition holds a new execution back while one runs,
+    /// here or (`away`) on an agent.
+    fn held_back(
+        &self,
+        job_id: &str,
+        running: &impl Fn(&str) -> bool,
+        away: &HashSet<String>,
+    ) -> bool {
+        self.one_at_a_time(job_id) && (running(job_id) || away.contains(job_id))
+    }
+
+    /// Asks the store, once per `asked`, whether a job that runs one at a time on an
+    /// agent has an execution unfinished there; notes it in `away` if so.
+    async fn ask_away(
+        &self,
+        job_id: &str,
+        asked: &mut HashSet<String>,
+        away: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
+        let on_agent = matches!(&self.jobs[job_id].definition, Ok(d) if d.agent.is_some());
+        if !on_agent || !self.one_at_a_time(job_id) || !asked.insert(job_id.to_owned()) {
+            return Ok(());
+        }
+        if self.store.remote_active_of_job(job_id).await? > 0 {
+            away.insert(job_id.to_owned());
+        } else {
+            away.remove(job_id);
+        }
+        Ok(())
     }
 
     async fn read_job(&mut self, tenant_id: &str, job_id: &str) -> Result<(), StoreError> {

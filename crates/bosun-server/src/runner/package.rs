@@ -38,7 +38,7 @@ pub(super) struct Fetched {
 
 /// Why a package bot cannot start.
 #[derive(Debug)]
-pub(super) enum Unavailable {
+pub(crate) enum Unavailable {
     /// The store could not be read.
     Store {
         /// The package as the job names it.
@@ -66,7 +66,7 @@ pub(super) enum Unavailable {
 
 impl Unavailable {
     /// The execution's message: one line, naming the package, the version and the fix.
-    pub(super) fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::Store { package, error } => format!(
                 "package \"{package}\" could not be read from the store: {}; run the job again \
@@ -201,7 +201,7 @@ impl Packages {
 
 /// The version of the package `name` to run, of `versions` (oldest first): `wanted`,
 /// else the newest uploaded.
-fn pick<'a>(
+pub(crate) fn pick<'a>(
     name: &PackageName,
     versions: &'a [PackageVersion],
     wanted: Option<&Version>,

@@ -26,7 +26,7 @@ async fn server(dir: &std::path::Path, change: impl FnOnce(&mut ServerConfig)) -
 }
 
 /// Registers an agent; answers its id and machine key.
-async fn agent(server: &TestServer, name: &str) -> (String, String) {
+pub(crate) async fn agent(server: &TestServer, name: &str) -> (String, String) {
     let (status, body) = server
         .post(
             "/default/api/agents/create",
@@ -66,7 +66,7 @@ fn options() -> ClientOptions {
     ClientOptions::default()
 }
 
-async fn connect_agent(server: &TestServer, key: &str) -> (Connection, Incoming) {
+pub(crate) async fn connect_agent(server: &TestServer, key: &str) -> (Connection, Incoming) {
     let url = server.url(&format!("/default/hubs/botagent?machineKey={key}"));
     client::connect(&url, &[], options()).await.unwrap()
 }
@@ -77,7 +77,7 @@ async fn connect_person(server: &TestServer, tenant: &str, token: &str) -> (Conn
     client::connect(&url, &headers, options()).await.unwrap()
 }
 
-async fn trigger(server: &TestServer, agent_id: &str, package: &str) -> String {
+pub(crate) async fn trigger(server: &TestServer, agent_id: &str, package: &str) -> String {
     let (status, body) = server
         .post(
             "/default/api/executions/trigger",
@@ -97,7 +97,7 @@ async fn next(incoming: &mut Incoming) -> ServerInvocation {
 }
 
 /// The next `ReceiveCommand`, acknowledged; answers its command and payload.
-async fn command(incoming: &mut Incoming) -> (String, Value) {
+pub(crate) async fn command(incoming: &mut Incoming) -> (String, Value) {
     loop {
         let call = next(incoming).await;
         if call.target != "ReceiveCommand" {
@@ -251,7 +251,10 @@ async fn an_agent_runs_what_it_is_sent_and_people_of_the_tenant_watch_it() {
         .await
         .expect("the follow ends with the execution")
         .unwrap();
-    assert!(rest.contains("event: end") && rest.contains("Failed"), "{rest}");
+    assert!(
+        rest.contains("event: end") && rest.contains("Failed"),
+        "{rest}"
+    );
 
     // People saw it go by: Pending, Running, then the end.
     let mut seen = Vec::new();

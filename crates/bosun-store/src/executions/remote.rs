@@ -1,6 +1,8 @@
 //! Executions sent to remote agents: created claimed by their agent (so the local
-//! runner never takes them), delivered until the agent acknowledges them, and failed
-//! with the reason when no agent took them in time.
+//! runner never takes them), or created for the local runner and moved to an agent
+//! once it read their job's definition ([`Store::send_to_agent`]); delivered until
+//! the agent acknowledges them, and failed with the reason when no agent took them
+//! in time.
 //!
 //! The store is the delivery's memory: an execution is undelivered until
 //! `delivered_at` is set, so a server that restarts, or an agent that reconnects,
@@ -20,6 +22,8 @@ use crate::{Execution, Store};
 pub struct RemoteTarget {
     /// The agent's id.
     pub agent_id: String,
+    /// The package it runs, by id.
+    pub package_id: String,
     /// The package version it runs.
     pub package_version: String,
     /// Past this, an execution the agent has not acknowledged fails.
@@ -39,11 +43,12 @@ impl Store {
             .insert_execution(&mut tx, new.claimed_by(&target.agent_id))
             .await?;
         sqlx::query(
-            "UPDATE executions SET agent_id = $2, package_version = $3, deliver_by = $4 \
-             WHERE id = $1",
+            "UPDATE executions SET agent_id = $2, package_id = $3, package_version = $4, \
+             deliver_by = $5 WHERE id = $1",
         )
         .bind(&created.id)
         .bind(&target.agent_id)
+        .bind(&target.package_id)
         .bind(&target.package_version)
         .bind(to_ms(target.deliver_by))
         .execute(&mut *tx)
@@ -51,8 +56,53 @@ impl Store {
         .about("sending an execution to an agent")?;
         self.commit(tx, "sending an execution to an agent").await?;
         created.agent_id = Some(target.agent_id.clone());
+        created.package_id = Some(target.package_id.clone());
         created.package_version = Some(target.package_version.clone());
         Ok(created)
+    }
+
+    /// Moves a Pending execution that `runner` claimed and has not started to the
+    /// agent of `target`, claimed by it from now on, in one write: the execution as
+    /// it is now, or `None` (and nothing changed) when it is no longer Pending and
+    /// `runner`'s, or already an agent's.
+    pub async fn send_to_agent(
+        &self,
+        id: &str,
+        runner: &str,
+        target: &RemoteTarget,
+    ) -> Result<Option<Execution>, StoreError> {
+        let pending = &*PENDING;
+        let row = sqlx::query(&format!(
+            "UPDATE executions SET runner = $3, agent_id = $3, package_id = $4, \
+             package_version = $5, deliver_by = $6, last_update = $7 \
+             WHERE id = $1 AND runner = $2 AND status = {pending} AND agent_id IS NULL \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(runner)
+        .bind(&target.agent_id)
+        .bind(&target.package_id)
+        .bind(&target.package_version)
+        .bind(to_ms(target.deliver_by))
+        .bind(to_ms(Utc::now()))
+        .fetch_optional(self.pool())
+        .await
+        .about("sending an execution to an agent")?;
+        row.as_ref().map(execution).transpose()
+    }
+
+    /// How many executions of a job sent to agents have not ended.
+    pub async fn remote_active_of_job(&self, job_id: &str) -> Result<i64, StoreError> {
+        let active = &*ACTIVE;
+        sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM executions WHERE job_id = $1 AND agent_id IS NOT NULL \
+             AND status IN ({active})"
+        ))
+        .bind(job_id)
+        .fetch_one(self.pool())
+        .await
+        .and_then(|row| row.try_get("n"))
+        .about("counting a job's executions on agents")
     }
 
     /// The agent's Pending executions it has not acknowledged, oldest first.

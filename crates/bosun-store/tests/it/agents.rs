@@ -2,7 +2,7 @@
 //! active, protected while they have work, and the built-in `local` left alone.
 
 use bosun_core::{AgentStatus, ExecutionStatus, LOCAL_AGENT};
-use bosun_store::{Finish, MACHINE_KEY_PREFIX, Store, StoreError};
+use bosun_store::{Finish, MACHINE_KEY_PREFIX, RemoteTarget, Store, StoreError};
 use bosun_test_utils::{POSTGRES_HELP, database_urls, drop_test_database};
 use chrono::{TimeDelta, Utc};
 use sha2::{Digest, Sha256};
@@ -404,6 +404,110 @@ async fn the_hub_records_connections_statuses_and_heartbeats_in_bulk() {
             "heartbeats leave the status"
         );
         assert_eq!(store.agents_seen::<&str>(&[]).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_execution_the_local_runner_claimed_moves_to_an_agent_once_keeping_its_job() {
+    on_each_engine(|store| async move {
+        let (acme, job) = acme_job(&store).await;
+        let (agent, _) = store.create_agent(&acme.id, "robot", "").await.unwrap();
+        let target = RemoteTarget {
+            agent_id: agent.id.clone(),
+            package_id: "package-1".to_owned(),
+            package_version: "1.2.0".to_owned(),
+            deliver_by: Utc::now() + TimeDelta::minutes(5),
+        };
+        let claimed = store
+            .create_execution(of(&job).claimed_by(LOCAL_AGENT))
+            .await
+            .unwrap();
+        assert_eq!(store.remote_active_of_job(&job.id).await.unwrap(), 0);
+
+        // Only the runner that claimed it may send it away.
+        let not_theirs = store
+            .send_to_agent(&claimed.id, "another-runner", &target)
+            .await
+            .unwrap();
+        assert!(not_theirs.is_none(), "{not_theirs:?}");
+        let moved = store
+            .send_to_agent(&claimed.id, LOCAL_AGENT, &target)
+            .await
+            .unwrap()
+            .expect("a claimed Pending execution moves");
+        assert_eq!(moved.id, claimed.id);
+        assert_eq!(moved.status, ExecutionStatus::Pending);
+        assert_eq!(
+            (moved.job_id.as_str(), moved.job_name.as_str()),
+            (job.id.as_str(), "j"),
+            "it stays its job's execution"
+        );
+        assert_eq!(moved.runner.as_deref(), Some(agent.id.as_str()));
+        assert_eq!(moved.agent_id.as_deref(), Some(agent.id.as_str()));
+        assert_eq!(moved.package_id.as_deref(), Some("package-1"));
+        assert_eq!(moved.package_version.as_deref(), Some("1.2.0"));
+        assert_eq!(moved.delivered_at, None);
+        assert_eq!(
+            store.execution(&acme.id, &claimed.id).await.unwrap(),
+            Some(moved.clone())
+        );
+        let undelivered = store.undelivered(&agent.id).await.unwrap();
+        assert_eq!(undelivered, std::slice::from_ref(&moved));
+        assert_eq!(store.remote_active_of_job(&job.id).await.unwrap(), 1);
+        // Once moved, it is the agent's: neither moved again nor given back.
+        assert!(
+            store
+                .send_to_agent(&claimed.id, LOCAL_AGENT, &target)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.release_claim(&claimed.id, LOCAL_AGENT).await.unwrap());
+
+        // One waiting in the queue (nobody's yet), or ended, does not move.
+        let queued = store.create_execution(of(&job)).await.unwrap();
+        assert!(
+            store
+                .send_to_agent(&queued.id, LOCAL_AGENT, &target)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let ended = store
+            .create_execution(of(&job).claimed_by(LOCAL_AGENT))
+            .await
+            .unwrap();
+        let finish = Finish {
+            status: ExecutionStatus::Failed,
+            exit_code: None,
+            message: "gone".to_owned(),
+            end_time: Utc::now(),
+        };
+        assert!(store.finish(&ended.id, &finish).await.unwrap());
+        assert!(
+            store
+                .send_to_agent(&ended.id, LOCAL_AGENT, &target)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.finish(&moved.id, &finish).await.unwrap());
+        assert_eq!(store.remote_active_of_job(&job.id).await.unwrap(), 0);
+
+        // A trigger for an agent records the package it runs too.
+        let direct = store
+            .create_remote_execution(of(&job), &target)
+            .await
+            .unwrap();
+        assert_eq!(direct.package_id.as_deref(), Some("package-1"));
+        let read = store
+            .execution(&acme.id, &direct.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.package_id.as_deref(), Some("package-1"));
+        assert_eq!(read.runner.as_deref(), Some(agent.id.as_str()));
     })
     .await;
 }
