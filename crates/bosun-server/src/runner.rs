@@ -61,6 +61,7 @@ use crate::monitor::{LineScanner, Report};
 
 use self::intake::{Intake, Taken};
 use self::journal::Journal;
+pub(crate) use self::journal::remove_logs;
 use self::package::Packages;
 
 /// The name this runner claims executions under (also the embedded agent's name).

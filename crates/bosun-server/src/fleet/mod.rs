@@ -294,6 +294,7 @@ impl Fleet {
         }
         if ended {
             self.inner.runner.wake();
+            self.trim_history(execution).await;
             let name = self.agent_name(execution).await;
             self.tell_execution(
                 execution,
@@ -303,6 +304,35 @@ impl Fleet {
             );
         }
         ended
+    }
+
+    /// Keeps the history of `execution`'s job (a seed trigger's: its package's) to
+    /// the job's limit, else the server's, as the local runner does for its own ends.
+    async fn trim_history(&self, execution: &Execution) {
+        let store = self.store();
+        let limit = match store.job(&execution.tenant_id, &execution.job_id).await {
+            Ok(Some(job)) => crate::admit::definition(&job)
+                .ok()
+                .and_then(|d| d.history_limit),
+            _ => None,
+        };
+        let keep = limit.unwrap_or(self.inner.config.history_limit);
+        let trimmed = async {
+            let finished = store.finished_count(&execution.job_id).await?;
+            if finished <= keep {
+                return Ok(Vec::new());
+            }
+            store
+                .prune_oldest(&execution.job_id, finished - keep)
+                .await
+                .map(|(_, logs)| logs)
+        };
+        match trimmed.await {
+            Ok(pruned) => crate::runner::remove_logs(&self.inner.logs, &pruned),
+            Err(e) => {
+                tracing::warn!(job = %execution.job_id, "could not prune history: {}", chain(&e))
+            }
+        }
     }
 
     /// The name of the agent that runs `execution`, for events; its id if it

@@ -125,7 +125,7 @@ async fn write(store: Store, logs: PathBuf, mut receiver: mpsc::UnboundedReceive
 }
 
 /// Deletes the log directories of pruned executions, only ever inside `logs`.
-fn remove_logs(logs: &Path, pruned: &[String]) {
+pub(crate) fn remove_logs(logs: &Path, pruned: &[String]) {
     for log in pruned {
         if let Some(dir) = Path::new(log).parent().filter(|d| d.starts_with(logs)) {
             let _ = std::fs::remove_dir_all(dir);

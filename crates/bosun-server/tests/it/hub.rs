@@ -670,3 +670,35 @@ async fn malformed_and_oversized_hub_messages_close_that_connection_only() {
     assert_eq!(server.text("/healthz").await, "ok");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_agents_runs_are_kept_to_the_history_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), |c| c.history_limit = 1).await;
+    let (agent_id, key) = agent(&server, "keeper").await;
+    package(&server, "hello").await;
+    let (agent, mut commands) = connect_agent(&server, &key).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = trigger(&server, &agent_id, "hello").await;
+        command(&mut commands).await;
+        agent
+            .invoke(
+                "SendExecutionResult",
+                vec![
+                    json!(id),
+                    json!({"status": "CompletedSuccessfully", "exitCode": 0}),
+                ],
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let (gone, _) = server.get(&format!("/api/executions/{}", ids[0])).await;
+    assert_eq!(gone, 404, "the older run is pruned");
+    assert_eq!(
+        status(&server, &ids[1]).await["status"],
+        "CompletedSuccessfully"
+    );
+    server.stop().await;
+}
