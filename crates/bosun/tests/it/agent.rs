@@ -308,3 +308,63 @@ fn a_killed_agent_loses_its_run_and_a_restarted_server_records_the_end() {
     assert!(log(&up, &home, &id).contains("finished"));
     up.stop();
 }
+
+#[test]
+fn agent_once_runs_what_waits_for_it_and_a_bad_key_is_one_line_and_exit_7() {
+    let home = TestHome::new();
+    let up = serve(&home);
+    let work = tempfile::tempdir().unwrap();
+    push(
+        &up,
+        &home,
+        work.path(),
+        "quick",
+        "print('quick and done')\n",
+    );
+    let (agent_id, key) = add_agent(&up, &home, "smoke");
+    let id = trigger(&up, &home, &agent_id, "quick");
+
+    let agent_home = TestHome::new();
+    let server = format!("{}/default", up.url());
+    let out = output(
+        agent_home
+            .bosun()
+            .args([
+                "agent",
+                "--once",
+                "--server",
+                &server,
+                "--machine-key",
+                &key,
+                "--home",
+            ])
+            .arg(agent_home.path()),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let done = up.execution(&home, &id);
+    assert_eq!(done["status"], "CompletedSuccessfully", "{done}");
+    assert_eq!(log(&up, &home, &id), "quick and done\n");
+
+    let out = output(
+        agent_home
+            .bosun()
+            .args([
+                "agent",
+                "--once",
+                "--server",
+                &server,
+                "--machine-key",
+                "bmk_not-a-key",
+                "--home",
+            ])
+            .arg(agent_home.path()),
+    );
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(
+        !said.contains("bmk_not-a-key"),
+        "the key is never printed: {said}"
+    );
+    up.stop();
+}
