@@ -176,27 +176,7 @@ impl Connection {
     /// (`Value::Null` for a method that returns nothing), [`InvokeError::Remote`] with the
     /// server's error text, or [`InvokeError::ConnectionEnded`].
     pub async fn invoke(&self, target: &str, arguments: Vec<Value>) -> Result<Value, InvokeError> {
-        let (id, answer) = self
-            .shared
-            .pending
-            .register()
-            .ok_or(InvokeError::ConnectionEnded)?;
-        let message = Message::Invocation {
-            invocation_id: Some(id.clone()),
-            target: target.to_owned(),
-            arguments,
-        };
-        if self
-            .shared
-            .out
-            .send(Outgoing::Text(encode(&message)))
-            .await
-            .is_err()
-        {
-            self.shared.pending.forget(&id);
-            return Err(InvokeError::ConnectionEnded);
-        }
-        answer.await.unwrap_or(Err(InvokeError::ConnectionEnded))
+        crate::pending::invoke(&self.shared.pending, &self.shared.out, target, arguments).await
     }
 
     /// Invokes the hub method `target` without waiting for it to run.

@@ -11,7 +11,29 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::error::InvokeError;
-use crate::protocol::Completed;
+use crate::protocol::{Completed, Message, encode};
+use crate::writer::Outgoing;
+
+/// Sends an invocation of `target` with an id on `out` and waits for its completion
+/// in `pending`: how both sides invoke the other.
+pub(crate) async fn invoke(
+    pending: &Pending,
+    out: &tokio::sync::mpsc::Sender<Outgoing>,
+    target: &str,
+    arguments: Vec<Value>,
+) -> Result<Value, InvokeError> {
+    let (id, answer) = pending.register().ok_or(InvokeError::ConnectionEnded)?;
+    let message = Message::Invocation {
+        invocation_id: Some(id.clone()),
+        target: target.to_owned(),
+        arguments,
+    };
+    if out.send(Outgoing::Text(encode(&message))).await.is_err() {
+        pending.forget(&id);
+        return Err(InvokeError::ConnectionEnded);
+    }
+    answer.await.unwrap_or(Err(InvokeError::ConnectionEnded))
+}
 
 /// Where the completion of one invocation goes.
 type Answer = oneshot::Sender<Result<Value, InvokeError>>;

@@ -163,27 +163,7 @@ impl Client {
     /// (`Value::Null` when it returned nothing), `Err` with its error text, or
     /// [`InvokeError::ConnectionEnded`] when the connection ends first.
     pub async fn invoke(&self, target: &str, arguments: Vec<Value>) -> Result<Value, InvokeError> {
-        let (id, answer) = self
-            .shared
-            .pending
-            .register()
-            .ok_or(InvokeError::ConnectionEnded)?;
-        let message = Message::Invocation {
-            invocation_id: Some(id.clone()),
-            target: target.to_owned(),
-            arguments,
-        };
-        if self
-            .shared
-            .out
-            .send(Outgoing::Text(encode(&message)))
-            .await
-            .is_err()
-        {
-            self.shared.pending.forget(&id);
-            return Err(InvokeError::ConnectionEnded);
-        }
-        answer.await.unwrap_or(Err(InvokeError::ConnectionEnded))
+        crate::pending::invoke(&self.shared.pending, &self.shared.out, target, arguments).await
     }
 
     /// Closes the connection, telling the client `error` in the Close message.

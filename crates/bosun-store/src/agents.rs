@@ -446,9 +446,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::migrate::MigrateDatabase;
-
-    use crate::{Backend, Store, migrator};
+    use crate::Store;
     use bosun_core::AgentStatus;
 
     #[tokio::test]
@@ -457,18 +455,7 @@ mod tests {
         for (engine, url) in bosun_test_utils::database_urls(dir.path()) {
             // A database as a bosun of migration 6 left it: its local agent, and one
             // with a status that bosun had and this one has not.
-            sqlx::any::install_default_drivers();
-            let (backend, url_rwc) = match engine {
-                "postgres" => (Backend::Postgres, url.clone()),
-                _ => (Backend::Sqlite, format!("{url}?mode=rwc")),
-            };
-            if backend == Backend::Postgres {
-                sqlx::Any::create_database(&url)
-                    .await
-                    .expect(bosun_test_utils::POSTGRES_HELP);
-            }
-            let old = sqlx::AnyPool::connect(&url_rwc).await.unwrap();
-            migrator(backend, 6).run(&old).await.unwrap();
+            let old = crate::tests::migrated_to(engine, &url, 6).await;
             for statement in [
                 "INSERT INTO tenants (id, slug, name, created_at) VALUES ('t', 'acme', 'Acme', 1)",
                 "INSERT INTO agents (id, tenant_id, name, status, created_at) \

@@ -352,23 +352,30 @@ mod tests {
     use super::{Backend, MIGRATIONS, Store, dialect, migrator, redact};
     use sqlx::migrate::MigrateDatabase;
 
+    /// A new database at `url` on `engine`, as a bosun with the first `migrations`
+    /// migrations left it: for tests of what later migrations do to old data.
+    pub(crate) async fn migrated_to(engine: &str, url: &str, migrations: usize) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let (backend, url_rwc) = match engine {
+            "postgres" => (Backend::Postgres, url.to_owned()),
+            _ => (Backend::Sqlite, format!("{url}?mode=rwc")),
+        };
+        if backend == Backend::Postgres {
+            sqlx::Any::create_database(url)
+                .await
+                .expect(bosun_test_utils::POSTGRES_HELP);
+        }
+        let old = sqlx::AnyPool::connect(&url_rwc).await.unwrap();
+        migrator(backend, migrations).run(&old).await.unwrap();
+        old
+    }
+
     #[tokio::test]
     async fn worker_results_saved_before_notified_at_went_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         for (engine, url) in bosun_test_utils::database_urls(dir.path()) {
             // A database as a bosun of migration 3 left it, with a result in it.
-            sqlx::any::install_default_drivers();
-            let (backend, url_rwc) = match engine {
-                "postgres" => (Backend::Postgres, url.clone()),
-                _ => (Backend::Sqlite, format!("{url}?mode=rwc")),
-            };
-            if backend == Backend::Postgres {
-                sqlx::Any::create_database(&url)
-                    .await
-                    .expect("PostgreSQL on 127.0.0.1:5432 (BOSUN_TEST_POSTGRES=off skips it)");
-            }
-            let old = sqlx::AnyPool::connect(&url_rwc).await.unwrap();
-            migrator(backend, 3).run(&old).await.unwrap();
+            let old = migrated_to(engine, &url, 3).await;
             sqlx::query(
                 "INSERT INTO worker_results (job_id, role, stream, entry_id, workflow_id, \
                  user_id, project_id, connection_id, succeeded, output, consumer, attempts, \

@@ -2,6 +2,7 @@
 // saw as one JSON line. Usage: node client.mjs HUB_URL FAST_HUB_URL
 // (FAST_HUB_URL: a hub that pings every 100 ms and drops clients silent for 1.5 s).
 import * as signalR from "@microsoft/signalr";
+import { errorOf, within } from "./helpers.mjs";
 
 const [hubUrl, fastHubUrl] = process.argv.slice(2);
 if (!hubUrl || !fastHubUrl) {
@@ -9,26 +10,6 @@ if (!hubUrl || !fastHubUrl) {
   process.exit(2);
 }
 
-async function within(ms, promise, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function errorOf(promise) {
-  try {
-    await promise;
-    return null;
-  } catch (error) {
-    return error.message;
-  }
-}
 
 const seen = {};
 

@@ -3,6 +3,7 @@
 // JSON line.
 // Usage: node openautomate.mjs SERVER TENANT MACHINE_KEY TOKEN FOREIGN_EXECUTION_ID
 import * as signalR from "@microsoft/signalr";
+import { errorOf, within } from "./helpers.mjs";
 
 const [server, tenant, machineKey, token, foreignId] = process.argv.slice(2);
 if (!foreignId) {
@@ -11,26 +12,6 @@ if (!foreignId) {
 }
 const hub = `${server}/${tenant}/hubs/botagent`;
 
-async function within(ms, promise, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function errorOf(promise) {
-  try {
-    await promise;
-    return null;
-  } catch (error) {
-    return error.message;
-  }
-}
 
 const seen = { updates: [], bots: [], commands: [] };
 

@@ -42,6 +42,11 @@ pub(crate) async fn agent(server: &TestServer, name: &str) -> (String, String) {
 
 /// Uploads a one-file bot as `name` 1.0.0.
 async fn package(server: &TestServer, name: &str) {
+    upload(server, name, "1.0.0").await;
+}
+
+/// Uploads a one-file bot as `name` `version`; answers the package's id.
+pub(crate) async fn upload(server: &TestServer, name: &str, version: &str) -> String {
     let zip = {
         use std::io::Write;
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -52,7 +57,7 @@ async fn package(server: &TestServer, name: &str) {
     };
     let form = Form::new()
         .text("name", name.to_owned())
-        .text("version", "1.0.0")
+        .text("version", version.to_owned())
         .part("file", Part::bytes(zip).file_name("bot.zip"));
     let request = server
         .http
@@ -60,6 +65,7 @@ async fn package(server: &TestServer, name: &str) {
         .multipart(form);
     let (status, body) = server.send(request, &server.token).await;
     assert!(status == 200 || status == 201, "{status} {body}");
+    body["id"].as_str().unwrap().to_owned()
 }
 
 fn options() -> ClientOptions {

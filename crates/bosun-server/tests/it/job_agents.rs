@@ -9,10 +9,9 @@ use std::time::Duration;
 use bosun_hub::client::Incoming;
 use bosun_server::ServerConfig;
 use bosun_test_utils::{database_urls, drop_test_database};
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::hub::{agent, command, connect_agent, trigger};
+use crate::hub::{agent, command, connect_agent, trigger, upload};
 use crate::support::TestServer;
 
 /// Runs `check` on a server of each engine, with short waits changed by `change`.
@@ -32,29 +31,6 @@ where
         check(TestServer::start_with(config, None).await).await;
         drop_test_database(&url).await;
     }
-}
-
-/// Uploads a one-file bot as `name` `version`; answers the package's id.
-async fn upload(server: &TestServer, name: &str, version: &str) -> String {
-    let zip = {
-        use std::io::Write;
-        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        zip.start_file("bot.py", zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(b"print('hi')\n").unwrap();
-        zip.finish().unwrap().into_inner()
-    };
-    let form = Form::new()
-        .text("name", name.to_owned())
-        .text("version", version.to_owned())
-        .part("file", Part::bytes(zip).file_name("bot.zip"));
-    let request = server
-        .http
-        .post(server.url("/default/api/packages/upload"))
-        .multipart(form);
-    let (status, body) = server.send(request, &server.token).await;
-    assert!(status == 200 || status == 201, "{status} {body}");
-    body["id"].as_str().unwrap().to_owned()
 }
 
 /// Creates the job `definition`.
