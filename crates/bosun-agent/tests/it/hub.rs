@@ -587,3 +587,47 @@ async fn on_shutdown_a_run_past_the_drain_deadline_is_cancelled_and_reported() {
     assert!(!outbox_entry(&home, &id).exists());
     server.stop().await;
 }
+
+/// A cancel that reaches the server while its `ExecutePackage` is on the way to the
+/// agent (sent, not yet acknowledged) is recorded "cancelled before its agent
+/// received it", yet the agent has taken the command and runs the bot; its reports
+/// are then refused. The server's record must be what happened on the agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the server ends an execution whose ExecutePackage is in flight as never received; the agent runs it anyway"]
+async fn a_cancel_while_the_command_is_on_its_way_is_recorded_as_what_the_agent_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server")).await;
+    let (agent_id, key) = server.agent("racer").await;
+    server.package("quick", "print('ran')\n").await;
+    let home = dir.path().join("agent");
+    let (shutdown, agent) = start(config(&server, &key, &home));
+    server.agent_becomes(&agent_id, "Available").await;
+    // Each cancel follows its trigger at once: some reach the server while the
+    // command is on its way, the window this is about.
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let id = server.trigger(&agent_id, "quick").await;
+        server.cancel(&id).await;
+        ids.push(id);
+    }
+    for id in &ids {
+        server.ended(id).await;
+    }
+    let settled = eventually(async || {
+        server.agent_record(&agent_id).await["status"] == "Available"
+            && std::fs::read_dir(home.join("agent/outbox")).is_ok_and(|d| d.count() == 0)
+    })
+    .await;
+    assert!(settled, "the agent never settled");
+    shutdown.cancel();
+    let summary = agent.await.unwrap().unwrap();
+    for (id, result) in &summary.results {
+        let recorded = server.execution(id.as_str()).await;
+        assert_eq!(
+            recorded["status"],
+            result.status.as_str(),
+            "the agent's end of {id} is not the server's: {recorded}"
+        );
+    }
+    server.stop().await;
+}
