@@ -593,7 +593,6 @@ async fn on_shutdown_a_run_past_the_drain_deadline_is_cancelled_and_reported() {
 /// received it", yet the agent has taken the command and runs the bot; its reports
 /// are then refused. The server's record must be what happened on the agent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the server ends an execution whose ExecutePackage is in flight as never received; the agent runs it anyway"]
 async fn a_cancel_while_the_command_is_on_its_way_is_recorded_as_what_the_agent_did() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("server")).await;

@@ -34,10 +34,22 @@ pub(super) async fn run(
         match fleet.store().undelivered(&agent_id).await {
             Ok(executions) => {
                 for execution in executions {
-                    if execution.cancel_requested {
-                        fleet.cancel(&execution).await;
-                        continue;
-                    }
+                    // Marked on its way before it is read again, so a cancel either
+                    // sees it on its way (and follows it to the agent) or is seen here.
+                    fleet.maps().sending.insert(execution.id.clone());
+                    let current = fleet.store().execution_any(&execution.id).await;
+                    let execution = match current {
+                        Ok(Some(e)) if !e.is_finished() && !e.cancel_requested => e,
+                        Ok(Some(e)) => {
+                            fleet.maps().sending.remove(&e.id);
+                            fleet.cancel(&e).await;
+                            continue;
+                        }
+                        Ok(None) | Err(_) => {
+                            fleet.maps().sending.remove(&execution.id);
+                            continue;
+                        }
+                    };
                     let (package_id, package_name) = fleet.package_of(&execution).await;
                     let command = ExecutePackage {
                         execution_id: execution.id.clone(),
@@ -52,20 +64,37 @@ pub(super) async fn run(
                         "ReceiveCommand",
                         vec![Value::from("ExecutePackage"), payload],
                     );
-                    match tokio::time::timeout(ACK_WAIT, sent).await {
-                        Ok(Ok(_)) => delivered(&fleet, &execution.id, &agent_id).await,
+                    let answer = tokio::time::timeout(ACK_WAIT, sent).await;
+                    let taken = match &answer {
+                        Ok(Ok(_)) => true,
                         // A client with no result to give (SignalR's clients answer a
                         // void handler so) received it all the same.
-                        Ok(Err(InvokeError::Remote(error))) if error == NO_RESULT => {
-                            delivered(&fleet, &execution.id, &agent_id).await;
+                        Ok(Err(InvokeError::Remote(error))) => error == NO_RESULT,
+                        _ => false,
+                    };
+                    if taken {
+                        delivered(&fleet, &execution.id, &agent_id).await;
+                    }
+                    fleet.maps().sending.remove(&execution.id);
+                    if taken {
+                        // A cancel that came while it was on its way went behind it;
+                        // one that came as it landed is sent now.
+                        if let Ok(Some(now)) = fleet.store().execution_any(&execution.id).await
+                            && now.cancel_requested
+                            && !now.is_finished()
+                        {
+                            send_cancel(client.clone(), now.id);
                         }
+                    }
+                    match answer {
                         // Refused (the agent is stopping, or full): sent again later,
                         // until it is taken or its wait runs out.
-                        Ok(Err(InvokeError::Remote(error))) => {
+                        Ok(Err(InvokeError::Remote(error))) if !taken => {
                             tracing::debug!(execution = %execution.id, "the agent did not take it: {error}");
                         }
-                        Ok(Err(_)) => return,
+                        Ok(Err(InvokeError::ConnectionEnded)) => return,
                         Err(_) => break,
+                        _ => {}
                     }
                 }
             }

@@ -84,6 +84,9 @@ struct Maps {
     lost: HashMap<String, Instant>,
     /// Keep-alives not yet written, by agent id (milliseconds since the epoch).
     seen: HashMap<String, i64>,
+    /// Executions whose `ExecutePackage` is on its way, not yet acknowledged: a
+    /// cancel must reach the agent rather than end them as never received.
+    sending: std::collections::HashSet<String>,
 }
 
 struct Inner {
@@ -243,8 +246,9 @@ impl Fleet {
     }
 
     /// Cancels an execution sent to an agent: one it has not received ends at once;
-    /// one it has is stopped there (`CancelExecution`), now if it is connected, else
-    /// when it reports the run again.
+    /// one it has, or may have (its command is on its way), is stopped there
+    /// (`CancelExecution`, sent behind the command), now if it is connected, else when
+    /// it reports the run again; the agent's report records the end.
     pub(crate) async fn cancel(&self, execution: &Execution) {
         let Some(agent_id) = &execution.agent_id else {
             return;
@@ -252,7 +256,8 @@ impl Fleet {
         if execution.is_finished() {
             return;
         }
-        if execution.delivered_at.is_none() {
+        let in_flight = self.maps().sending.contains(&execution.id);
+        if execution.delivered_at.is_none() && !in_flight {
             let finish = Finish {
                 status: ExecutionStatus::Cancelled,
                 exit_code: None,
