@@ -527,15 +527,18 @@ async fn tenants_are_created_once_by_the_server_s_own_admins() {
 }
 
 /// Every route the document lists asks for a token, but the few it marks public
-/// (`security(())`): liveness, the document itself, and the package downloads that a
-/// machine key or a link's signature authorizes instead. A handler that forgot its
+/// (`security(())`): liveness, the document itself, the package downloads that a
+/// machine key or a link's signature authorizes instead, and an agent's log upload
+/// (its machine key). A handler that forgot its
 /// caller would answer without one.
 #[tokio::test]
 async fn every_route_but_the_public_ones_refuses_a_request_without_a_token() {
-    const PUBLIC: [&str; 4] = [
+    const PUBLIC: [&str; 5] = [
         "/healthz",
         "/api/openapi.json",
+        // An agent's, with its machine key instead of a token.
         "/{tenant}/api/packages/{id}/versions/{version}/agent-download",
+        "/{tenant}/api/executions/{id}/logs",
         "/packages/blob/{tenant}/{file}",
     ];
     on_each_engine(|api| async move {
