@@ -263,7 +263,9 @@ pub async fn connect(
     }
     let (socket, _response) = tokio::time::timeout(
         options.handshake_timeout,
-        tokio_tungstenite::connect_async(request),
+        // Nagle's algorithm off: an invocation is one small write that should leave at
+        // once, not wait for the ack of the one before (40 ms with delayed acks).
+        tokio_tungstenite::connect_async_with_config(request, None, true),
     )
     .await
     .map_err(|_elapsed| ClientError::Handshake("the WebSocket did not open in time".into()))?

@@ -233,7 +233,14 @@ impl Server {
         let app = api::router(state.clone());
         tracing::info!(url = %self.url, "serving");
         let stop = shutdown.clone();
-        axum::serve(self.listener, app)
+        // Nagle's algorithm off on every connection: the hub's messages and the API's
+        // small answers leave at once rather than wait for the peer's delayed ack.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("could not turn Nagle's algorithm off on a connection: {e}");
+            }
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .map_err(ServerError::Serve)?;
