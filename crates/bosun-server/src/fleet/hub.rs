@@ -150,7 +150,11 @@ async fn connect(
     let fleet = state.fleet.clone();
     // The hub refuses a message over its limit with a Close that says why; the
     // socket's own limit, further out, stops a frame too large to read at all.
+    // Small read buffers: a thousand agents idle on their sockets would otherwise
+    // hold tungstenite's 128 KiB each; a message larger than the buffer is read in
+    // more than one go.
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
         .max_message_size(options.max_message.saturating_mul(4))
         .max_frame_size(options.max_message.saturating_mul(4))
         .on_upgrade(move |socket| async move {
