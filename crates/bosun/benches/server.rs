@@ -598,10 +598,11 @@ impl<'a> Bench<'a> {
             server.cpu_seconds()?,
             process::cpu_seconds("/proc/self/stat")?,
         );
-        let (answered, began) = (counters.answered.load(Ordering::SeqCst), Instant::now());
+        let answered = counters.answered.load(Ordering::SeqCst);
         let window_start = tokio::time::Instant::now();
         std::thread::sleep(Duration::from_secs(window as u64));
-        let elapsed = began.elapsed().as_secs_f64();
+        let window_end = tokio::time::Instant::now();
+        let elapsed = (window_end - window_start).as_secs_f64();
         let server_cpu = server.cpu_seconds()? - server_cpu;
         let own_cpu = process::cpu_seconds("/proc/self/stat")? - own_cpu;
         let answered = counters.answered.load(Ordering::SeqCst) - answered;
@@ -625,7 +626,7 @@ impl<'a> Bench<'a> {
             .lock()
             .expect("never poisoned")
             .iter()
-            .filter(|(at, _)| *at >= window_start)
+            .filter(|(at, _)| (window_start..window_end).contains(at))
             .map(|(_, rtt)| *rtt)
             .collect();
         let percent = 100.0 * server_cpu / elapsed;
