@@ -21,8 +21,16 @@
 //!   storage), against a plain copy of the same file. Goal: copy ÷ API ≥ 0.8 each way.
 //!   And the server's peak resident memory after a 100 MiB upload: ≤ 60 MiB (uploads
 //!   are streamed, never held whole).
+//! - (e) Trigger-to-process-start latency of a Python bot, p50 and p99: on a remote
+//!   agent (a `bosun agent` child process on the hub, triggered with
+//!   `POST /default/api/executions/trigger`) against the server's local runner
+//!   (`POST /api/jobs/{job}/run`), the same package, its start seen the same way.
+//!   Goal: agent ÷ local ≤ 1.5.
+//! - (f) 1,000 agents connected to the hub from this process, each invoking
+//!   `KeepAlive` every second: the server's CPU over a window, as a share of one
+//!   core, and its resident memory. Goals: < 10 % and ≤ 100 MiB.
 //!
-//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c,d]`; see
+//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c,d,e,f]`; see
 //! [`settings::USAGE`]. docs/PERFORMANCE.md explains the figures and records a run.
 
 // A crate root finds its modules beside it; these live in server/.
@@ -30,6 +38,8 @@
 mod api;
 #[path = "server/figures.rs"]
 mod figures;
+#[path = "server/fleet.rs"]
+mod fleet;
 #[path = "server/latency.rs"]
 mod latency;
 #[path = "server/memory.rs"]
@@ -38,6 +48,8 @@ mod memory;
 mod packages;
 #[path = "server/process.rs"]
 mod process;
+#[path = "server/remote.rs"]
+mod remote;
 #[path = "server/settings.rs"]
 mod settings;
 #[path = "server/throughput.rs"]
@@ -48,7 +60,8 @@ use bosun_test_utils::bench::{self, Run};
 use crate::api::Api;
 use crate::figures::{Goal, Row, list, median, mib, per_round, percentile, print_table, seconds};
 use crate::latency::Sample;
-use crate::process::{ServerProcess, UpFlags};
+use crate::process::{AgentProcess, ServerProcess, UpFlags};
+use crate::remote::Side;
 use crate::settings::{Settings, USAGE};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -60,13 +73,34 @@ const MEMORY_GOAL_MIB: f64 = 40.0;
 /// The goal of (d)'s memory.
 const UPLOAD_MEMORY_GOAL_MIB: f64 = 60.0;
 
+/// The goal of (e): agent ÷ local.
+const REMOTE_GOAL: f64 = 1.5;
+
+/// The goals of (f): the server's CPU, in % of one core, and its memory.
+const FLEET_CPU_GOAL_PERCENT: f64 = 10.0;
+const FLEET_MEMORY_GOAL_MIB: f64 = 100.0;
+
 fn main() {
     let parsed = Settings::from_args(std::env::args().skip(1));
     let settings = bench::settings_or_exit("server bench", USAGE, parsed);
+    // (f) holds a thousand sockets on each side: the servers inherit this limit.
+    if let Err(e) = raise_open_files() {
+        eprintln!("server bench: {e}");
+        std::process::exit(1);
+    }
     bench::exit_if_failed(
         "server bench",
         Bench::new(&settings).and_then(|bench| bench.run()),
     );
+}
+
+/// Raises this process's soft limit of open files to its hard limit.
+fn raise_open_files() -> Fallible<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+        .map_err(|e| format!("raising the limit of open files to {hard}: {e}"))?;
+    Ok(())
 }
 
 /// Runs `work` as a task on one of the runtime's workers, as the `bosun` binary runs
@@ -107,6 +141,12 @@ impl<'a> Bench<'a> {
         }
         if self.settings.parts.wants('d') {
             self.packages()?;
+        }
+        if self.settings.parts.wants('e') {
+            self.remote()?;
+        }
+        if self.settings.parts.wants('f') {
+            self.fleet()?;
         }
         self.run.report(print_table);
         Ok(())
@@ -419,6 +459,218 @@ impl<'a> Bench<'a> {
         self.run.rows.push(memory_row(
             format!("(c) server peak RSS (VmHWM) with {rows} history rows"),
             found.exercised.peak,
+        ));
+        Ok(())
+    }
+
+    // --------------------------------------------------------- (e) remote
+
+    /// (e): a Python bot's trigger-to-start latency on a remote agent against the
+    /// server's local runner, one trigger at a time.
+    fn remote(&mut self) -> Fallible<()> {
+        let (rounds, n) = (self.settings.latency_rounds, self.settings.bot_samples);
+        const WARM: usize = 5;
+        let flags = UpFlags {
+            max_concurrent: self.settings.max_concurrent,
+            history_limit: self
+                .settings
+                .history_limit
+                .unwrap_or((2 * (rounds * n + WARM) + 100) as i64),
+            more: vec!["--no-example".to_owned()],
+        };
+        let server = ServerProcess::start(&self.run.dir("e-server"), &flags)?;
+        let api = Api::new(&server.url, &server.token);
+        let dir = self.run.dir("e");
+        let setup = api.clone();
+        let (agent_id, key) = self.block(async move { remote::prepare(setup, &dir).await })?;
+        let mut agent = AgentProcess::start(
+            &format!("{}/default", server.url),
+            &key,
+            &self.run.dir("e-agent"),
+        )?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            agent.check_running()?;
+            let status = self.block(remote::agent_status(api.clone(), agent_id.clone()))?;
+            if status == "Available" {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("the agent is still {status} a minute after its start").into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let sample = |side: Side, n: usize| remote::samples(api.clone(), side, agent_id.clone(), n);
+        // Warm-up: each side builds its environment (the agent downloads the package).
+        self.block(sample(Side::Local, WARM))?;
+        self.block(sample(Side::Agent, WARM))?;
+
+        let (mut local, mut on_agent) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            for step in 0..2 {
+                if (round + step) % 2 == 0 {
+                    on_agent.push(self.block(sample(Side::Agent, n))?);
+                } else {
+                    local.push(self.block(sample(Side::Local, n))?);
+                }
+            }
+        }
+        agent.stop()?;
+        server.stop()?;
+
+        let of = |rounds: &[Vec<Sample>], p: f64, pick: fn(&Sample) -> f64| -> Vec<f64> {
+            rounds
+                .iter()
+                .map(|samples| percentile(&samples.iter().map(pick).collect::<Vec<_>>(), p))
+                .collect()
+        };
+        let start = |s: &Sample| s.start;
+        for p in [50.0, 99.0] {
+            let (agent_p, local_p) = (of(&on_agent, p, start), of(&local, p, start));
+            let ratios = per_round(&agent_p, &local_p, |agent, local| agent / local);
+            self.run.note(format!(
+                "(e) p{p}: rounds {rounds} of {n} bot starts each side; per round, agent {}; \
+                 local {}; ratios {}",
+                list(&agent_p, seconds),
+                list(&local_p, seconds),
+                list(&ratios, |r| format!("{r:.2}"))
+            ));
+            self.run.rows.push(Row {
+                measure: format!("(e) bot trigger → start, p{p}, agent (agent ÷ local)"),
+                bosun: seconds(median(&agent_p)),
+                baseline: seconds(median(&local_p)),
+                figure: median(&ratios),
+                goal: Goal::AtMost(REMOTE_GOAL),
+            });
+        }
+        let step = |s: &Sample| s.step;
+        let rest = |s: &Sample| s.start - s.step;
+        let m = |rounds: &[Vec<Sample>], pick: fn(&Sample) -> f64| median(&of(rounds, 50.0, pick));
+        self.run.note(format!(
+            "(e) where the time goes (medians of per-round medians): agent: trigger sent → 200 \
+             received {}, 200 → the bot's stamp {}; local: run request sent → 202 received {}, \
+             202 → the bot's stamp {}",
+            seconds(m(&on_agent, step)),
+            seconds(m(&on_agent, rest)),
+            seconds(m(&local, step)),
+            seconds(m(&local, rest))
+        ));
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- (f) fleet
+
+    /// (f): the server's CPU and memory while a thousand agents send keep-alives.
+    fn fleet(&mut self) -> Fallible<()> {
+        use std::sync::Arc;
+        use std::sync::atomic::Ordering;
+        use std::time::{Duration, Instant};
+
+        let (n, window) = (self.settings.agents, self.settings.window_secs);
+        let flags = UpFlags {
+            max_concurrent: self.settings.max_concurrent,
+            history_limit: 100,
+            more: vec!["--no-example".to_owned()],
+        };
+        let server = ServerProcess::start(&self.run.dir("f-server"), &flags)?;
+        let api = Api::new(&server.url, &server.token);
+        let made = Instant::now();
+        let keys = self.block(fleet::create_agents(api.clone(), n))?;
+        let create_seconds = made.elapsed().as_secs_f64();
+
+        let counters = Arc::new(fleet::Counters::default());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let connecting = Instant::now();
+        let tasks = self.block(fleet::connect_all(
+            server.url.clone(),
+            keys,
+            counters.clone(),
+            stop.clone(),
+        ))?;
+        let connect_seconds = connecting.elapsed().as_secs_f64();
+        // Settle: every connection's keep-alives under way, the connections' own
+        // writes to the store done.
+        std::thread::sleep(Duration::from_secs(3));
+        counters.check()?;
+        let idle_before = server.memory()?;
+
+        let (server_cpu, own_cpu) = (
+            server.cpu_seconds()?,
+            process::cpu_seconds("/proc/self/stat")?,
+        );
+        let answered = counters.answered.load(Ordering::SeqCst);
+        let window_start = tokio::time::Instant::now();
+        std::thread::sleep(Duration::from_secs(window as u64));
+        let window_end = tokio::time::Instant::now();
+        let elapsed = (window_end - window_start).as_secs_f64();
+        let server_cpu = server.cpu_seconds()? - server_cpu;
+        let own_cpu = process::cpu_seconds("/proc/self/stat")? - own_cpu;
+        let answered = counters.answered.load(Ordering::SeqCst) - answered;
+        let memory = server.memory()?;
+        counters.check()?;
+        let available = self.block(fleet::available(api.clone()))?;
+        if available != n {
+            return Err(format!(
+                "the server records {available} of the {n} connected agents Available"
+            )
+            .into());
+        }
+        stop.cancel();
+        for task in tasks {
+            self.run.runtime.block_on(task)?;
+        }
+        server.stop()?;
+
+        let round_trips: Vec<f64> = counters
+            .round_trips
+            .lock()
+            .expect("never poisoned")
+            .iter()
+            .filter(|(at, _)| (window_start..window_end).contains(at))
+            .map(|(_, rtt)| *rtt)
+            .collect();
+        let percent = 100.0 * server_cpu / elapsed;
+        self.run.note(format!(
+            "(f) {n} agents created in {}, connected (negotiate, WebSocket, handshake, \
+             SendStatusUpdate; {} at once) in {}; the server's RSS 3 s later {}; over the {:.1} s \
+             window: server CPU {:.2} s ({percent:.2} % of a core), this process (the {n} \
+             clients) {:.2} s ({:.1} %); KeepAlive calls answered {answered} ({:.0}/s, \
+             expected {}/s), round trip p50 {}, p99 {}; every connection open and every agent \
+             recorded Available at the end",
+            seconds(create_seconds),
+            fleet::AT_ONCE,
+            seconds(connect_seconds),
+            mib(idle_before.rss as f64),
+            elapsed,
+            server_cpu,
+            own_cpu,
+            100.0 * own_cpu / elapsed,
+            answered as f64 / elapsed,
+            n,
+            seconds(percentile(&round_trips, 50.0)),
+            seconds(percentile(&round_trips, 99.0)),
+        ));
+        self.run.rows.push(Row {
+            measure: format!("(f) server CPU, {n} agents' keep-alives each second"),
+            bosun: format!("{percent:.2} % of a core"),
+            baseline: "–".to_owned(),
+            figure: percent,
+            goal: Goal::UnderPercent(FLEET_CPU_GOAL_PERCENT),
+        });
+        let memory_row = |measure: String, bytes: u64| Row {
+            measure,
+            bosun: mib(bytes as f64),
+            baseline: "–".to_owned(),
+            figure: bytes as f64,
+            goal: Goal::AtMostMib(FLEET_MEMORY_GOAL_MIB),
+        };
+        self.run.rows.push(memory_row(
+            format!("(f) server RSS with {n} agents connected, end of the window"),
+            memory.rss,
+        ));
+        self.run.rows.push(memory_row(
+            format!("(f) server peak RSS (VmHWM) with {n} agents"),
+            memory.peak,
         ));
         Ok(())
     }

@@ -44,6 +44,56 @@ impl Api {
             .ok_or_else(|| format!("the run request answered no id: {execution}").into())
     }
 
+    /// `POST path` with a JSON body, answered `expected` with JSON.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        expected: u16,
+        about: &str,
+    ) -> Fallible<Value> {
+        let request = self.http.post(self.at(path)).json(body);
+        self.send(request, expected, about).await
+    }
+
+    /// `POST /default/api/packages/upload`: `zip` as version `version` of package `name`.
+    pub(crate) async fn upload(&self, name: &str, version: &str, zip: Vec<u8>) -> Fallible<()> {
+        let form = reqwest::multipart::Form::new()
+            .text("name", name.to_owned())
+            .text("version", version.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(zip).file_name(format!("{name}.zip")),
+            );
+        let request = self
+            .http
+            .post(self.at("/default/api/packages/upload"))
+            .multipart(form);
+        self.send(request, 201, "uploading a package").await?;
+        Ok(())
+    }
+
+    /// `GET /api/executions/{id}/logs`: the execution's standard output as text.
+    pub(crate) async fn log(&self, id: &str) -> Fallible<String> {
+        let about = "reading an execution's log";
+        let response = self
+            .http
+            .get(self.at(&format!("/api/executions/{id}/logs")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("{about}: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("{about}: reading the answer: {e}"))?;
+        if status != 200 {
+            return Err(format!("{about}: answered {status}, not 200: {text}").into());
+        }
+        Ok(text)
+    }
+
     /// `GET path`, answered 200 with JSON.
     pub(crate) async fn get(&self, path: &str) -> Fallible<Value> {
         self.send(self.http.get(self.at(path)), 200, path).await

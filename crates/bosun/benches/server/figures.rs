@@ -13,6 +13,10 @@ pub(crate) fn mib(bytes: f64) -> String {
 pub(crate) enum Goal {
     /// A ratio of at least this.
     AtLeast(f64),
+    /// A ratio of at most this.
+    AtMost(f64),
+    /// Under this percentage of one core.
+    UnderPercent(f64),
     /// At most this many bytes.
     AtMostMib(f64),
 }
@@ -22,7 +26,7 @@ pub(crate) struct Row {
     pub(crate) measure: String,
     pub(crate) bosun: String,
     pub(crate) baseline: String,
-    /// The figure the goal is checked on: the ratio, or the bytes.
+    /// The figure the goal is checked on: the ratio, the bytes or the percentage.
     pub(crate) figure: f64,
     pub(crate) goal: Goal,
 }
@@ -31,17 +35,21 @@ impl Row {
     fn met(&self) -> bool {
         match self.goal {
             Goal::AtLeast(goal) => self.figure >= goal,
+            Goal::AtMost(goal) => self.figure <= goal,
+            Goal::UnderPercent(goal) => self.figure < goal,
             Goal::AtMostMib(goal) => self.figure <= goal * 1024.0 * 1024.0,
         }
     }
 }
 
 pub(crate) fn print_table(rows: &[Row]) {
-    println!("| measure | API path | bare supervisor | ratio | goal | result |");
+    println!("| measure | bosun | baseline | ratio | goal | result |");
     println!("|---|---:|---:|---:|---|---|");
     for row in rows {
         let (ratio, goal) = match row.goal {
             Goal::AtLeast(goal) => (format!("{:.3}", row.figure), format!("≥ {goal}")),
+            Goal::AtMost(goal) => (format!("{:.3}", row.figure), format!("≤ {goal}")),
+            Goal::UnderPercent(goal) => ("–".to_owned(), format!("< {goal} % of a core")),
             Goal::AtMostMib(goal) => ("–".to_owned(), format!("≤ {goal} MiB")),
         };
         let result = if row.met() { "pass" } else { "FAIL" };

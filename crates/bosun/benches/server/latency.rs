@@ -41,14 +41,14 @@ const POLL: Duration = Duration::from_millis(2);
 const PAUSE: Duration = Duration::from_millis(5);
 
 /// Nanoseconds since the Unix epoch.
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970");
     i64::try_from(since.as_nanos()).expect("nanoseconds since 1970 fit an i64 until 2262")
 }
 
-fn seconds_between(from_ns: i64, to_ns: i64) -> f64 {
+pub(crate) fn seconds_between(from_ns: i64, to_ns: i64) -> f64 {
     (to_ns - from_ns) as f64 / 1e9
 }
 

@@ -1,6 +1,7 @@
 //! `bosun up` in a child process, as a user runs it: the real binary, its own data
 //! directory, a free port, the admin token read from `client.json`, stopped with
-//! SIGTERM. Its memory is read from `/proc`.
+//! SIGTERM. Its memory and CPU time are read from `/proc`. And `bosun agent`, the
+//! same way, connected to it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -125,37 +126,18 @@ impl ServerProcess {
         })
     }
 
+    /// Its CPU time so far, user and system, all threads, in seconds.
+    pub(crate) fn cpu_seconds(&self) -> Fallible<f64> {
+        cpu_seconds(&format!("/proc/{}/stat", self.pid()))
+    }
+
     /// Stops it as a user would (SIGTERM) and waits until it has exited cleanly.
     pub(crate) fn stop(mut self) -> Fallible<()> {
         let mut child = self
             .child
             .take()
             .expect("the child is taken only here, and stop consumes the server");
-        let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in an i32"));
-        if let Err(e) = kill(pid, Signal::SIGTERM) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("signalling the server: {e}").into());
-        }
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = child.try_wait()? {
-                if status.success() {
-                    return Ok(());
-                }
-                return Err(format!(
-                    "bosun up ended with {status}; its stderr: {}",
-                    tail(&self.stderr)
-                )
-                .into());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("bosun up did not stop within a minute of SIGTERM".into());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        terminate(&mut child, "bosun up", &self.stderr)
     }
 
     /// An error saying what went wrong, with the end of the server's stderr.
@@ -175,6 +157,127 @@ impl Drop for ServerProcess {
             let _ = child.wait();
         }
     }
+}
+
+/// A running `bosun agent`; killed if dropped before [`AgentProcess::stop`].
+pub(crate) struct AgentProcess {
+    child: Option<Child>,
+    stderr: PathBuf,
+}
+
+impl AgentProcess {
+    /// Starts `bosun agent --server SERVER --home HOME`, the machine key in
+    /// `BOSUN_MACHINE_KEY` (where the agent's documentation says to put it: a flag
+    /// shows in the process list). Its standard error goes to `home.stderr`.
+    pub(crate) fn start(server: &str, machine_key: &str, home: &Path) -> Fallible<Self> {
+        std::fs::create_dir_all(home)?;
+        let stderr = home.with_extension("stderr");
+        let log = std::fs::File::create(&stderr)
+            .map_err(|e| format!("creating {}: {e}", stderr.display()))?;
+        let child = Command::new(env!("CARGO_BIN_EXE_bosun"))
+            .args(["agent", "--server", server, "--home"])
+            .arg(home)
+            .env("BOSUN_MACHINE_KEY", machine_key)
+            .env_remove("BOSUN_SERVER")
+            .env_remove("BOSUN_LOG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting {} agent: {e}", env!("CARGO_BIN_EXE_bosun")))?;
+        Ok(Self {
+            child: Some(child),
+            stderr,
+        })
+    }
+
+    /// An error if it has exited, with the end of its stderr.
+    pub(crate) fn check_running(&mut self) -> Fallible<()> {
+        let child = self
+            .child
+            .as_mut()
+            .expect("the child is taken only when the agent stops");
+        match child.try_wait()? {
+            None => Ok(()),
+            Some(status) => Err(format!(
+                "bosun agent ended with {status}; its stderr: {}",
+                tail(&self.stderr)
+            )
+            .into()),
+        }
+    }
+
+    /// Stops it as a user would (SIGTERM) and waits until it has exited cleanly.
+    pub(crate) fn stop(mut self) -> Fallible<()> {
+        let mut child = self
+            .child
+            .take()
+            .expect("the child is taken only here, and stop consumes the agent");
+        terminate(&mut child, "bosun agent", &self.stderr)
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends `child` SIGTERM and waits until it has exited, which must be with success.
+fn terminate(child: &mut Child, what: &str, stderr: &Path) -> Fallible<()> {
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in an i32"));
+    if let Err(e) = kill(pid, Signal::SIGTERM) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("signalling {what}: {e}").into());
+    }
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if status.success() {
+                return Ok(());
+            }
+            return Err(format!("{what} ended with {status}; its stderr: {}", tail(stderr)).into());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} did not stop within a minute of SIGTERM").into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Clock ticks a second in `/proc/PID/stat`: Linux's `USER_HZ`, 100 on every
+/// architecture's user-space ABI (`getconf CLK_TCK`).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The CPU time, user and system, of the process whose `stat` file is `path`, in
+/// seconds: fields 14 and 15 (`utime`, `stime`), which count every thread, also those
+/// that have ended.
+pub(crate) fn cpu_seconds(path: &str) -> Fallible<f64> {
+    let stat = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or(format!("{path} has no command name"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |index: usize| -> Fallible<f64> {
+        let field = fields
+            .get(index)
+            .ok_or(format!("{path} is too short: {stat:?}"))?;
+        let ticks: u64 = field
+            .parse()
+            .map_err(|e| format!("{path}: field {}: {field:?}: {e}", index + 3))?;
+        Ok(ticks as f64)
+    };
+    // `rest` starts at field 3 (the state): utime is field 14, stime field 15.
+    Ok((tick(11)? + tick(12)?) / TICKS_PER_SECOND)
 }
 
 /// The URL in `bosun: serving http://127.0.0.1:PORT (data in …)`.
