@@ -34,22 +34,13 @@ pub(super) async fn run(
         match fleet.store().undelivered(&agent_id).await {
             Ok(executions) => {
                 for execution in executions {
-                    // Marked on its way before it is read again, so a cancel either
-                    // sees it on its way (and follows it to the agent) or is seen here.
+                    if execution.cancel_requested {
+                        fleet.cancel(&execution).await;
+                        continue;
+                    }
+                    // On its way from here: a cancel from now on follows it to the
+                    // agent; one that came since it was read is caught once it lands.
                     fleet.maps().sending.insert(execution.id.clone());
-                    let current = fleet.store().execution_any(&execution.id).await;
-                    let execution = match current {
-                        Ok(Some(e)) if !e.is_finished() && !e.cancel_requested => e,
-                        Ok(Some(e)) => {
-                            fleet.maps().sending.remove(&e.id);
-                            fleet.cancel(&e).await;
-                            continue;
-                        }
-                        Ok(None) | Err(_) => {
-                            fleet.maps().sending.remove(&execution.id);
-                            continue;
-                        }
-                    };
                     let (package_id, package_name) = fleet.package_of(&execution).await;
                     let command = ExecutePackage {
                         execution_id: execution.id.clone(),
@@ -77,11 +68,12 @@ pub(super) async fn run(
                     }
                     fleet.maps().sending.remove(&execution.id);
                     if taken {
-                        // A cancel that came while it was on its way went behind it;
-                        // one that came as it landed is sent now.
+                        // A cancel that came since it was read, or as it landed, is
+                        // sent now (one while it was on its way went behind it); so is
+                        // one for a run the server ended meanwhile, which it no longer
+                        // wants.
                         if let Ok(Some(now)) = fleet.store().execution_any(&execution.id).await
-                            && now.cancel_requested
-                            && !now.is_finished()
+                            && (now.cancel_requested || now.is_finished())
                         {
                             send_cancel(client.clone(), now.id);
                         }
