@@ -252,12 +252,21 @@ impl Agent {
     /// One execution, from its package to its result in the outbox.
     async fn execute(self: Arc<Self>, command: ExecutePackage, cancel: CancellationToken) {
         let id = command.execution_id.clone();
-        self.hub
-            .invoke(
-                "SendExecutionStatusUpdate",
-                vec![json!(id), json!("Running"), Value::Null],
-            )
-            .await;
+        // Said while the package is made ready, not waited for: the server takes
+        // the start (with its pid), the output and the result whatever came first, and
+        // a late "Running" for a run already ended is refused, not applied.
+        tokio::spawn({
+            let (agent, id) = (self.clone(), id.clone());
+            async move {
+                agent
+                    .hub
+                    .invoke(
+                        "SendExecutionStatusUpdate",
+                        vec![json!(id), json!("Running"), Value::Null],
+                    )
+                    .await;
+            }
+        });
         let config = &self.config;
         let ready = tokio::select! {
             ready = self.packages.ready(&config.server, &config.machine_key, &command.package_id, &command.version) => Some(ready),
