@@ -14,6 +14,7 @@ mod admit;
 mod api;
 mod auth;
 mod config;
+mod dashboard;
 mod definition;
 mod error;
 mod example;

@@ -108,6 +108,8 @@ impl From<Execution> for wire::Execution {
             last_update: Some(row.last_update),
             output_log: row.output_log,
             error_log: row.error_log,
+            agent_id: row.agent_id,
+            package_version: row.package_version,
         }
     }
 }

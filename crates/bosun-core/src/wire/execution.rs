@@ -82,6 +82,20 @@ pub struct Execution {
     /// Where its standard error is logged.
     #[serde(deserialize_with = "lenient::text_opt")]
     pub error_log: Option<String>,
+    /// The remote agent it was sent to; absent for the local runner's.
+    #[serde(
+        default,
+        deserialize_with = "lenient::text_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub agent_id: Option<String>,
+    /// The package version it runs on that agent.
+    #[serde(
+        default,
+        deserialize_with = "lenient::text_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub package_version: Option<String>,
 }
 
 impl Execution {

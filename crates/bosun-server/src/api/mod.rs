@@ -12,6 +12,7 @@
 mod admin;
 mod agent_logs;
 mod agents;
+mod events;
 mod executions;
 mod jobs;
 mod logs;
@@ -107,6 +108,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(executions::cancel))
         .routes(routes!(logs::tail))
         .routes(routes!(logs::follow))
+        .routes(routes!(events::events))
         .routes(routes!(monitor::running))
         .routes(routes!(monitor::stuck))
         .routes(routes!(admin::tokens, admin::create_token))
@@ -186,6 +188,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let (routes, _) = routes().split_for_parts();
     let routes = routes
         .merge(crate::fleet::hub::routes())
+        .merge(crate::dashboard::routes())
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state);

@@ -169,7 +169,7 @@ impl Fleet {
     }
 
     /// Fires when the server stops.
-    fn closing(&self) -> &CancellationToken {
+    pub(crate) fn closing(&self) -> &CancellationToken {
         &self.inner.closing
     }
 

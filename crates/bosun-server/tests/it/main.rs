@@ -4,6 +4,7 @@
 mod admission;
 mod agents;
 mod api;
+mod dashboard;
 mod hub;
 mod job_agents;
 mod package_routes;
