@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod browser;
 pub mod fake_llm;
 pub mod redis_server;
 pub mod s3_server;
