@@ -5,6 +5,7 @@ mod admin;
 mod agent;
 mod agents;
 mod client;
+mod dashboard;
 mod errors;
 mod exec;
 mod package;
