@@ -398,6 +398,31 @@ impl Store {
         Ok(Page { items, next })
     }
 
+    /// How many of the tenant's executions are in each status, in the order of
+    /// [`ExecutionStatus::ALL`]; statuses with none are left out.
+    pub async fn execution_counts(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(ExecutionStatus, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM executions WHERE tenant_id = $1 GROUP BY status",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await
+        .about("counting executions by status")?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let row = Row::new(row, "executions", "counting executions by status");
+            counts.push((
+                row.parsed::<ExecutionStatus>("status")?,
+                row.get::<i64>("n")?,
+            ));
+        }
+        counts.sort_by_key(|(status, _)| ExecutionStatus::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+
     /// Executions waiting for a runner, oldest first, across tenants.
     pub async fn pending(&self, limit: i64) -> Result<Vec<Execution>, StoreError> {
         let pending = &*PENDING;

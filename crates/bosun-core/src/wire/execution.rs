@@ -224,3 +224,29 @@ mod tests {
         assert_eq!(detail.events[0].status, Some(ExecutionStatus::Running));
     }
 }
+
+/// How many of a tenant's executions are in each status (`GET /api/executions/summary`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExecutionSummary {
+    /// Every execution kept, in any status.
+    #[serde(deserialize_with = "lenient::value")]
+    pub total: i64,
+    /// One entry a status that has executions, in the order of the statuses' life.
+    #[serde(deserialize_with = "lenient::value")]
+    pub counts: Vec<StatusCount>,
+}
+
+/// The executions in one status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StatusCount {
+    /// The status; `None` only when read from a server with a status this build
+    /// does not know.
+    #[serde(deserialize_with = "lenient::status")]
+    #[schema(value_type = String)]
+    pub status: Option<ExecutionStatus>,
+    /// How many.
+    #[serde(deserialize_with = "lenient::value")]
+    pub count: i64,
+}

@@ -25,7 +25,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use crate::ExecutionStatus;
 
 pub use access::{Agent, CreatedAgent, CreatedTenant, CreatedToken, Me, Tenant, Token};
-pub use execution::{Execution, ExecutionDetail, ExecutionEvent, MonitorEntry};
+pub use execution::{
+    Execution, ExecutionDetail, ExecutionEvent, ExecutionSummary, MonitorEntry, StatusCount,
+};
 pub use hub::{
     AgentResult, BotStatusUpdate, CancelExecution, ExecutePackage, ExecutionStatusUpdate,
 };

@@ -78,6 +78,32 @@ pub(super) async fn list(
     Ok(Json(page.into()))
 }
 
+/// How many of the tenant's executions are in each status (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions/summary",
+    operation_id = "executions_summary",
+    tag = "executions",
+    responses((status = 200, description = "the counts", body = wire::ExecutionSummary))
+)]
+pub(super) async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<wire::ExecutionSummary>, ApiError> {
+    caller.require(Resource::Executions, Action::View)?;
+    let counts = state.store.execution_counts(&caller.tenant.id).await?;
+    Ok(Json(wire::ExecutionSummary {
+        total: counts.iter().map(|(_, n)| n).sum(),
+        counts: counts
+            .into_iter()
+            .map(|(status, count)| wire::StatusCount {
+                status: Some(status),
+                count,
+            })
+            .collect(),
+    }))
+}
+
 pub(super) async fn found(
     state: &AppState,
     caller: &Caller,

@@ -104,6 +104,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(triggers::list))
         .routes(routes!(triggers::delete))
         .routes(routes!(executions::list))
+        .routes(routes!(executions::summary))
         .routes(routes!(executions::get))
         .routes(routes!(executions::cancel))
         .routes(routes!(logs::tail))

@@ -42,12 +42,10 @@ function cell(row, text, className) {
   if (className) td.className = className;
 }
 
-function render(page) {
+function render(page, summary) {
   const body = $("#executions tbody");
   const rows = [];
-  const counts = {};
   for (const e of page.items) {
-    counts[e.status] = (counts[e.status] || 0) + 1;
     const row = document.createElement("tr");
     row.dataset.id = e.id;
     row.dataset.status = e.status;
@@ -63,9 +61,17 @@ function render(page) {
     rows.push(row);
   }
   body.replaceChildren(...rows);
-  $("#counts").textContent = Object.entries(counts)
-    .map(([status, n]) => `${status}: ${n}`)
-    .join(" · ") || "No executions yet.";
+  $("#counts").textContent =
+    summary.counts.map((c) => `${c.status}: ${c.count}`).join(" · ") || "No executions yet.";
+}
+
+// The first page of executions and the tenant's counts, shown.
+async function show() {
+  const [page, summary] = await Promise.all([
+    api("/api/executions?limit=50"),
+    api("/api/executions/summary"),
+  ]);
+  render(page, summary);
 }
 
 let pending = null;
@@ -74,7 +80,7 @@ function refresh() {
   pending = setTimeout(async () => {
     pending = null;
     try {
-      render(await api("/api/executions?limit=50"));
+      await show();
     } catch (error) {
       console.warn(error);
     }
@@ -122,7 +128,7 @@ async function start() {
   $("#login").hidden = true;
   $("#who").hidden = false;
   $("#overview").hidden = false;
-  render(await api("/api/executions?limit=50"));
+  await show();
   follow();
 }
 
