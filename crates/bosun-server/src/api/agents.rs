@@ -227,7 +227,6 @@ pub(super) async fn update(
         .await
         .map_err(refused)?
         .ok_or(ApiError::NotFound("agent"))?;
-    state.fleet.drop_agent(&id, "the agent was deactivated");
     Ok(Json(agent.into()))
 }
 

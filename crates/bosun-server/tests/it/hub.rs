@@ -708,3 +708,32 @@ async fn an_agents_runs_are_kept_to_the_history_limit() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn renaming_an_agent_keeps_it_connected_and_rotating_its_key_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), |_| {}).await;
+    let (agent_id, key) = agent(&server, "renamed").await;
+    let (agent, _commands) = connect_agent(&server, &key).await;
+    let request = server
+        .http
+        .put(server.url(&format!("/default/api/agents/{agent_id}")))
+        .json(&json!({"name": "renamed-2"}));
+    let (code, body) = server.send(request, &server.token).await;
+    assert_eq!(code, 200, "{body}");
+    agent.invoke("KeepAlive", vec![]).await.unwrap();
+
+    let (code, body) = server
+        .post(
+            &format!("/default/api/agents/{agent_id}/regenerateKey"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let closed = tokio::time::timeout(Duration::from_secs(10), agent.closed()).await;
+    assert!(
+        closed.is_ok(),
+        "a replaced key closes the agent's connection"
+    );
+    server.stop().await;
+}
