@@ -75,13 +75,6 @@ impl Default for AgentsConfig {
     }
 }
 
-impl AgentsConfig {
-    /// The hub's options for a connection.
-    pub(crate) fn hub_options(&self) -> bosun_hub::server::Options {
-        self.hub.clone()
-    }
-}
-
 /// Where bot packages are kept, and the limits of uploads and links.
 #[derive(Debug, Clone)]
 pub struct PackagesConfig {

@@ -41,9 +41,9 @@ pub(super) async fn events(
                 () = fleet.closing().cancelled() => return None,
             };
             let event = match received {
-                Ok(e) if e.tenant_id == tenant => {
-                    Event::default().event(e.target).data(e.payload.to_string())
-                }
+                Ok(e) if e.tenant_id == tenant => Event::default()
+                    .event(e.kind.as_str())
+                    .data(e.payload.to_string()),
                 Ok(_) => continue,
                 Err(RecvError::Lagged(missed)) => {
                     Event::default().event("lagged").data(missed.to_string())

@@ -61,16 +61,7 @@ fn token(query: &HubQuery, headers: &HeaderMap) -> Option<String> {
     query
         .access_token
         .clone()
-        .or_else(|| {
-            let header = headers
-                .get(axum::http::header::AUTHORIZATION)?
-                .to_str()
-                .ok()?;
-            header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .map(|s| s.trim().to_owned())
-        })
+        .or_else(|| crate::auth::bearer(headers).map(str::to_owned))
         .filter(|t| !t.is_empty())
 }
 
@@ -146,7 +137,7 @@ async fn connect(
             bosun_hub::new_connection_id(),
         ),
     };
-    let options = state.config.agents.hub_options();
+    let options = state.config.agents.hub.clone();
     let fleet = state.fleet.clone();
     // The hub refuses a message over its limit with a Close that says why; the
     // socket's own limit, further out, stops a frame too large to read at all.
@@ -200,7 +191,7 @@ async fn forward(fleet: Fleet, tenant_id: String, client: Client) {
             }
             event = events.recv() => match event {
                 Ok(event) if event.tenant_id == tenant_id => {
-                    if !client.send(event.target, vec![event.payload]) {
+                    if !client.send(event.kind.as_str(), vec![event.payload]) {
                         return;
                     }
                 }

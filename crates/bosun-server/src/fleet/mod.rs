@@ -45,13 +45,33 @@ pub(crate) use dispatch::Dispatched;
 /// How many events a slow watcher may fall behind before it misses some.
 const EVENT_BACKLOG: usize = 1024;
 
+/// What a hub event tells: the method people's clients receive, and the SSE event's
+/// name on `/api/events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HubEventKind {
+    /// An agent's status changed.
+    BotStatusUpdate,
+    /// An execution's status changed.
+    ExecutionStatusUpdate,
+}
+
+impl HubEventKind {
+    /// Its name on the wire.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::BotStatusUpdate => "BotStatusUpdate",
+            Self::ExecutionStatusUpdate => "ExecutionStatusUpdate",
+        }
+    }
+}
+
 /// An event for the people watching a tenant on the hub.
 #[derive(Debug, Clone)]
 pub(crate) struct HubEvent {
     /// The tenant whose people get it.
     pub(crate) tenant_id: String,
     /// The method their clients receive.
-    pub(crate) target: &'static str,
+    pub(crate) kind: HubEventKind,
     /// Its one argument.
     pub(crate) payload: serde_json::Value,
 }
@@ -178,12 +198,12 @@ impl Fleet {
         self.inner.events.subscribe()
     }
 
-    fn tell(&self, tenant_id: &str, target: &'static str, payload: impl serde::Serialize) {
+    fn tell(&self, tenant_id: &str, kind: HubEventKind, payload: impl serde::Serialize) {
         let payload = serde_json::to_value(payload).expect("hub events always serialize");
         // No receiver: nobody watches, nothing to do.
         let _ = self.inner.events.send(HubEvent {
             tenant_id: tenant_id.to_owned(),
-            target,
+            kind,
             payload,
         });
     }
@@ -193,7 +213,7 @@ impl Fleet {
         let now = Utc::now();
         self.tell(
             &agent.tenant_id,
-            "BotStatusUpdate",
+            HubEventKind::BotStatusUpdate,
             BotStatusUpdate {
                 bot_agent_id: agent.id.clone(),
                 bot_agent_name: agent.name.clone(),
@@ -215,7 +235,7 @@ impl Fleet {
     ) {
         self.tell(
             &execution.tenant_id,
-            "ExecutionStatusUpdate",
+            HubEventKind::ExecutionStatusUpdate,
             ExecutionStatusUpdate {
                 execution_id: execution.id.clone(),
                 bot_agent_id: execution
