@@ -1,121 +1,106 @@
-// bosun's dashboard: log in with an API token, see the tenant's executions, live.
+// bosun's dashboard: the shell. Logs in with an API token, routes the URL's hash to a
+// page, and keeps the tenant's live event feed open for whichever page shows.
 //
 // The token is kept in this tab's sessionStorage and sent as `Authorization: Bearer`,
 // never in a URL. Live updates come from `GET /api/events` (server-sent events, read
-// with fetch so the token goes in a header); each event re-reads the first page, at
-// most every 300 ms. A dropped feed (a server restart) is reconnected with backoff.
+// with fetch so the token goes in a header); each page decides what an event changes.
+// A dropped feed (a server restart) is reconnected with backoff, and the page shown is
+// read again once it is back.
 
-const KEY = "bosun.token";
-const $ = (selector) => document.querySelector(selector);
+import { $, api, can, onRefused, readEvents, say, setPermissions, setTenant, setToken, token } from "./lib.js";
+import * as overview from "./overview.js";
+import * as executions from "./executions.js";
+import * as execution from "./execution.js";
+import * as jobs from "./jobs.js";
+import * as fleet from "./fleet.js";
 
-function token() {
-  return sessionStorage.getItem(KEY);
-}
+/** Each page: the hash it answers (`#/name/param`) and the module that shows it. */
+const PAGES = [
+  { path: /^$/, view: "overview", page: overview.overview },
+  { path: /^executions$/, view: "executions", page: executions.list },
+  { path: /^executions\/(.+)$/, view: "execution", page: execution.detail },
+  { path: /^jobs$/, view: "jobs", page: jobs.list },
+  { path: /^jobs\/(.+)$/, view: "job", page: jobs.detail },
+  { path: /^stuck$/, view: "stuck", page: fleet.stuck },
+  { path: /^agents$/, view: "agents", page: fleet.agents },
+  { path: /^packages$/, view: "packages", page: fleet.packages },
+];
 
-async function api(path) {
-  const answer = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
-  if (answer.status === 401) {
-    logOut("The token was refused: log in again.");
-    throw new Error("unauthorized");
-  }
-  if (!answer.ok) throw new Error(`${path}: ${answer.status}`);
-  return answer.json();
-}
+/** The page showing: what it returned from `show` (its `event`, `refresh`, `leave`). */
+let current = null;
 
 function logOut(message) {
-  sessionStorage.removeItem(KEY);
+  setToken(null);
+  leave();
+  for (const view of document.querySelectorAll("section.view")) view.hidden = true;
   $("#who").hidden = true;
-  $("#overview").hidden = true;
+  $("#nav").hidden = true;
   $("#login").hidden = false;
   $("#login-error").textContent = message || "";
+  say("");
 }
 
-function duration(seconds) {
-  if (seconds == null) return "";
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+function leave() {
+  current?.leave?.();
+  current = null;
 }
 
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text ?? "";
-  if (className) td.className = className;
-}
-
-function render(page, summary) {
-  const body = $("#executions tbody");
-  const rows = [];
-  for (const e of page.items) {
-    const row = document.createElement("tr");
-    row.dataset.id = e.id;
-    row.dataset.status = e.status;
-    cell(row, e.jobName);
-    cell(row, e.status, "status");
-    cell(row, e.agentId || "local");
-    cell(row, e.startTime ? new Date(e.startTime).toLocaleString() : "");
-    const started = e.startTime ? Date.parse(e.startTime) : null;
-    const ended = e.endTime ? Date.parse(e.endTime) : started ? Date.now() : null;
-    cell(row, started && ended ? duration((ended - started) / 1000) : "");
-    cell(row, e.exitCode);
-    cell(row, e.statusMessage || e.message);
-    rows.push(row);
+/** Shows the page the hash names. */
+async function route() {
+  if (!token()) return;
+  const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
+  const query = new URLSearchParams(search || "");
+  const found = PAGES.map((p) => ({ ...p, match: p.path.exec(path) })).find((p) => p.match);
+  leave();
+  say("");
+  for (const view of document.querySelectorAll("section.view")) view.hidden = true;
+  for (const link of document.querySelectorAll("#nav a")) {
+    const target = link.getAttribute("href").slice(2);
+    link.toggleAttribute("aria-current", target === path || (target && path.startsWith(`${target}/`)));
   }
-  body.replaceChildren(...rows);
-  $("#counts").textContent =
-    summary.counts.map((c) => `${c.status}: ${c.count}`).join(" · ") || "No executions yet.";
+  if (!found) {
+    say(`No page ${location.hash}: pick one above.`);
+    return;
+  }
+  const section = document.querySelector(`section[data-view="${found.view}"]`);
+  section.hidden = false;
+  const params = found.match.slice(1).map(decodeURIComponent);
+  try {
+    current = (await found.page(section, params, query)) || {};
+  } catch (error) {
+    if (error.status !== 401) say(error.message);
+    // Shown again once the feed is back, in case the server was away.
+    current = { refresh: () => route() };
+  }
 }
 
-// The first page of executions and the tenant's counts, shown.
-async function show() {
-  const [page, summary] = await Promise.all([
-    api("/api/executions?limit=50"),
-    api("/api/executions/summary"),
-  ]);
-  render(page, summary);
-}
-
-let pending = null;
-function refresh() {
-  if (pending) return;
-  pending = setTimeout(async () => {
-    pending = null;
-    try {
-      await show();
-    } catch (error) {
-      console.warn(error);
-    }
-  }, 300);
-}
-
-// Reads the event feed until it ends, then reconnects with backoff.
+/** Reads the event feed until logged out, reconnecting with backoff. */
 async function follow() {
   let wait = 500;
   while (token()) {
     try {
-      const answer = await fetch("/api/events", {
-        headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" },
-      });
-      if (answer.status === 401) return logOut("The token was refused: log in again.");
-      if (!answer.ok || !answer.body) throw new Error(`events: ${answer.status}`);
-      $("#live").textContent = "live";
-      wait = 500;
-      refresh();
-      const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (/^(event|data):/m.test(event)) refresh();
+      await readEvents("/api/events", (name, data) => {
+        if (name === "open") {
+          $("#live").textContent = "live";
+          wait = 500;
+          // Anything may have changed while the feed was down.
+          current?.refresh?.();
+          return;
         }
-      }
+        let payload = null;
+        try {
+          payload = data ? JSON.parse(data) : null;
+        } catch {
+          // `lagged` carries a count, not JSON.
+        }
+        if (name === "lagged") current?.refresh?.();
+        else current?.event?.(name, payload);
+      });
     } catch (error) {
+      if (error.status === 401) return;
       console.warn(error);
     }
+    if (!token()) return;
     $("#live").textContent = "reconnecting…";
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 15000);
@@ -124,22 +109,32 @@ async function follow() {
 
 async function start() {
   const me = await api("/api/me");
+  setPermissions(me.permissions);
+  setTenant(me.tenant.slug);
   $("#tenant").textContent = me.tenant.slug;
   $("#login").hidden = true;
   $("#who").hidden = false;
-  $("#overview").hidden = false;
-  await show();
+  $("#nav").hidden = false;
+  // Pages a token cannot read are left out of the menu.
+  const needs = { executions: "executions", jobs: "jobs", stuck: "monitor", agents: "agents", packages: "packages" };
+  for (const link of document.querySelectorAll("#nav a")) {
+    const resource = needs[link.getAttribute("href").slice(2)];
+    link.hidden = resource ? !can(resource, "view") : false;
+  }
+  await route();
   follow();
 }
 
+onRefused(logOut);
+window.addEventListener("hashchange", route);
 $("#login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  sessionStorage.setItem(KEY, $("#token").value.trim());
+  setToken($("#token").value.trim());
   $("#token").value = "";
   try {
     await start();
   } catch (error) {
-    if (error.message !== "unauthorized") $("#login-error").textContent = String(error);
+    if (error.status !== 401) $("#login-error").textContent = error.message;
   }
 });
 $("#logout").addEventListener("click", () => logOut());

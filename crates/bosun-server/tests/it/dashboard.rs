@@ -16,7 +16,25 @@ async fn the_page_is_served_without_a_token_and_allows_only_its_own_script() {
     let server = TestServer::start(&dir.path().join("home"), &url).await;
     for (path, kind, holds) in [
         ("/", "text/html", "form id=\"login\""),
-        ("/ui/app.js", "text/javascript", "sessionStorage"),
+        (
+            "/ui/app.js",
+            "text/javascript",
+            "readEvents(\"/api/events\"",
+        ),
+        ("/ui/lib.js", "text/javascript", "sessionStorage"),
+        (
+            "/ui/overview.js",
+            "text/javascript",
+            "/api/executions/activity",
+        ),
+        (
+            "/ui/executions.js",
+            "text/javascript",
+            "export async function list",
+        ),
+        ("/ui/execution.js", "text/javascript", "/logs/follow"),
+        ("/ui/jobs.js", "text/javascript", "/run"),
+        ("/ui/fleet.js", "text/javascript", "packages/upload"),
         ("/ui/style.css", "text/css", "table"),
     ] {
         let answer = server.http.get(server.url(path)).send().await.unwrap();
@@ -30,6 +48,11 @@ async fn the_page_is_served_without_a_token_and_allows_only_its_own_script() {
             "{policy}"
         );
         assert!(answer.text().await.unwrap().contains(holds), "{path}");
+    }
+    // Only the page's own files: any other name, or a way out of the folder, is a 404.
+    for path in ["/ui/nope.js", "/ui/..%2FCargo.toml", "/ui/mod.rs"] {
+        let answer = server.http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), 404, "{path}");
     }
     server.stop().await;
 }
