@@ -29,13 +29,22 @@
 //! - (f) 1,000 agents connected to the hub from this process, each invoking
 //!   `KeepAlive` every second: the server's CPU over a window, as a share of one
 //!   core, and its resident memory. Goals: < 10 % and ≤ 100 MiB.
+//! - (g) The dashboard with 100,000 history rows (written as in (c)) against an
+//!   identical server with none: the time of opening its overview and its
+//!   executions page, every request the browser makes one after another, p50 and
+//!   p99. Goal: < 300 ms with the rows. Then 20 pages held open, each with its live
+//!   feed: the server's resident memory they add, and its CPU over an idle window
+//!   against the same window with none open. Goals: ≤ 5 MiB, and no more CPU than
+//!   the clock's resolution can tell apart.
 //!
-//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c,d,e,f]`; see
+//! `cargo bench -p bosun --bench server [-- --quick] [--only a,b,c,d,e,f,g]`; see
 //! [`settings::USAGE`]. docs/PERFORMANCE.md explains the figures and records a run.
 
 // A crate root finds its modules beside it; these live in server/.
 #[path = "server/api.rs"]
 mod api;
+#[path = "server/dashboard.rs"]
+mod dashboard;
 #[path = "server/figures.rs"]
 mod figures;
 #[path = "server/fleet.rs"]
@@ -58,6 +67,7 @@ mod throughput;
 use bosun_test_utils::bench::{self, Run};
 
 use crate::api::Api;
+use crate::dashboard::Page;
 use crate::figures::{Goal, Row, list, median, mib, per_round, percentile, print_table, seconds};
 use crate::latency::Sample;
 use crate::process::{AgentProcess, ServerProcess, UpFlags};
@@ -79,6 +89,13 @@ const REMOTE_GOAL: f64 = 1.5;
 /// The goals of (f): the server's CPU, in % of one core, and its memory.
 const FLEET_CPU_GOAL_PERCENT: f64 = 10.0;
 const FLEET_MEMORY_GOAL_MIB: f64 = 100.0;
+
+/// The goals of (g): a page open with the long history, in seconds; the memory open
+/// pages add; their feeds' idle CPU above none open, in % of one core: three of
+/// `/proc`'s clock ticks in a 30 s window, about what two reads of it can tell apart.
+const PAGE_OPEN_GOAL_SECONDS: f64 = 0.3;
+const OPEN_PAGES_MEMORY_GOAL_MIB: f64 = 5.0;
+const OPEN_PAGES_CPU_MARGIN_PERCENT: f64 = 0.1;
 
 fn main() {
     let parsed = Settings::from_args(std::env::args().skip(1));
@@ -147,6 +164,9 @@ impl<'a> Bench<'a> {
         }
         if self.settings.parts.wants('f') {
             self.fleet()?;
+        }
+        if self.settings.parts.wants('g') {
+            self.dashboard()?;
         }
         self.run.report(print_table);
         Ok(())
@@ -672,6 +692,185 @@ impl<'a> Bench<'a> {
             format!("(f) server peak RSS (VmHWM) with {n} agents"),
             memory.peak,
         ));
+        Ok(())
+    }
+
+    // ------------------------------------------------------- (g) dashboard
+
+    /// (g): the dashboard's pages opened with a long history against an empty one,
+    /// then what open pages with their live feeds cost the idle server.
+    fn dashboard(&mut self) -> Fallible<()> {
+        use std::time::{Duration, Instant};
+
+        let (rounds, n, rows) = (
+            self.settings.latency_rounds,
+            self.settings.opens,
+            self.settings.rows,
+        );
+        let (pages, window) = (self.settings.pages, self.settings.window_secs);
+        const WARM: usize = 5;
+        let flags = UpFlags {
+            max_concurrent: self.settings.max_concurrent,
+            history_limit: (rows + 100) as i64,
+            more: Vec::new(),
+        };
+        let home = self.run.dir("g-loaded");
+        let first = ServerProcess::start(&home, &flags)?;
+        let written = memory::write_history(&self.run.runtime, first, &home, rows)?;
+        let loaded = ServerProcess::start(&home, &flags)?;
+        let empty = ServerProcess::start(&self.run.dir("g-empty"), &flags)?;
+        let setup = Api::new(&empty.url, &empty.token);
+        self.block(async move { setup.create_job(&throughput::definition()).await })?;
+        let (loaded_page, empty_page) = (
+            Page::new(&loaded.url, &loaded.token),
+            Page::new(&empty.url, &empty.token),
+        );
+        // Warm-up: each server's caches, the connections, the page cache.
+        self.block(dashboard::opens(loaded_page.clone(), WARM))?;
+        self.block(dashboard::opens(empty_page.clone(), WARM))?;
+
+        let (mut with_rows, mut without) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            for step in 0..2 {
+                if (round + step) % 2 == 0 {
+                    with_rows.push(self.block(dashboard::opens(loaded_page.clone(), n))?);
+                } else {
+                    without.push(self.block(dashboard::opens(empty_page.clone(), n))?);
+                }
+            }
+        }
+        empty.stop()?;
+        self.run.note(format!(
+            "(g) history of {rows} finished executions written through bosun_store in {} \
+             (database and WAL {}); rounds {rounds} of {n} opens of each page a side",
+            seconds(written.seconds),
+            mib(written.database_bytes as f64),
+        ));
+        type Pick = fn(&dashboard::Opens) -> &Vec<f64>;
+        let pages_opened: [(&str, &str, Pick); 2] = [
+            ("overview", "overview open", |o| &o.overview),
+            ("executions", "executions page (first, next, Failed)", |o| {
+                &o.executions
+            }),
+        ];
+        for (short, name, pick) in pages_opened {
+            for p in [50.0, 99.0] {
+                let of = |side: &[dashboard::Opens]| -> Vec<f64> {
+                    side.iter().map(|o| percentile(pick(o), p)).collect()
+                };
+                let (loaded_p, empty_p) = (of(&with_rows), of(&without));
+                let ratios = per_round(&loaded_p, &empty_p, |loaded, empty| loaded / empty);
+                self.run.note(format!(
+                    "(g) {short} p{p}: per round, {rows} rows {}; empty {}; ratios {}",
+                    list(&loaded_p, seconds),
+                    list(&empty_p, seconds),
+                    list(&ratios, |r| format!("{r:.2}"))
+                ));
+                self.run.rows.push(Row {
+                    measure: format!("(g) {name} with {rows} rows, p{p} (÷ empty)"),
+                    bosun: seconds(median(&loaded_p)),
+                    baseline: seconds(median(&empty_p)),
+                    figure: median(&loaded_p),
+                    goal: Goal::UnderSeconds {
+                        limit: PAGE_OPEN_GOAL_SECONDS,
+                        ratio: median(&ratios),
+                    },
+                });
+            }
+        }
+        // Where the time goes: each request's median over all rounds, both sides.
+        let by_request = |side: &[dashboard::Opens]| -> Vec<(&'static str, f64)> {
+            let mut all: Vec<(&'static str, Vec<f64>)> = Vec::new();
+            for opens in side {
+                for (route, times) in &opens.requests {
+                    match all.iter_mut().find(|(r, _)| r == route) {
+                        Some((_, seen)) => seen.extend(times),
+                        None => all.push((route, times.clone())),
+                    }
+                }
+            }
+            all.into_iter().map(|(r, t)| (r, median(&t))).collect()
+        };
+        let empty_requests = by_request(&without);
+        let requests: Vec<String> = by_request(&with_rows)
+            .into_iter()
+            .map(|(route, loaded)| {
+                let empty = empty_requests
+                    .iter()
+                    .find(|(r, _)| *r == route)
+                    .map_or(f64::NAN, |(_, t)| *t);
+                format!("`{route}` {} / {}", seconds(loaded), seconds(empty))
+            })
+            .collect();
+        self.run.note(format!(
+            "(g) each request's median, {rows} rows / empty: {}",
+            requests.join(", ")
+        ));
+
+        // Open pages, on the idle server with the rows.
+        let settle = Duration::from_secs(1);
+        let window = Duration::from_secs(window as u64);
+        std::thread::sleep(settle);
+        let idle_window = |server: &ServerProcess| -> Fallible<f64> {
+            let (cpu, started) = (server.cpu_seconds()?, Instant::now());
+            std::thread::sleep(window);
+            let used = server.cpu_seconds()? - cpu;
+            Ok(100.0 * used / started.elapsed().as_secs_f64())
+        };
+        let none_open = idle_window(&loaded)?;
+        let (before, cpu_before) = (loaded.memory()?, loaded.cpu_seconds()?);
+        let close = tokio_util::sync::CancellationToken::new();
+        let (open_pages, feeds) = self.block(dashboard::open_pages(
+            loaded.url.clone(),
+            loaded.token.clone(),
+            pages,
+            close.clone(),
+        ))?;
+        std::thread::sleep(settle);
+        let (after, cpu_opening) = (loaded.memory()?, loaded.cpu_seconds()? - cpu_before);
+        let with_feeds = idle_window(&loaded)?;
+        close.cancel();
+        let mut read = dashboard::FeedRead::default();
+        for feed in feeds {
+            let got = self.run.runtime.block_on(feed.closed())?;
+            read.comments += got.comments;
+            read.events += got.events;
+        }
+        drop(open_pages);
+        // The server still answers, on new connections.
+        self.block(dashboard::opens(Page::new(&loaded.url, &loaded.token), 1))?;
+        loaded.stop()?;
+
+        let added = after.rss as f64 - before.rss as f64;
+        self.run.note(format!(
+            "(g) {pages} open pages: server RSS {} before, {} 1 s after opening them (each \
+             its overview, its feed, the re-read), peak {}; opening them took {:.2} s of \
+             the server's CPU; over {:.0} s windows its CPU was {none_open:.3} % of a core \
+             with none open, {with_feeds:.3} % with the {pages} feeds; the feeds brought \
+             {} keep-alive comments and {} events; after closing them the server answered \
+             a page open",
+            mib(before.rss as f64),
+            mib(after.rss as f64),
+            mib(after.peak as f64),
+            cpu_opening,
+            window.as_secs_f64(),
+            read.comments,
+            read.events,
+        ));
+        self.run.rows.push(Row {
+            measure: format!("(g) server RSS added by {pages} open pages"),
+            bosun: mib(added),
+            baseline: "–".to_owned(),
+            figure: added,
+            goal: Goal::AtMostMib(OPEN_PAGES_MEMORY_GOAL_MIB),
+        });
+        self.run.rows.push(Row {
+            measure: format!("(g) server CPU, idle, {pages} pages' feeds, above none open"),
+            bosun: format!("{with_feeds:.3} % of a core"),
+            baseline: format!("{none_open:.3} % of a core"),
+            figure: with_feeds - none_open,
+            goal: Goal::AbovePercent(OPEN_PAGES_CPU_MARGIN_PERCENT),
+        });
         Ok(())
     }
 }

@@ -19,6 +19,12 @@ pub(crate) enum Goal {
     UnderPercent(f64),
     /// At most this many bytes.
     AtMostMib(f64),
+    /// The bosun side's time (the figure) under `limit` seconds; `ratio`, bosun ÷
+    /// baseline, is shown beside it and not judged.
+    UnderSeconds { limit: f64, ratio: f64 },
+    /// Above the baseline side by at most this many percent of one core (the
+    /// figure: bosun minus baseline).
+    AbovePercent(f64),
 }
 
 /// One line of the result table.
@@ -26,7 +32,8 @@ pub(crate) struct Row {
     pub(crate) measure: String,
     pub(crate) bosun: String,
     pub(crate) baseline: String,
-    /// The figure the goal is checked on: the ratio, the bytes or the percentage.
+    /// The figure the goal is checked on: the ratio, the bytes, the percentage or
+    /// the seconds.
     pub(crate) figure: f64,
     pub(crate) goal: Goal,
 }
@@ -38,6 +45,8 @@ impl Row {
             Goal::AtMost(goal) => self.figure <= goal,
             Goal::UnderPercent(goal) => self.figure < goal,
             Goal::AtMostMib(goal) => self.figure <= goal * 1024.0 * 1024.0,
+            Goal::UnderSeconds { limit, .. } => self.figure < limit,
+            Goal::AbovePercent(goal) => self.figure <= goal,
         }
     }
 }
@@ -51,6 +60,13 @@ pub(crate) fn print_table(rows: &[Row]) {
             Goal::AtMost(goal) => (format!("{:.3}", row.figure), format!("≤ {goal}")),
             Goal::UnderPercent(goal) => ("–".to_owned(), format!("< {goal} % of a core")),
             Goal::AtMostMib(goal) => ("–".to_owned(), format!("≤ {goal} MiB")),
+            Goal::UnderSeconds { limit, ratio } => {
+                (format!("{ratio:.3}"), format!("< {:.0} ms", limit * 1e3))
+            }
+            Goal::AbovePercent(goal) => (
+                format!("{:+.2} %", row.figure),
+                format!("≤ baseline + {goal} % of a core"),
+            ),
         };
         let result = if row.met() { "pass" } else { "FAIL" };
         println!(

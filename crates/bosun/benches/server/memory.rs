@@ -9,7 +9,8 @@
 //! started again with a history limit that keeps them all, and exercised: every
 //! execution listed in pages of 1000, the first pages of the default size, a status
 //! filter that matches nothing (a scan of the whole history), the monitor routes,
-//! and a few jobs run and read back.
+//! and a few jobs run and read back. (g) fills its server's history the same way
+//! ([`write_history`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -63,23 +64,7 @@ pub(crate) fn measure(
     let server = ServerProcess::start(home, &flags)?;
     std::thread::sleep(SETTLE);
     let idle = server.memory()?;
-    let api = Api::new(&server.url, &server.token);
-    let template = runtime.block_on(crate::on_worker(async move {
-        api.create_job(&definition()).await?;
-        let id = api.run(JOB).await?;
-        api.finished(&id, Duration::from_millis(5)).await
-    }))?;
-    server.stop()?;
-
-    let started = Instant::now();
-    let url = format!("sqlite://{}", home.join("bosun.db").display());
-    runtime.block_on(crate::on_worker(fill(url, template, rows)))?;
-    let fill_seconds = started.elapsed().as_secs_f64();
-    let database_bytes = ["bosun.db", "bosun.db-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(home.join(f)).ok())
-        .map(|m| m.len())
-        .sum();
+    let written = write_history(runtime, server, home, rows)?;
 
     let server = ServerProcess::start(home, &flags)?;
     std::thread::sleep(SETTLE);
@@ -105,9 +90,49 @@ pub(crate) fn measure(
         loaded_start,
         listed_all,
         exercised,
-        fill_seconds,
-        database_bytes,
+        fill_seconds: written.seconds,
+        database_bytes: written.database_bytes,
         listed,
+    })
+}
+
+/// A history written into a stopped server's store.
+pub(crate) struct Written {
+    /// How long writing it took.
+    pub(crate) seconds: f64,
+    /// The database and its WAL afterwards.
+    pub(crate) database_bytes: u64,
+}
+
+/// Makes [`JOB`] on `server` (serving from `home`), runs it once, stops the server,
+/// and writes `rows` finished executions like that one into its store. The caller
+/// starts it again, with a history limit that keeps them.
+pub(crate) fn write_history(
+    runtime: &tokio::runtime::Runtime,
+    server: ServerProcess,
+    home: &Path,
+    rows: usize,
+) -> Fallible<Written> {
+    let api = Api::new(&server.url, &server.token);
+    let template = runtime.block_on(crate::on_worker(async move {
+        api.create_job(&definition()).await?;
+        let id = api.run(JOB).await?;
+        api.finished(&id, Duration::from_millis(5)).await
+    }))?;
+    server.stop()?;
+
+    let started = Instant::now();
+    let url = format!("sqlite://{}", home.join("bosun.db").display());
+    runtime.block_on(crate::on_worker(fill(url, template, rows)))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let database_bytes = ["bosun.db", "bosun.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(home.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(Written {
+        seconds,
+        database_bytes,
     })
 }
 

@@ -5,26 +5,34 @@ use std::path::PathBuf;
 use bosun_test_utils::bench::Parts;
 
 /// The bench's parts: a = latency, b = throughput, c = memory, d = packages,
-/// e = a bot's start on an agent, f = a thousand agents' keep-alives.
-const PARTS: [char; 6] = ['a', 'b', 'c', 'd', 'e', 'f'];
+/// e = a bot's start on an agent, f = a thousand agents' keep-alives, g = the
+/// dashboard with a long history.
+const PARTS: [char; 7] = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 
 pub(crate) const USAGE: &str = "usage: cargo bench -p bosun --bench server -- \
-[--quick] [--only a,b,c,d,e,f] [--jobs N] [--rows N] [other flags]
+[--quick] [--only a,b,c,d,e,f,g] [--jobs N] [--rows N] [other flags]
   --quick             a smoke run, not figures to quote: (a) 3 rounds of 30 samples,
                       (b) 2 rounds of 1000 jobs, (c) 10000 history rows, (d) 2 rounds
                       of a 10 MiB package and a 20 MiB one for memory, (e) 3 rounds
-                      of 20 starts, (f) a 10 s window
+                      of 20 starts, (f) a 10 s window, (g) 3 rounds of 10 opens,
+                      10000 rows, 10 s windows
   --only LIST         the parts to run (also BOSUN_BENCH_ONLY): a = trigger-to-start
                       latency, b = sustained executions/s, c = server memory,
                       d = package upload and download, e = a bot's start on an agent
-                      against the local runner, f = a thousand agents' keep-alives
-  --rounds N          rounds of (a), (e) and (b) [default: 7, 7 and 3]
+                      against the local runner, f = a thousand agents' keep-alives,
+                      g = the dashboard's pages with a long history, and open pages
+  --rounds N          rounds of (a), (e), (g) and (b) [default: 7, 7, 7 and 3]
   --samples N         latency samples per side and round in (a) [default: 200]
   --bot-samples N     bot starts per side and round in (e) [default: 100]
   --agents N          agents connected at once in (f) [default: 1000]
-  --window N          seconds (f) measures for, once all are connected [default: 30]
+  --window N          seconds (f) measures for, once all are connected, and each
+                      of (g)'s two idle windows [default: 30]
+  --opens N           opens of each dashboard page per side and round in (g)
+                      [default: 50]
+  --pages N           pages (g) holds open, each with its live feed [default: 20]
   --jobs N            no-op jobs per side and round in (b) [default: 10000]
-  --rows N            finished executions in the history of (c) [default: 100000]
+  --rows N            finished executions in the history of (c) and (g)
+                      [default: 100000]
   --package-mib N     the package (d) moves each round, in MiB [default: 50]
   --big-package-mib N the package (d) uploads for the server's memory [default: 100]
   --max-concurrent N  the server's --max-concurrent, and the bare loop's jobs at once
@@ -44,6 +52,8 @@ pub(crate) struct Settings {
     pub(crate) bot_samples: usize,
     pub(crate) agents: usize,
     pub(crate) window_secs: usize,
+    pub(crate) opens: usize,
+    pub(crate) pages: usize,
     pub(crate) throughput_rounds: usize,
     pub(crate) jobs: usize,
     pub(crate) rows: usize,
@@ -84,9 +94,11 @@ impl Settings {
                 "--only" => only = Some(value()?),
                 "--scratch" => settings.scratch = value()?.into(),
                 "--rounds" => rounds = Some(count(&flag, &value()?)?),
-                "--samples" | "--bot-samples" | "--agents" | "--window" | "--jobs" | "--rows"
-                | "--max-concurrent" | "--submitters" | "--history-limit" | "--package-mib"
-                | "--big-package-mib" => given.push((flag.clone(), count(&flag, &value()?)?)),
+                "--samples" | "--bot-samples" | "--agents" | "--window" | "--opens" | "--pages"
+                | "--jobs" | "--rows" | "--max-concurrent" | "--submitters" | "--history-limit"
+                | "--package-mib" | "--big-package-mib" => {
+                    given.push((flag.clone(), count(&flag, &value()?)?))
+                }
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -102,6 +114,8 @@ impl Settings {
                 "--bot-samples" => settings.bot_samples = n,
                 "--agents" => settings.agents = n,
                 "--window" => settings.window_secs = n,
+                "--opens" => settings.opens = n,
+                "--pages" => settings.pages = n,
                 "--jobs" => settings.jobs = n,
                 "--rows" => settings.rows = n,
                 "--package-mib" => settings.package_mib = n,
@@ -125,6 +139,8 @@ impl Settings {
             bot_samples: 100,
             agents: 1000,
             window_secs: 30,
+            opens: 50,
+            pages: 20,
             throughput_rounds: 3,
             jobs: 10_000,
             rows: 100_000,
@@ -143,6 +159,7 @@ impl Settings {
             samples: 30,
             bot_samples: 20,
             window_secs: 10,
+            opens: 10,
             throughput_rounds: 2,
             jobs: 1_000,
             rows: 10_000,
