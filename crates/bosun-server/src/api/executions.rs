@@ -1,11 +1,13 @@
-//! Executions: list with filters and paging, get with history, cancel.
+//! Executions: list with filters and paging, counts by status, get with history,
+//! cancel.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use bosun_core::ExecutionStatus;
 use bosun_core::wire::{self, ErrorBody, Page};
-use bosun_store::{Execution, ExecutionFilter};
+use bosun_core::{ExecutionStatus, LOCAL_AGENT, TriggerKind};
+use bosun_store::{Execution, ExecutionFilter, RunBy};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -24,6 +26,17 @@ pub(super) struct ListQuery {
     /// Only in this status (any case).
     #[param(value_type = Option<bosun_core::ExecutionStatus>)]
     status: Option<String>,
+    /// Only those run by this agent (id or name), or by the server's own runner:
+    /// `local`.
+    agent: Option<String>,
+    /// Only those started this way: `api`, `schedule`, `file` or `seed` (any case).
+    trigger: Option<String>,
+    /// Only those that ran this package (id or name) on an agent.
+    package: Option<String>,
+    /// Only those created at or after this time (RFC 3339).
+    from: Option<String>,
+    /// Only those created before this time (RFC 3339).
+    to: Option<String>,
     /// At most this many, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
@@ -40,7 +53,8 @@ pub(super) struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "one page; `next` is absent on the last", body = Page<wire::Execution>),
-        (status = 400, description = "an unknown status, a limit out of range or a bad cursor", body = ErrorBody),
+        (status = 400, description = "an unknown status or trigger, a time that is not RFC 3339, `from` not before `to`, a limit out of range or a bad cursor", body = ErrorBody),
+        (status = 404, description = "no such job, agent or package", body = ErrorBody),
     )
 )]
 pub(super) async fn list(
@@ -63,19 +77,87 @@ pub(super) async fn list(
         })?),
         None => None,
     };
+    let trigger = query
+        .trigger
+        .as_deref()
+        .map(TriggerKind::from_name)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (from, to) = (time("from", &query.from)?, time("to", &query.to)?);
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(ApiError::BadRequest(format!(
+            "`from` ({from}) is not before `to` ({to}): give a `from` earlier than `to`"
+        )));
+    }
     if let Some(limit) = query.limit.filter(|l| !(1..=1000).contains(l)) {
         return Err(ApiError::BadRequest(format!(
             "limit {limit} is out of range: use 1 to 1000"
         )));
     }
+    let run_by = match &query.agent {
+        Some(agent) => Some(run_by(&state, &caller, agent).await?),
+        None => None,
+    };
+    let package_id = match &query.package {
+        Some(package) => Some(
+            state
+                .store
+                .package(&caller.tenant.id, package)
+                .await?
+                .ok_or(ApiError::NotFound("package"))?
+                .id,
+        ),
+        None => None,
+    };
     let filter = ExecutionFilter {
         job_id,
         status,
+        run_by,
+        trigger,
+        package_id,
+        from,
+        to,
         limit: query.limit,
         before: query.before,
     };
     let page = state.store.executions(&caller.tenant.id, &filter).await?;
     Ok(Json(page.into()))
+}
+
+/// The query parameter `name`, an RFC 3339 time, if given.
+fn time(name: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "`{name}` {text:?} is not a time ({e}): use RFC 3339, e.g. \
+                 2026-01-02T15:04:05Z (in a URL, write an offset's + as %2B)"
+            ))
+        })
+}
+
+/// Where the agent a list is filtered by runs executions: `local` (or the built-in
+/// agent's id) is the server's own runner, any other the tenant's agent of that id
+/// or name.
+async fn run_by(state: &AppState, caller: &Caller, agent: &str) -> Result<RunBy, ApiError> {
+    if agent.trim().eq_ignore_ascii_case(LOCAL_AGENT) {
+        return Ok(RunBy::Local);
+    }
+    let found = state
+        .store
+        .agent_by_id_or_name(&caller.tenant.id, agent)
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    Ok(if found.name == LOCAL_AGENT {
+        RunBy::Local
+    } else {
+        RunBy::Agent(found.id)
+    })
 }
 
 /// How many of the tenant's executions are in each status (executions:view).

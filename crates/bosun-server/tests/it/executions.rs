@@ -1,0 +1,134 @@
+//! The executions routes the dashboard reads beyond the plain list: its filters by
+//! agent, trigger, package and time. Each test runs once per engine.
+
+use serde_json::{Value, json};
+
+use crate::hub::{agent, trigger, upload};
+use crate::support::{TestServer, on_each_engine, sh_job};
+
+/// The ids `GET /api/executions?{query}` lists, newest first.
+async fn ids(server: &TestServer, query: &str) -> Vec<String> {
+    let (status, page) = server.get(&format!("/api/executions?{query}")).await;
+    assert_eq!(status, 200, "{query}: {page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Asserts `GET path` answers `status` with a message holding `says`.
+async fn refused(server: &TestServer, path: &str, status: u16, says: &str) {
+    let (code, body) = server.get(path).await;
+    assert_eq!(code, status, "{path}: {body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(says), "{path}: {message}");
+}
+
+/// Runs `job` through the API with `arguments` and waits for its end.
+async fn ran(server: &TestServer, job: &str, arguments: Value) -> Value {
+    let (status, execution) = server
+        .post(
+            &format!("/api/jobs/{job}/run"),
+            json!({ "arguments": arguments }),
+        )
+        .await;
+    assert_eq!(status, 202, "{execution}");
+    server.finished(execution["id"].as_str().unwrap()).await
+}
+
+#[tokio::test]
+async fn the_list_filters_by_agent_trigger_package_and_time() {
+    on_each_engine(|server| async move {
+        server.post("/api/jobs", sh_job("here", "true")).await;
+        let first = ran(&server, "here", json!([])).await;
+        let second = ran(&server, "here", json!([])).await;
+        let local = vec![
+            second["id"].as_str().unwrap().to_owned(),
+            first["id"].as_str().unwrap().to_owned(),
+        ];
+        // Sent to an agent that is not connected: it waits there, Pending.
+        let (robot, _) = agent(&server, "robot-1").await;
+        let package = upload(&server, "hello", "1.0.0").await;
+        let remote = trigger(&server, &robot, "hello").await;
+        let (_, sent) = server.get(&format!("/api/executions/{remote}")).await;
+        let remote = vec![remote];
+
+        let (_, agents) = server.get("/api/agents").await;
+        let builtin = agents["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "local")
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .unwrap();
+        for (query, expected) in [
+            ("agent=local", &local),
+            ("agent=LOCAL", &local),
+            (&format!("agent={builtin}"), &local),
+            ("agent=robot-1", &remote),
+            (&format!("agent={robot}"), &remote),
+            ("trigger=SEED", &remote),
+            ("trigger=api", &local),
+            ("package=hello", &remote),
+            (&format!("package={package}"), &remote),
+            (
+                &format!("from={}", sent["createdAt"].as_str().unwrap()),
+                &remote,
+            ),
+            (
+                &format!("to={}", sent["createdAt"].as_str().unwrap()),
+                &local,
+            ),
+            ("agent=local&trigger=seed", &vec![]),
+            (
+                "job=here&agent=local&trigger=api&status=completedsuccessfully",
+                &local,
+            ),
+        ] {
+            assert_eq!(&ids(&server, query).await, expected, "{query}");
+        }
+        // Filters hold across pages.
+        let (_, page) = server
+            .get("/api/executions?agent=local&trigger=api&limit=1")
+            .await;
+        assert_eq!(page["items"][0]["id"], local[0].as_str());
+        let next = page["next"].as_str().unwrap();
+        let rest = ids(&server, &format!("agent=local&trigger=api&before={next}")).await;
+        assert_eq!(rest, local[1..]);
+
+        refused(
+            &server,
+            "/api/executions?trigger=cron",
+            400,
+            "use one of api, schedule, file, seed",
+        )
+        .await;
+        refused(&server, "/api/executions?from=yesterday", 400, "RFC 3339").await;
+        refused(&server, "/api/executions?to=2026-01-02", 400, "RFC 3339").await;
+        refused(
+            &server,
+            "/api/executions?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            400,
+            "is not before",
+        )
+        .await;
+        refused(
+            &server,
+            "/api/executions?agent=robot-9",
+            404,
+            "agent not found",
+        )
+        .await;
+        refused(
+            &server,
+            "/api/executions?package=nothing",
+            404,
+            "package not found",
+        )
+        .await;
+        server.stop().await;
+    })
+    .await;
+}
