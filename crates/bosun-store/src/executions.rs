@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
 use crate::row::Row;
-use crate::status_sql::{ACTIVE, PENDING};
+use crate::status_sql::{ACTIVE, FAILED, PENDING};
 use crate::time::{from_ms, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
 
@@ -218,6 +218,18 @@ pub enum RunBy {
     Local,
     /// The remote agent with this id.
     Agent(String),
+}
+
+/// The tenant's executions created in one bucket of time, for
+/// [`Store::execution_activity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCount {
+    /// When the bucket starts.
+    pub start: DateTime<Utc>,
+    /// How many were created in it.
+    pub total: i64,
+    /// How many of those ended in a failure ([`ExecutionStatus::is_failure`]).
+    pub failed: i64,
 }
 
 /// One page of a list, newest first.
@@ -450,6 +462,59 @@ impl Store {
             None
         };
         Ok(Page { items, next })
+    }
+
+    /// The tenant's executions created in `count` buckets of `bucket` each, the
+    /// first starting at `start`: every bucket, oldest first, those with none
+    /// counting zero. One statement counts them, grouped by bucket, over the
+    /// tenant's index of creation times; no execution is read.
+    pub async fn execution_activity(
+        &self,
+        tenant_id: &str,
+        start: DateTime<Utc>,
+        bucket: chrono::TimeDelta,
+        count: usize,
+    ) -> Result<Vec<ActivityCount>, StoreError> {
+        let about = "counting executions by time";
+        let length = bucket.num_milliseconds().max(1);
+        let first = to_ms(start);
+        let buckets = i64::try_from(count).unwrap_or(i64::MAX);
+        let end = first.saturating_add(length.saturating_mul(buckets));
+        let failed = &*FAILED;
+        let rows = sqlx::query(&format!(
+            "SELECT (created_at - $2) / $3 AS bucket, COUNT(*) AS total, \
+             SUM(CASE WHEN status IN ({failed}) THEN 1 ELSE 0 END) AS failed \
+             FROM executions WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $4 \
+             GROUP BY 1"
+        ))
+        .bind(tenant_id)
+        .bind(first)
+        .bind(length)
+        .bind(end)
+        .fetch_all(self.pool())
+        .await
+        .about(about)?;
+        let mut counts: Vec<ActivityCount> = (0..buckets)
+            .map(|i| ActivityCount {
+                start: from_ms(first + i * length),
+                total: 0,
+                failed: 0,
+            })
+            .collect();
+        for row in &rows {
+            let row = Row::new(row, "executions", about);
+            let index: i64 = row.get("bucket")?;
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| counts.get_mut(i))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "activity bucket",
+                    why: format!("bucket {index} is outside the window's {count}"),
+                })?;
+            slot.total = row.get("total")?;
+            slot.failed = row.get("failed")?;
+        }
+        Ok(counts)
     }
 
     /// How many of the tenant's executions are in each status, in the order of

@@ -35,8 +35,8 @@ use sqlx::{AnyPool, Executor};
 pub use agents::MACHINE_KEY_PREFIX;
 pub use error::StoreError;
 pub use executions::{
-    ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page, RemoteTarget,
-    RunBy, Started,
+    ActivityCount, ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page,
+    RemoteTarget, RunBy, Started,
 };
 pub use model::{
     Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule, Package,

@@ -1,11 +1,11 @@
-//! Executions: list with filters and paging, counts by status, get with history,
-//! cancel.
+//! Executions: list with filters and paging, counts by status and over time, get
+//! with history, cancel.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bosun_core::wire::{self, ErrorBody, Page};
-use bosun_core::{ExecutionStatus, LOCAL_AGENT, TriggerKind};
+use bosun_core::{ActivityWindow, ExecutionStatus, LOCAL_AGENT, TriggerKind};
 use bosun_store::{Execution, ExecutionFilter, RunBy};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -158,6 +158,64 @@ async fn run_by(state: &AppState, caller: &Caller, agent: &str) -> Result<RunBy,
     } else {
         RunBy::Agent(found.id)
     })
+}
+
+/// The query of `GET /api/executions/activity`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub(super) struct ActivityQuery {
+    /// `hour` (the default: 60 one-minute buckets) or `day` (96 quarter hours).
+    window: Option<String>,
+}
+
+/// How many of the tenant's executions were created, and how many of those failed
+/// (`Failed`, `TimedOut`), in each minute of the last hour or each quarter hour of the
+/// last day: every bucket, oldest first, the last one holding now (executions:view).
+#[utoipa::path(
+    get,
+    path = "/api/executions/activity",
+    operation_id = "executions_activity",
+    tag = "executions",
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "the counts, one per bucket", body = wire::ExecutionActivity),
+        (status = 400, description = "an unknown window", body = ErrorBody),
+    )
+)]
+pub(super) async fn activity(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
+) -> Result<Json<wire::ExecutionActivity>, ApiError> {
+    caller.require(Resource::Executions, Action::View)?;
+    let window = match query.window.as_deref() {
+        Some(name) => {
+            ActivityWindow::from_name(name).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        None => ActivityWindow::Hour,
+    };
+    let counts = state
+        .store
+        .execution_activity(
+            &caller.tenant.id,
+            window.first_bucket(Utc::now()),
+            chrono::TimeDelta::seconds(window.bucket_seconds()),
+            window.buckets(),
+        )
+        .await?;
+    Ok(Json(wire::ExecutionActivity {
+        window: Some(window),
+        bucket_seconds: window.bucket_seconds(),
+        buckets: counts
+            .into_iter()
+            .map(|c| wire::ActivityBucket {
+                start: Some(c.start),
+                total: c.total,
+                failed: c.failed,
+            })
+            .collect(),
+    }))
 }
 
 /// How many of the tenant's executions are in each status (executions:view).

@@ -105,6 +105,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(triggers::delete))
         .routes(routes!(executions::list))
         .routes(routes!(executions::summary))
+        .routes(routes!(executions::activity))
         .routes(routes!(executions::get))
         .routes(routes!(executions::cancel))
         .routes(routes!(logs::tail))

@@ -1,5 +1,6 @@
 //! The executions routes the dashboard reads beyond the plain list: its filters by
-//! agent, trigger, package and time. Each test runs once per engine.
+//! agent, trigger, package and time, and the activity counts. Each test runs once per
+//! engine.
 
 use serde_json::{Value, json};
 
@@ -126,6 +127,59 @@ async fn the_list_filters_by_agent_trigger_package_and_time() {
             "/api/executions?package=nothing",
             404,
             "package not found",
+        )
+        .await;
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn activity_counts_the_last_hour_by_minute_and_the_last_day_by_quarter_hour() {
+    on_each_engine(|server| async move {
+        server.post("/api/jobs", sh_job("fine", "true")).await;
+        server.post("/api/jobs", sh_job("broken", "exit 3")).await;
+        ran(&server, "fine", json!([])).await;
+        let failed = ran(&server, "broken", json!([])).await;
+        assert_eq!(failed["status"], "Failed");
+
+        for (query, window, seconds, count) in
+            [("", "hour", 60, 60), ("?window=Day", "day", 900, 96)]
+        {
+            let (status, activity) = server
+                .get(&format!("/api/executions/activity{query}"))
+                .await;
+            assert_eq!(status, 200, "not taken for an execution's id: {activity}");
+            assert_eq!(activity["window"], window);
+            assert_eq!(activity["bucketSeconds"], seconds);
+            let buckets = activity["buckets"].as_array().unwrap();
+            assert_eq!(buckets.len(), count, "every bucket, also the empty ones");
+            let starts: Vec<chrono::DateTime<chrono::Utc>> = buckets
+                .iter()
+                .map(|b| b["start"].as_str().unwrap().parse().unwrap())
+                .collect();
+            assert!(
+                starts
+                    .windows(2)
+                    .all(|w| (w[1] - w[0]).num_seconds() == seconds),
+                "{starts:?}"
+            );
+            let last = *starts.last().unwrap();
+            let now = chrono::Utc::now();
+            assert!(last <= now && now - last < chrono::TimeDelta::seconds(seconds));
+            let sum = |field: &str| {
+                buckets
+                    .iter()
+                    .map(|b| b[field].as_i64().unwrap())
+                    .sum::<i64>()
+            };
+            assert_eq!((sum("total"), sum("failed")), (2, 1), "{activity}");
+        }
+        refused(
+            &server,
+            "/api/executions/activity?window=week",
+            400,
+            "use one of hour, day",
         )
         .await;
         server.stop().await;

@@ -1,12 +1,23 @@
-//! The executions list's filters, alone and together and across pages, on both
-//! engines.
+//! The executions list's filters, alone and together and across pages, and the
+//! activity counts by bucket of time, on both engines.
 
 use bosun_core::{ExecutionStatus, TriggerKind};
-use bosun_store::{ExecutionFilter, NewExecution, RemoteTarget, RunBy, Store};
+use bosun_store::{ExecutionFilter, Finish, NewExecution, RemoteTarget, RunBy, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::agents::{on_each_engine_with_url, sql};
 use crate::{acme_job, of};
+
+/// Ends `id` with `status`.
+async fn end(store: &Store, id: &str, status: ExecutionStatus) {
+    let finish = Finish {
+        status,
+        exit_code: None,
+        message: "ended".to_owned(),
+        end_time: Utc::now(),
+    };
+    assert!(store.finish(id, &finish).await.unwrap());
+}
 
 /// Moves `id`'s creation to `at`, as if it had been created then.
 async fn created_at(url: &str, id: &str, at: DateTime<Utc>) {
@@ -174,6 +185,59 @@ async fn each_filter_keeps_only_its_executions_and_together_they_all_must_hold()
                 assert_eq!(&seen, expected, "{name}, pages of {page}");
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn activity_counts_every_bucket_of_the_window_and_the_failures_in_each() {
+    on_each_engine_with_url(|store, url| async move {
+        let (acme, job) = acme_job(&store).await;
+        let start: DateTime<Utc> = "2026-03-04T10:00:00Z".parse().unwrap();
+        let minute = TimeDelta::minutes(1);
+        // (seconds after the start, how it ended; None: it has not)
+        let made = [
+            (-1, Some(ExecutionStatus::Failed)), // before the window
+            (0, Some(ExecutionStatus::CompletedSuccessfully)),
+            (59, Some(ExecutionStatus::Failed)),
+            (60, Some(ExecutionStatus::TimedOut)),
+            (61, Some(ExecutionStatus::Cancelled)),
+            (119, None),
+            (4 * 60 - 1, Some(ExecutionStatus::Failed)),
+            (4 * 60, Some(ExecutionStatus::Failed)), // after it
+        ];
+        for (seconds, ended) in made {
+            let execution = store.create_execution(of(&job)).await.unwrap();
+            if let Some(status) = ended {
+                end(&store, &execution.id, status).await;
+            }
+            created_at(&url, &execution.id, start + TimeDelta::seconds(seconds)).await;
+        }
+        let other = store.ensure_tenant("other", "Other").await.unwrap();
+        let other_job = store
+            .create_job(&other.id, "j", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let theirs = store.create_execution(of(&other_job)).await.unwrap();
+        created_at(&url, &theirs.id, start).await;
+
+        let counts = store
+            .execution_activity(&acme.id, start, minute, 4)
+            .await
+            .unwrap();
+        let seen: Vec<(DateTime<Utc>, i64, i64)> = counts
+            .iter()
+            .map(|c| (c.start, c.total, c.failed))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (start, 2, 1),
+                (start + minute, 3, 1),
+                (start + minute * 2, 0, 0),
+                (start + minute * 3, 1, 1),
+            ]
+        );
     })
     .await;
 }
