@@ -1,5 +1,5 @@
 //! Executions: list with filters and paging, counts by status and over time, get
-//! with history, cancel.
+//! with history, cancel, run again.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -328,4 +328,56 @@ pub(super) async fn cancel_execution(
         state.runner.cancel(id);
     }
     Ok((StatusCode::ACCEPTED, Json(execution.into())))
+}
+
+/// Run an execution's job again, with the same arguments, as `POST
+/// /api/jobs/{job}/run` would: the job's duplicate policy, agent and package apply as
+/// they are now (executions:create).
+#[utoipa::path(
+    post,
+    path = "/api/executions/{id}/rerun",
+    operation_id = "executions_rerun",
+    tag = "executions",
+    params(("id" = String, Path, description = "the execution to run again")),
+    responses(
+        (status = 202, description = "the new execution (trigger `api`, detail `rerun of <id>`), Pending or already Running", body = wire::Execution),
+        (status = 404, description = "no such execution, or its job was deleted", body = ErrorBody),
+        (status = 409, description = "refused by the job's duplicate policy, or the execution ran a package through seed 000's trigger route rather than a job", body = ErrorBody),
+    )
+)]
+pub(super) async fn rerun(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<wire::Execution>), ApiError> {
+    caller.require(Resource::Executions, Action::Create)?;
+    let execution = found(&state, &caller, &id).await?;
+    let Some(job) = state
+        .store
+        .job(&caller.tenant.id, &execution.job_id)
+        .await?
+    else {
+        // Seed 000's trigger of a package on an agent names the package as its job.
+        if execution.package_id.as_deref() == Some(execution.job_id.as_str()) {
+            return Err(ApiError::Conflict(format!(
+                "execution {id} ran package {:?} through seed 000's trigger route, not a \
+                 job: trigger it again with POST /{{tenant}}/api/executions/trigger",
+                execution.job_name
+            )));
+        }
+        return Err(ApiError::Gone(format!(
+            "the job of execution {id}, {:?}, was deleted: create it again and run it",
+            execution.job_name
+        )));
+    };
+    let detail = format!("rerun of {}", execution.id);
+    let created = super::jobs::enqueue(
+        &state,
+        &job,
+        TriggerKind::Api,
+        Some(detail),
+        execution.arguments,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(created.into())))
 }

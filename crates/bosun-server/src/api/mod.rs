@@ -108,6 +108,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(executions::activity))
         .routes(routes!(executions::get))
         .routes(routes!(executions::cancel))
+        .routes(routes!(executions::rerun))
         .routes(routes!(logs::tail))
         .routes(routes!(logs::follow))
         .routes(routes!(events::events))

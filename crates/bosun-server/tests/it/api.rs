@@ -420,6 +420,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/executions",
             "/api/executions/{id}",
             "/api/executions/{id}/cancel",
+            "/api/executions/{id}/rerun",
             "/api/executions/summary",
             "/api/executions/activity",
             "/api/executions/{id}/logs",

@@ -1,6 +1,6 @@
 //! The executions routes the dashboard reads beyond the plain list: its filters by
-//! agent, trigger, package and time, and the activity counts. Each test runs once per
-//! engine.
+//! agent, trigger, package and time, the activity counts, and running an execution
+//! again. Each test runs once per engine.
 
 use serde_json::{Value, json};
 
@@ -182,6 +182,95 @@ async fn activity_counts_the_last_hour_by_minute_and_the_last_day_by_quarter_hou
             "use one of hour, day",
         )
         .await;
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rerun_runs_the_job_again_with_the_same_arguments_under_its_rules() {
+    on_each_engine(|server| async move {
+        server
+            .post("/api/jobs", sh_job("echo", "echo \"got $1\""))
+            .await;
+        let first = ran(&server, "echo", json!(["x"])).await;
+        let id = first["id"].as_str().unwrap();
+
+        let (status, again) = server
+            .post(&format!("/api/executions/{id}/rerun"), json!({}))
+            .await;
+        assert_eq!(status, 202, "{again}");
+        assert_ne!(again["id"], first["id"]);
+        assert_eq!(again["jobId"], first["jobId"]);
+        assert_eq!(again["arguments"], json!(["x"]));
+        assert_eq!(again["trigger"], "api");
+        assert_eq!(again["triggerDetail"], format!("rerun of {id}"));
+        let again_id = again["id"].as_str().unwrap();
+        let done = server.finished(again_id).await;
+        assert_eq!(done["status"], "CompletedSuccessfully", "{done}");
+        let log = server
+            .text(&format!("/api/executions/{again_id}/logs"))
+            .await;
+        assert_eq!(log, "got x\n");
+
+        // The job's duplicate policy (skip) applies as to a run request.
+        server.post("/api/jobs", sh_job("slow", "sleep 60")).await;
+        let (_, slow) = server.post("/api/jobs/slow/run", json!({})).await;
+        let slow_id = slow["id"].as_str().unwrap();
+        server.running(slow_id).await;
+        let (status, body) = server
+            .post(&format!("/api/executions/{slow_id}/rerun"), json!({}))
+            .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicatePolicy"),
+            "{body}"
+        );
+        server
+            .post(&format!("/api/executions/{slow_id}/cancel"), json!({}))
+            .await;
+        server.finished(slow_id).await;
+
+        // Rerunning needs the permission to run.
+        let (_, viewer) = server
+            .post(
+                "/api/tokens",
+                json!({"name": "viewer", "permissions": ["executions:view"]}),
+            )
+            .await;
+        let viewer = viewer["token"].as_str().unwrap();
+        let rerun = server
+            .http
+            .post(server.url(&format!("/api/executions/{id}/rerun")));
+        let (status, body) = server.send(rerun, viewer).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("executions:create")
+        );
+
+        let (status, body) = server
+            .post("/api/executions/no-such-execution/rerun", json!({}))
+            .await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (404, Some("execution not found"))
+        );
+        let delete = server.http.delete(server.url("/api/jobs/echo"));
+        assert_eq!(server.send(delete, &server.token).await.0, 204);
+        let (status, body) = server
+            .post(&format!("/api/executions/{id}/rerun"), json!({}))
+            .await;
+        assert_eq!(status, 404, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("was deleted"),
+            "{body}"
+        );
         server.stop().await;
     })
     .await;
