@@ -7,6 +7,7 @@
 //! I/O happens in this crate, so every parser is tested beside its code and every
 //! other crate can depend on it cheaply.
 
+pub mod activity;
 pub mod agent;
 pub mod backoff;
 pub mod case;
@@ -28,6 +29,7 @@ pub mod timespan;
 pub mod trigger;
 pub mod wire;
 
+pub use activity::ActivityWindow;
 pub use agent::{AgentStatus, LOCAL_AGENT};
 pub use backoff::Backoff;
 pub use case::check_fields;

@@ -1,6 +1,6 @@
 //! Enums that are a fixed set of names: each variant's text is written once, in the
 //! enum's declaration, and that one table encodes it (`as_str`, `Display`, serde)
-//! and decodes it (`FromStr`, serde). The store, the API and the CLI all go through
+//! and decodes it (`FromStr` and serde exactly, `from_name` in any case). The store, the API and the CLI all go through
 //! it, so a kind or a state is never spelt out anywhere else.
 
 /// A name that is none of its type's; the message lists those that are.
@@ -43,6 +43,22 @@ macro_rules! named {
                 match self {
                     $( Self::$variant => $text, )+
                 }
+            }
+
+            /// The value of this name in any case, blanks around it ignored, as
+            /// people type it in a query or a flag (the stored form is exact:
+            /// [`FromStr`](::std::str::FromStr)).
+            pub fn from_name(text: &str) -> Result<Self, $crate::named::UnknownName> {
+                let name = text.trim();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str().eq_ignore_ascii_case(name))
+                    .ok_or_else(|| $crate::named::UnknownName {
+                        what: $what,
+                        given: text.to_owned(),
+                        expected: Self::NAMES,
+                    })
             }
         }
 

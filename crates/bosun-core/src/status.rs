@@ -53,6 +53,12 @@ impl ExecutionStatus {
         !matches!(self, Self::Pending | Self::Running)
     }
 
+    /// True for the two states that say the job did not do its work: `Failed` and
+    /// `TimedOut` (a cancelled run was stopped on purpose).
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::TimedOut)
+    }
+
     /// The name as written in JSON and shown to people.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -149,5 +155,10 @@ mod tests {
             .filter(|s| s.is_final())
             .collect();
         assert_eq!(finals, [CompletedSuccessfully, Failed, TimedOut, Cancelled]);
+        let failures: Vec<_> = ExecutionStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_failure())
+            .collect();
+        assert_eq!(failures, [Failed, TimedOut]);
     }
 }

@@ -29,6 +29,11 @@ mod tests {
             assert_eq!(json, format!("\"{kind}\""));
             assert_eq!(serde_json::from_str::<TriggerKind>(&json).unwrap(), *kind);
         }
+        assert_eq!(TriggerKind::from_name(" File "), Ok(TriggerKind::File));
+        assert!(
+            "File".parse::<TriggerKind>().is_err(),
+            "the stored form is exact"
+        );
         let e = "cron".parse::<TriggerKind>().unwrap_err().to_string();
         assert_eq!(
             e,

@@ -220,12 +220,14 @@ impl Server {
         let mut clock = AbortOnDrop(tokio::spawn(scheduler::run(
             state.store.clone(),
             state.runner.clone(),
+            state.fleet.clone(),
             state.schedules_changed.clone(),
             shutdown.clone(),
         )));
         let mut watches = AbortOnDrop(tokio::spawn(watcher::run(
             state.store.clone(),
             state.runner.clone(),
+            state.fleet.clone(),
             state.triggers_changed.clone(),
             state.trigger_health.clone(),
             shutdown.clone(),

@@ -7,8 +7,9 @@
 //! process queued. Claiming ahead, as many at once as there is room for, lets the
 //! next execution start as soon as a slot frees, without waiting for the store
 //! ([`intake`] says how little a claim reads). While a job runs, its status lines go
-//! to the store (the latest of each, coalesced), its pid is recorded as soon as it
-//! starts, and followers of its log are told as bytes arrive. A bot whose Python
+//! to the store (the latest of each, coalesced) and to people watching the tenant
+//! (throttled, [`line_events`]), its pid is recorded as soon as it starts, and
+//! followers of its log are told as bytes arrive. A bot whose Python
 //! environment must be built first shows [`BUILDING`] as its status message while it
 //! is Pending, and the build's output is the start of its log, followed as it is
 //! written. A bot that names a package runs from that version's extracted copy, made
@@ -36,6 +37,7 @@
 mod history;
 mod intake;
 mod journal;
+mod line_events;
 pub(crate) mod package;
 
 use std::collections::HashMap;
@@ -698,14 +700,43 @@ impl Runner {
                         }
                     }
                 }
-                while report_rx.changed().await.is_ok() {
-                    let latest = report_rx.borrow_and_update().clone();
-                    let stored = store
-                        .report(&id, latest.status.as_deref(), latest.progress, Utc::now())
-                        .await;
-                    if let Err(e) = stored {
-                        tracing::warn!(execution = %id, "could not record a status line: {}", chain(&e));
+                let tell = |report: Report| {
+                    fleet.tell_execution(
+                        &execution,
+                        RUNNER_NAME,
+                        ExecutionStatus::Running,
+                        report.status,
+                    );
+                };
+                let mut lines = line_events::Throttle::new(line_events::EVERY);
+                loop {
+                    let due = lines.due();
+                    tokio::select! {
+                        changed = report_rx.changed() => {
+                            if changed.is_err() {
+                                break;
+                            }
+                            let latest = report_rx.borrow_and_update().clone();
+                            let stored = store
+                                .report(&id, latest.status.as_deref(), latest.progress, Utc::now())
+                                .await;
+                            if let Err(e) = stored {
+                                tracing::warn!(execution = %id, "could not record a status line: {}", chain(&e));
+                            }
+                            if let Some(line) = lines.offer(latest, tokio::time::Instant::now()) {
+                                tell(line);
+                            }
+                        }
+                        () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                            if let Some(held) = lines.take_due(tokio::time::Instant::now()) {
+                                tell(held);
+                            }
+                        }
                     }
+                }
+                // The output ended: its last line is told before its end is.
+                if let Some(held) = lines.flush() {
+                    tell(held);
                 }
             })
         };

@@ -5,7 +5,8 @@
 //! run under its missed-run policy and records them in one transaction: the schedule
 //! moves on only if its stored next fire is still the one it read, and the executions
 //! are created with it. So a restart, a crash between the two, or a second server on
-//! the same database never fires one instant twice.
+//! the same database never fires one instant twice. Once recorded, each execution
+//! is told to people watching the tenant ([`Fleet::tell_created`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +14,13 @@ use std::time::Duration;
 use bosun_core::TriggerKind;
 use bosun_core::error::chain;
 use bosun_sched::{MissedPolicy, Schedule, due};
-use bosun_store::{NewExecution, NewSchedule, ScheduleRow, Store, StoreError};
+use bosun_store::{Execution, NewExecution, NewSchedule, ScheduleRow, Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::admit;
+use crate::fleet::Fleet;
 use crate::runner::RunnerHandle;
 
 /// The longest the clock sleeps without looking at the store, so schedules another
@@ -49,11 +51,12 @@ pub(crate) fn parse(new: &NewSchedule) -> Result<(Schedule, MissedPolicy), Strin
 pub(crate) async fn run(
     store: Store,
     runner: RunnerHandle,
+    fleet: Fleet,
     changed: Arc<Notify>,
     stop: CancellationToken,
 ) {
     loop {
-        let wait = match tick(&store, &runner, Utc::now()).await {
+        let wait = match tick(&store, &runner, &fleet, Utc::now()).await {
             Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default(),
             Ok(None) => MAX_SLEEP,
             Err(e) => {
@@ -73,6 +76,7 @@ pub(crate) async fn run(
 async fn tick(
     store: &Store,
     runner: &RunnerHandle,
+    fleet: &Fleet,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     let mut earliest: Option<DateTime<Utc>> = None;
@@ -91,7 +95,10 @@ async fn tick(
         let next = if row.schedule.next_fire <= now {
             match fire(store, &row, now).await {
                 Ok(Some((next, started))) => {
-                    fired |= started > 0;
+                    fired |= !started.is_empty();
+                    for execution in &started {
+                        fleet.tell_created(execution);
+                    }
                     next
                 }
                 // Another server moved it on; its new time is read next round.
@@ -114,13 +121,13 @@ async fn tick(
     Ok(earliest)
 }
 
-/// Fires one due schedule: its next fire time and how many executions it started, or
+/// Fires one due schedule: its next fire time and the executions it started, or
 /// `None` when another server fired it first.
 async fn fire(
     store: &Store,
     row: &ScheduleRow,
     now: DateTime<Utc>,
-) -> Result<Option<(DateTime<Utc>, usize)>, StoreError> {
+) -> Result<Option<(DateTime<Utc>, Vec<Execution>)>, StoreError> {
     let (instants, next) = match parse(&row.schedule) {
         Ok((schedule, policy)) => {
             let d = due(
@@ -162,7 +169,7 @@ async fn fire(
         {
             return Ok(None);
         }
-        let mut started = 0;
+        let mut started = Vec::new();
         for at in &starts {
             let detail = format!(
                 "schedule {} for {}",
@@ -174,7 +181,7 @@ async fn fire(
                 new = admit::under_policy(new, definition);
             }
             match store.insert_execution(&mut tx, new).await {
-                Ok(_) => started += 1,
+                Ok(execution) => started.push(execution),
                 // Refused by the insert itself, so never two at once (the fire passes).
                 Err(StoreError::AlreadyActive { .. }) => {
                     tracing::info!(job = %job.name, "a scheduled run is skipped: the job is still running and its duplicatePolicy is \"skip\"");
@@ -186,6 +193,6 @@ async fn fire(
         Ok(Some((next, started)))
     } else {
         // Its job is gone (the schedule goes with it): nothing to fire.
-        Ok(Some((NEVER, 0)))
+        Ok(Some((NEVER, Vec::new())))
     }
 }

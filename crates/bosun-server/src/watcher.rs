@@ -3,7 +3,8 @@
 //!
 //! Each file version (path and modification time) is recorded in the transaction that
 //! creates its execution, so a file seen twice (by the watch and by the start-up scan,
-//! by two servers, or again after a restart) starts the job once. Files that arrived
+//! by two servers, or again after a restart) starts the job once; once recorded, the
+//! execution is told to people watching the tenant. Files that arrived
 //! while nothing watched are found by a scan when the watch starts, and run or are
 //! skipped as the trigger's missed-run policy says. The set of watches follows the
 //! store: it is brought up to date when the API adds or removes a trigger, and once a
@@ -32,6 +33,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::admit;
+use crate::fleet::Fleet;
 use crate::runner::RunnerHandle;
 
 /// How often the watches are compared with the store without being told, and the
@@ -134,6 +136,7 @@ fn retry_backoff() -> Backoff {
 pub(crate) async fn run(
     store: Store,
     runner: RunnerHandle,
+    fleet: Fleet,
     changed: Arc<Notify>,
     health: Health,
     stop: CancellationToken,
@@ -173,7 +176,7 @@ pub(crate) async fn run(
                     if !watching.contains_key(&arrival.trigger.id) {
                         continue;
                     }
-                    if let Err(e) = arrived(&store, &runner, &arrival).await {
+                    if let Err(e) = arrived(&store, &runner, &fleet, &arrival).await {
                         tracing::error!(
                             trigger = %arrival.trigger.id,
                             file = %arrival.path.display(),
@@ -381,6 +384,7 @@ fn changed_within(path: &std::path::Path, window: Duration) -> bool {
 async fn arrived(
     store: &Store,
     runner: &RunnerHandle,
+    fleet: &Fleet,
     arrival: &Arrival,
 ) -> Result<(), StoreError> {
     let row = &arrival.trigger;
@@ -399,9 +403,10 @@ async fn arrived(
     let Some(job) = store.job(&row.tenant_id, &row.job_id).await? else {
         return Ok(());
     };
-    let mut start = arrival
+    let start = arrival
         .missed_before
         .is_none_or(|watched| modified >= watched);
+    let mut started = None;
     let mut tx = store.begin().await?;
     if !store
         .record_trigger_file(&mut tx, &row.id, path, modified)
@@ -423,17 +428,17 @@ async fn arrived(
             Err(_) => new,
         };
         match store.insert_execution(&mut tx, new).await {
-            Ok(_) => {}
+            Ok(execution) => started = Some(execution),
             // The file is recorded as seen all the same: it is not run later.
             Err(StoreError::AlreadyActive { .. }) => {
                 tracing::warn!(job = %job.name, file = path, "a file is skipped: the job is still running and its duplicatePolicy is \"skip\" (use \"queue\" to run once per file)");
-                start = false;
             }
             Err(e) => return Err(e),
         }
     }
     store.commit(tx, "starting a job for a file").await?;
-    if start {
+    if let Some(execution) = started {
+        fleet.tell_created(&execution);
         runner.wake();
     }
     Ok(())

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::error::{QueryContext, StoreError};
 use crate::row::Row;
-use crate::status_sql::{ACTIVE, PENDING};
+use crate::status_sql::{ACTIVE, FAILED, PENDING};
 use crate::time::{from_ms, to_ms};
 use crate::{Execution, ExecutionEvent, Store};
 
@@ -188,17 +188,48 @@ pub enum ExecutionWritten {
     Finished(bool),
 }
 
-/// Which executions to list.
+/// Which executions to list. Every condition given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
     /// Only this job's.
     pub job_id: Option<String>,
     /// Only with this status.
     pub status: Option<ExecutionStatus>,
+    /// Only those run where this says.
+    pub run_by: Option<RunBy>,
+    /// Only those started this way.
+    pub trigger: Option<TriggerKind>,
+    /// Only those that run this package (by id) on an agent.
+    pub package_id: Option<String>,
+    /// Only those created at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only those created before this time.
+    pub to: Option<DateTime<Utc>>,
     /// At most this many (1–1000; default 50).
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub before: Option<String>,
+}
+
+/// Where an execution runs, for [`ExecutionFilter::run_by`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunBy {
+    /// The server's own runner (no agent: `agent_id` is NULL).
+    Local,
+    /// The remote agent with this id.
+    Agent(String),
+}
+
+/// The tenant's executions created in one bucket of time, for
+/// [`Store::execution_activity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCount {
+    /// When the bucket starts.
+    pub start: DateTime<Utc>,
+    /// How many were created in it.
+    pub total: i64,
+    /// How many of those ended in a failure ([`ExecutionStatus::is_failure`]).
+    pub failed: i64,
 }
 
 /// One page of a list, newest first.
@@ -355,37 +386,72 @@ impl Store {
     }
 
     /// A page of the tenant's executions, newest first.
+    ///
+    /// One statement, holding only the conditions the filter gives, so that each
+    /// engine can walk the index that fits them (a condition written to hold when
+    /// its parameter is NULL, `($n IS NULL OR col = $n)`, keeps SQLite on the
+    /// tenant's index, scanning every row of a filter that matches few). The times
+    /// are always bounded, the page's cursor folded into the upper bound, so the
+    /// walk starts where the page does.
     pub async fn executions(
         &self,
         tenant_id: &str,
         filter: &ExecutionFilter,
     ) -> Result<Page<Execution>, StoreError> {
         let limit = filter.limit.unwrap_or(50).clamp(1, 1000);
-        let (before_ms, before_id) = match filter.before.as_deref().map(parse_cursor) {
-            Some(Some((ms, id))) => (Some(ms), Some(id)),
+        let cursor = match filter.before.as_deref().map(parse_cursor) {
+            Some(Some(cursor)) => Some(cursor),
             Some(None) => {
                 return Err(StoreError::Corrupt {
                     what: "page cursor",
                     why: "use the `next` value of the previous page".to_owned(),
                 });
             }
-            None => (None, None),
+            None => None,
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM executions WHERE tenant_id = $1 \
-             AND ($2 IS NULL OR job_id = $2) AND ($3 IS NULL OR status = $3) \
-             AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
-             ORDER BY created_at DESC, id DESC LIMIT $6"
-        ))
-        .bind(tenant_id)
-        .bind(&filter.job_id)
-        .bind(filter.status.map(ExecutionStatus::as_str))
-        .bind(before_ms)
-        .bind(before_id)
-        .bind(limit + 1)
-        .fetch_all(self.pool())
-        .await
-        .about("listing executions")?;
+        let mut query = Conditions::new(tenant_id);
+        if let Some(job_id) = &filter.job_id {
+            query.text("job_id = ", job_id);
+        }
+        if let Some(status) = filter.status {
+            query.text("status = ", status.as_str());
+        }
+        match &filter.run_by {
+            Some(RunBy::Local) => query.plain("agent_id IS NULL"),
+            Some(RunBy::Agent(agent_id)) => query.text("agent_id = ", agent_id),
+            None => {}
+        }
+        if let Some(trigger) = filter.trigger {
+            query.text("trigger_kind = ", trigger.as_str());
+        }
+        if let Some(package_id) = &filter.package_id {
+            query.text("package_id = ", package_id);
+        }
+        // Created in [from, to), and before the cursor's row: at or before its time,
+        // and, at its time, of a smaller id.
+        let from = filter.from.map_or(i64::MIN, to_ms);
+        let mut to = filter.to.map_or(i64::MAX, to_ms);
+        if let Some((ms, _)) = &cursor {
+            to = to.min(ms.saturating_add(1));
+        }
+        query.number("created_at >= ", from);
+        query.number("created_at < ", to);
+        if let Some((ms, id)) = &cursor {
+            let at = query.bind(Bound::Number(*ms));
+            let before = query.bind(Bound::Text(id.clone()));
+            query.plain(&format!("(created_at < {at} OR id < {before})"));
+        }
+        let take = query.bind(Bound::Number(limit + 1));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM executions WHERE {} \
+             ORDER BY created_at DESC, id DESC LIMIT {take}",
+            query.sql
+        );
+        let rows = query
+            .apply(sqlx::query(&sql))
+            .fetch_all(self.pool())
+            .await
+            .about("listing executions")?;
         let mut items = rows.iter().map(execution).collect::<Result<Vec<_>, _>>()?;
         let next = if items.len() as i64 > limit {
             items.truncate(limit as usize);
@@ -396,6 +462,59 @@ impl Store {
             None
         };
         Ok(Page { items, next })
+    }
+
+    /// The tenant's executions created in `count` buckets of `bucket` each, the
+    /// first starting at `start`: every bucket, oldest first, those with none
+    /// counting zero. One statement counts them, grouped by bucket, over the
+    /// tenant's index of creation times; no execution is read.
+    pub async fn execution_activity(
+        &self,
+        tenant_id: &str,
+        start: DateTime<Utc>,
+        bucket: chrono::TimeDelta,
+        count: usize,
+    ) -> Result<Vec<ActivityCount>, StoreError> {
+        let about = "counting executions by time";
+        let length = bucket.num_milliseconds().max(1);
+        let first = to_ms(start);
+        let buckets = i64::try_from(count).unwrap_or(i64::MAX);
+        let end = first.saturating_add(length.saturating_mul(buckets));
+        let failed = &*FAILED;
+        let rows = sqlx::query(&format!(
+            "SELECT (created_at - $2) / $3 AS bucket, COUNT(*) AS total, \
+             SUM(CASE WHEN status IN ({failed}) THEN 1 ELSE 0 END) AS failed \
+             FROM executions WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $4 \
+             GROUP BY 1"
+        ))
+        .bind(tenant_id)
+        .bind(first)
+        .bind(length)
+        .bind(end)
+        .fetch_all(self.pool())
+        .await
+        .about(about)?;
+        let mut counts: Vec<ActivityCount> = (0..buckets)
+            .map(|i| ActivityCount {
+                start: from_ms(first + i * length),
+                total: 0,
+                failed: 0,
+            })
+            .collect();
+        for row in &rows {
+            let row = Row::new(row, "executions", about);
+            let index: i64 = row.get("bucket")?;
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| counts.get_mut(i))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "activity bucket",
+                    why: format!("bucket {index} is outside the window's {count}"),
+                })?;
+            slot.total = row.get("total")?;
+            slot.failed = row.get("failed")?;
+        }
+        Ok(counts)
     }
 
     /// How many of the tenant's executions are in each status, in the order of
@@ -759,4 +878,68 @@ fn pending(new: NewExecution) -> Execution {
 fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
     let (ms, id) = cursor.split_once('_')?;
     Some((ms.parse().ok()?, id.to_owned()))
+}
+
+/// A value bound to a statement's parameter.
+#[derive(Debug, Clone)]
+enum Bound {
+    Text(String),
+    Number(i64),
+}
+
+/// The conditions of a query on the tenant's executions, ANDed, with the values
+/// they bind, numbered `$1`, `$2`, … in the order they first appear (so that both
+/// engines bind them alike).
+struct Conditions {
+    sql: String,
+    values: Vec<Bound>,
+}
+
+impl Conditions {
+    /// `tenant_id = $1`.
+    fn new(tenant_id: &str) -> Self {
+        Self {
+            sql: "tenant_id = $1".to_owned(),
+            values: vec![Bound::Text(tenant_id.to_owned())],
+        }
+    }
+
+    /// Binds `value` to the next parameter and returns its placeholder.
+    fn bind(&mut self, value: Bound) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    /// Adds a condition that binds nothing.
+    fn plain(&mut self, condition: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
+    /// Adds `left` followed by a parameter bound to `value` (`left` ends in the
+    /// comparison, e.g. `"job_id = "`).
+    fn text(&mut self, left: &str, value: &str) {
+        let placeholder = self.bind(Bound::Text(value.to_owned()));
+        self.plain(&format!("{left}{placeholder}"));
+    }
+
+    /// [`Conditions::text`] with a number.
+    fn number(&mut self, left: &str, value: i64) {
+        let placeholder = self.bind(Bound::Number(value));
+        self.plain(&format!("{left}{placeholder}"));
+    }
+
+    /// `query` with the values bound, in order.
+    fn apply<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                Bound::Text(text) => query.bind(text.clone()),
+                Bound::Number(number) => query.bind(*number),
+            };
+        }
+        query
+    }
 }

@@ -35,8 +35,8 @@ use sqlx::{AnyPool, Executor};
 pub use agents::MACHINE_KEY_PREFIX;
 pub use error::StoreError;
 pub use executions::{
-    ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page, RemoteTarget,
-    Started,
+    ActivityCount, ExecutionFilter, ExecutionWrite, ExecutionWritten, Finish, NewExecution, Page,
+    RemoteTarget, RunBy, Started,
 };
 pub use model::{
     Agent, Execution, ExecutionEvent, FileTriggerRow, Job, NewFileTrigger, NewSchedule, Package,
@@ -120,6 +120,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "the package of an execution",
         include_str!("../migrations/0008_execution_package.sql"),
+    ),
+    (
+        9,
+        "executions listed by agent, package and trigger",
+        include_str!("../migrations/0009_execution_filters.sql"),
     ),
 ];
 

@@ -32,14 +32,26 @@ pub(crate) static ACTIVE: LazyLock<String> = LazyLock::new(|| {
     active.join(", ")
 });
 
+/// The statuses of an execution that failed ([`ExecutionStatus::is_failure`]), as an
+/// SQL list: `'Failed', 'TimedOut'`.
+pub(crate) static FAILED: LazyLock<String> = LazyLock::new(|| {
+    let failed: Vec<String> = ExecutionStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_failure())
+        .map(literal)
+        .collect();
+    failed.join(", ")
+});
+
 #[cfg(test)]
 mod tests {
-    use super::{ACTIVE, PENDING};
+    use super::{ACTIVE, FAILED, PENDING};
 
     #[test]
     fn the_lists_are_the_names_quoted() {
         assert_eq!(*PENDING, "'Pending'");
         assert_eq!(*ACTIVE, "'Pending', 'Running'");
+        assert_eq!(*FAILED, "'Failed', 'TimedOut'");
     }
 
     #[test]

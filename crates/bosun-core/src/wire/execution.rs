@@ -1,12 +1,12 @@
-//! Executions as the API shows them: one, one with its history, and the monitor's
-//! view of a running one.
+//! Executions as the API shows them: one, one with its history, the monitor's view
+//! of a running one, and the counts the dashboard charts.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::lenient;
-use crate::{ExecutionStatus, TriggerKind};
+use crate::{ActivityWindow, ExecutionStatus, TriggerKind};
 
 /// One execution of a job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -215,6 +215,30 @@ mod tests {
     }
 
     #[test]
+    fn activity_is_sent_in_the_shape_the_dashboard_reads() {
+        let activity = ExecutionActivity {
+            window: Some(ActivityWindow::Hour),
+            bucket_seconds: 60,
+            buckets: vec![ActivityBucket {
+                start: Some("2026-01-02T03:04:00Z".parse().unwrap()),
+                total: 3,
+                failed: 1,
+            }],
+        };
+        let json = serde_json::to_string(&activity).unwrap();
+        assert_eq!(
+            json,
+            r#"{"window":"hour","bucketSeconds":60,"buckets":[{"start":"2026-01-02T03:04:00Z","total":3,"failed":1}]}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<ExecutionActivity>(&json).unwrap(),
+            activity
+        );
+        let odd: ExecutionActivity = serde_json::from_str(r#"{"window": "week"}"#).unwrap();
+        assert_eq!(odd.window, None);
+    }
+
+    #[test]
     fn a_detail_reads_its_execution_beside_its_history() {
         let json = r#"{"id": "e", "status": "Failed", "durationSeconds": 1.5,
                        "events": [{"at": "2026-01-02T03:04:05Z", "status": "Running"}]}"#;
@@ -249,4 +273,39 @@ pub struct StatusCount {
     /// How many.
     #[serde(deserialize_with = "lenient::value")]
     pub count: i64,
+}
+
+/// The tenant's executions of a recent window, counted per bucket of time by when
+/// they were created (`GET /api/executions/activity`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExecutionActivity {
+    /// `hour` or `day`; `None` only when read from a server with a window this
+    /// build does not know.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String)]
+    pub window: Option<ActivityWindow>,
+    /// How long each bucket is: 60 (an hour's minutes) or 900 (a day's quarter hours).
+    #[serde(deserialize_with = "lenient::value")]
+    pub bucket_seconds: i64,
+    /// Every bucket of the window, oldest first, the last one holding now; those
+    /// with no executions count zero.
+    #[serde(deserialize_with = "lenient::value")]
+    pub buckets: Vec<ActivityBucket>,
+}
+
+/// The executions created in one bucket of time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ActivityBucket {
+    /// When the bucket starts; it ends where the next starts.
+    #[serde(deserialize_with = "lenient::value")]
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Option<DateTime<Utc>>,
+    /// How many were created in it, in any status.
+    #[serde(deserialize_with = "lenient::value")]
+    pub total: i64,
+    /// How many of those ended `Failed` or `TimedOut`.
+    #[serde(deserialize_with = "lenient::value")]
+    pub failed: i64,
 }

@@ -26,7 +26,8 @@ use crate::ExecutionStatus;
 
 pub use access::{Agent, CreatedAgent, CreatedTenant, CreatedToken, Me, Tenant, Token};
 pub use execution::{
-    Execution, ExecutionDetail, ExecutionEvent, ExecutionSummary, MonitorEntry, StatusCount,
+    ActivityBucket, Execution, ExecutionActivity, ExecutionDetail, ExecutionEvent,
+    ExecutionSummary, MonitorEntry, StatusCount,
 };
 pub use hub::{
     AgentResult, BotStatusUpdate, CancelExecution, ExecutePackage, ExecutionStatusUpdate,

@@ -275,6 +275,8 @@ async fn admit_and_create(
     let Some(execution) = created else {
         return Ok(None);
     };
+    // Told before the runner has it, so that its start is told after.
+    state.fleet.tell_created(&execution);
     match room {
         Some(room) => state.runner.hand_over(room, execution.clone(), definition),
         None => state.runner.wake(),

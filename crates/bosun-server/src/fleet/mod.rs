@@ -250,6 +250,17 @@ impl Fleet {
         );
     }
 
+    /// Tells people of a new execution, Pending for the local runner (or the queue),
+    /// whatever created it: a run request, a schedule, a file, a rerun.
+    pub(crate) fn tell_created(&self, execution: &Execution) {
+        self.tell_execution(
+            execution,
+            crate::runner::RUNNER_NAME,
+            ExecutionStatus::Pending,
+            None,
+        );
+    }
+
     /// Tells the agent's connection, if there is one, that it has something to receive.
     pub(crate) fn wake(&self, agent_id: &str) {
         if let Some(session) = self.maps().sessions.get(agent_id) {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{TestServer, sh_job};
+use crate::support::{TestServer, on_each_engine, sh_job};
 
 #[tokio::test]
 async fn the_page_is_served_without_a_token_and_allows_only_its_own_script() {
@@ -102,4 +102,161 @@ async fn the_event_feed_tells_a_runs_start_and_end() {
         "{seen}"
     );
     server.stop().await;
+}
+
+/// The dashboard's feed, read as it arrives.
+struct Feed {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Feed {
+    async fn open(server: &TestServer) -> Self {
+        let response = server
+            .http
+            .get(server.url("/api/events"))
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next `ExecutionStatusUpdate`'s payload.
+    async fn next(&mut self) -> serde_json::Value {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                if let Some(data) = event
+                    .strip_prefix("event: ExecutionStatusUpdate\ndata: ")
+                    .map(str::trim_end)
+                {
+                    return serde_json::from_str(data).unwrap();
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(20), self.response.chunk())
+                .await
+                .expect("the feed tells the next event in time")
+                .unwrap()
+                .expect("the feed goes on");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The events of execution `id` until it ends, the end included.
+    async fn of_until_end(&mut self, id: &str) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next().await;
+            if event["executionId"] != id {
+                continue;
+            }
+            let status = event["status"].as_str().unwrap().to_owned();
+            events.push(event);
+            if !matches!(status.as_str(), "Pending" | "Running") {
+                return events;
+            }
+        }
+    }
+
+    /// The id of the next execution told as created (Pending).
+    async fn next_created(&mut self) -> String {
+        loop {
+            let event = self.next().await;
+            if event["status"] == "Pending" {
+                return event["executionId"].as_str().unwrap().to_owned();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_feed_tells_a_new_execution_then_its_status_lines_a_few_a_second() {
+    on_each_engine(|server| async move {
+        let script = "echo '::status:: step one'; sleep 0.5; \
+                      i=0; while [ $i -lt 200 ]; do echo \"::status:: burst $i\"; i=$((i+1)); done; \
+                      sleep 1";
+        server.post("/api/jobs", sh_job("steps", script)).await;
+        let mut feed = Feed::open(&server).await;
+        let (code, run) = server.post("/api/jobs/steps/run", json!({})).await;
+        assert_eq!(code, 202, "{run}");
+        let id = run["id"].as_str().unwrap().to_owned();
+
+        let events = feed.of_until_end(&id).await;
+        let told: Vec<(&str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e["status"].as_str().unwrap(), e["message"].as_str()))
+            .collect();
+        assert_eq!(told[0], ("Pending", None), "{told:?}");
+        assert_eq!(told[1], ("Running", None), "its start: {told:?}");
+        assert_eq!(told[2], ("Running", Some("step one")), "{told:?}");
+        let burst: Vec<usize> = (0..told.len())
+            .filter(|&i| told[i].1.is_some_and(|m| m.starts_with("burst")))
+            .collect();
+        assert!(
+            !burst.is_empty() && burst.len() <= 3,
+            "200 lines in a burst are told at most once per 250 ms: {told:?}"
+        );
+        let last = *burst.last().unwrap();
+        assert_eq!(told[last], ("Running", Some("burst 199")), "the latest wins: {told:?}");
+        assert_eq!(last, told.len() - 2, "{told:?}");
+        assert_eq!(told[last + 1].0, "CompletedSuccessfully");
+        // Told by the wait's end, not held until the output ended a second later.
+        let at = |i: usize| -> chrono::DateTime<chrono::Utc> {
+            events[i]["timestamp"].as_str().unwrap().parse().unwrap()
+        };
+        assert!(
+            at(last + 1) - at(last) > chrono::TimeDelta::milliseconds(500),
+            "{events:?}"
+        );
+
+        // A rerun, a schedule and a file are told as they create executions too.
+        let (code, again) = server
+            .post(&format!("/api/executions/{id}/rerun"), json!({}))
+            .await;
+        assert_eq!(code, 202, "{again}");
+        assert_eq!(feed.next_created().await, again["id"].as_str().unwrap());
+        let cancel = format!("/api/executions/{}/cancel", again["id"].as_str().unwrap());
+        assert_eq!(server.post(&cancel, json!({})).await.0, 202);
+
+        for (name, script) in [("ticks", "true"), ("files", "true")] {
+            let mut job = sh_job(name, script);
+            job["duplicatePolicy"] = json!("queue");
+            server.post("/api/jobs", job).await;
+        }
+        let (code, schedule) = server
+            .post("/api/jobs/ticks/schedules", json!({ "every": "1s" }))
+            .await;
+        assert_eq!(code, 201, "{schedule}");
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = std::fs::canonicalize(dir.path()).unwrap();
+        let (code, watch) = server
+            .post(
+                "/api/jobs/files/triggers",
+                json!({ "directory": inbox, "glob": "*.csv", "debounceMs": 100 }),
+            )
+            .await;
+        assert_eq!(code, 201, "{watch}");
+        std::fs::write(inbox.join("a.csv"), "1\n").unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let both = tokio::time::timeout(Duration::from_secs(30), async {
+            while seen.len() < 2 {
+                let created = feed.next_created().await;
+                let (_, execution) = server.get(&format!("/api/executions/{created}")).await;
+                seen.insert(execution["trigger"].as_str().unwrap().to_owned());
+            }
+        });
+        assert!(both.await.is_ok(), "told only {seen:?}");
+        assert!(seen.contains("schedule") && seen.contains("file"), "{seen:?}");
+        let schedule = format!("/api/schedules/{}", schedule["id"].as_str().unwrap());
+        let delete = server.http.delete(server.url(&schedule));
+        assert_eq!(server.send(delete, &server.token).await.0, 204);
+        server.stop().await;
+    })
+    .await;
 }

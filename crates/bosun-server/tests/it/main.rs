@@ -5,6 +5,7 @@ mod admission;
 mod agents;
 mod api;
 mod dashboard;
+mod executions;
 mod hub;
 mod job_agents;
 mod package_routes;

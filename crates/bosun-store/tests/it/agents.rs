@@ -12,7 +12,7 @@ use crate::{acme_job, of, on_each_engine};
 
 /// Runs `check` on a fresh store of each engine, with the store's URL for a
 /// connection of its own.
-async fn on_each_engine_with_url<F, Fut>(check: F)
+pub(crate) async fn on_each_engine_with_url<F, Fut>(check: F)
 where
     F: Fn(Store, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -29,7 +29,7 @@ where
 
 /// Runs `sql` with `binds` on a connection of its own, as a hand (or another part
 /// of bosun) would; returns the rows it read, each column as text.
-async fn sql(url: &str, sql: &str, binds: &[&str]) -> Vec<Vec<Option<String>>> {
+pub(crate) async fn sql(url: &str, sql: &str, binds: &[&str]) -> Vec<Vec<Option<String>>> {
     use sqlx::Row;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();

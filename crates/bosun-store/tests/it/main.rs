@@ -3,6 +3,7 @@
 mod agents;
 mod alone;
 mod batched;
+mod filters;
 mod packages;
 
 use bosun_core::role::Role;
