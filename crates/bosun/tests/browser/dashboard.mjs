@@ -8,7 +8,8 @@
 //
 // 1. a wrong token is refused on the login form; the right one logs in;
 // 2. Jobs → `Run now` on ticker: its page shows Running, the log lines as they are
-//    printed, the status line, then CompletedSuccessfully;
+//    printed, the status line, then CompletedSuccessfully; then one of flaky's failed
+//    runs, found in the history by its job, is run again from its page;
 // 3. sleeper's page → `Run now` → `Cancel`: it shows Cancelled;
 // 4. Executions, filtered to Cancelled: the hash holds the filter, only sleeper's row
 //    shows, and a reload keeps both;
@@ -109,12 +110,30 @@ try {
   await shot(page, 'execution');
   seen.steps.push('run');
 
+  // 2b. Open one of flaky's failed runs from the history and run it again.
+  await page.evaluate(() => {
+    location.hash = '#/executions?job=flaky';
+  });
+  await page.waitForSelector('#executions-view:not([hidden]) #executions tbody tr[data-status="Failed"] a', { timeout });
+  const failedId = await page.getAttribute('#executions tbody tr[data-status="Failed"]', 'data-id');
+  await page.click('#executions tbody tr[data-status="Failed"] a');
+  await watch(page, detailProbe, (s) => !s.hidden && s.id === failedId);
+  await page.click('#rerun:not([hidden])', { timeout });
+  const again = await watch(page, detailProbe, (s) => !s.hidden && s.id && s.id !== failedId && s.status === 'Failed');
+  seen.rerun = {
+    of: failedId,
+    id: again[again.length - 1].id,
+    hash: await page.evaluate(() => location.hash),
+    trigger: await page.textContent('#e-trigger'),
+  };
+  seen.steps.push('rerun');
+
   // 3. Start sleeper from its page and cancel it.
   await page.evaluate(() => {
     location.hash = '#/jobs/sleeper';
   });
   await page.click('#run:not([hidden])', { timeout });
-  const fresh = (s) => !s.hidden && s.id && s.id !== seen.ticker.id;
+  const fresh = (s) => !s.hidden && s.id && s.id !== seen.rerun.id;
   const running = await watch(page, detailProbe, (s) => fresh(s) && s.status === 'Running');
   await page.click('#cancel:not([hidden])', { timeout });
   const cancelled = await watch(page, detailProbe, (s) => fresh(s) && ['Cancelled', 'Failed', 'CompletedSuccessfully'].includes(s.status));

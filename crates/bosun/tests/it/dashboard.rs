@@ -176,6 +176,12 @@ fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
         !strings(&ticker["liveLines"]).is_empty(),
         "log lines showed while it ran, not only at the end: {ticker}"
     );
+    assert!(
+        strings(&ticker["liveStatusLines"])
+            .iter()
+            .any(|l| l.starts_with("ticked ")),
+        "its status line showed while it ran: {ticker}"
+    );
     let log = ticker["finalLog"].as_str().unwrap_or_default();
     assert!(
         log.contains("tick 1") && log.contains("tick 3"),
@@ -186,6 +192,15 @@ fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
         "CompletedSuccessfully",
         "the page showed what the server holds"
     );
+
+    // 2b. Run again: a new execution of the same job, on its own page.
+    let rerun = &seen["rerun"];
+    let again = rerun["id"].as_str().expect("the rerun's page had an id");
+    assert_ne!(rerun["of"], rerun["id"], "{rerun}");
+    assert_eq!(rerun["hash"], format!("#/executions/{again}"), "{rerun}");
+    let of = rerun["of"].as_str().unwrap_or_default();
+    assert_eq!(rerun["trigger"], format!("api: rerun of {of}"), "{rerun}");
+    assert_eq!(up.execution(&home, again)["jobName"], "flaky");
 
     // 3. Cancel.
     let sleeper = &seen["sleeper"];
@@ -221,7 +236,7 @@ fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
     let counts = strings(&seen["counts"]);
     assert!(counts.contains(&"1 succeeded"), "{counts:?}");
     assert!(counts.contains(&"1 cancelled"), "{counts:?}");
-    assert!(counts.contains(&"2 failed"), "{counts:?}");
+    assert!(counts.contains(&"3 failed"), "{counts:?}");
     let after = restarted.expect("the page got to the restart");
     assert_eq!(seen["afterRestart"]["id"], after.as_str(), "{seen}");
     assert_eq!(seen["afterRestart"]["live"], "live", "{seen}");
