@@ -8,3 +8,8 @@ CREATE INDEX executions_by_agent_time ON executions (tenant_id, agent_id, create
 CREATE INDEX executions_by_trigger ON executions (tenant_id, trigger_kind, created_at, id);
 CREATE INDEX executions_by_package ON executions (package_id, created_at, id)
     WHERE package_id IS NOT NULL;
+-- A status filter walks only its status's rows (without this, SQLite takes the
+-- tenant's index and reads every row of a status with few: 140 ms at 100,000), and
+-- the counts by status (the dashboard's overview) read only this index, never the
+-- rows (~15 ms at 100,000 instead of ~90).
+CREATE INDEX executions_by_tenant_status ON executions (tenant_id, status, created_at, id);
