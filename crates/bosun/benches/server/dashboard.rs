@@ -20,8 +20,18 @@ use tokio_util::sync::CancellationToken;
 use crate::Fallible;
 
 /// The dashboard's files, in the order the page loads them: the page, its style and
-/// its module scripts (the dashboard's `SCRIPTS` table, once it has one).
-pub(crate) const FILES: &[&str] = &["/", "/ui/style.css", "/ui/app.js"];
+/// its module scripts (the dashboard's `SCRIPTS` table).
+pub(crate) const FILES: &[&str] = &[
+    "/",
+    "/ui/style.css",
+    "/ui/app.js",
+    "/ui/lib.js",
+    "/ui/overview.js",
+    "/ui/executions.js",
+    "/ui/execution.js",
+    "/ui/jobs.js",
+    "/ui/fleet.js",
+];
 
 /// The overview's API requests, one after another (app.js asks for the first page
 /// and the counts at once).
