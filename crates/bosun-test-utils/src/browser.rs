@@ -11,6 +11,10 @@ use std::process::{Command, Stdio};
 /// Names the Chromium binary to use instead of looking on PATH.
 pub const CHROMIUM_ENV: &str = "BOSUN_TEST_CHROMIUM";
 
+/// Set (to anything but empty) where a browser must be there: a missing one fails
+/// the test instead of skipping it. `.ci/run` sets it.
+pub const REQUIRE_ENV: &str = "BOSUN_TEST_REQUIRE_BROWSER";
+
 /// What a browser test needs: the Chromium binary and the folder of the pinned
 /// playwright-core and the scripts that drive it.
 #[derive(Debug, Clone)]
@@ -81,6 +85,16 @@ pub fn chromium() -> Result<PathBuf, Missing> {
 /// Chromium and the scripts' folder with playwright-core installed; `Err` says why
 /// the test must be skipped (the caller prints it). Panics when `npm ci` fails.
 pub fn installed() -> Result<Browser, Missing> {
+    let found = find();
+    if let Err(missing) = &found
+        && std::env::var_os(REQUIRE_ENV).is_some_and(|v| !v.is_empty())
+    {
+        panic!("{REQUIRE_ENV} is set, so the browser tests must run: {missing}");
+    }
+    found
+}
+
+fn find() -> Result<Browser, Missing> {
     let node = Command::new("node")
         .arg("--version")
         .stdout(Stdio::null())
