@@ -249,3 +249,64 @@ fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
     }
     up.stop();
 }
+
+#[test]
+fn a_token_that_may_only_look_is_offered_no_action_and_the_server_refuses_one() {
+    let browser = match browser::installed() {
+        Ok(browser) => browser,
+        Err(missing) => {
+            eprintln!("{missing}");
+            return;
+        }
+    };
+    let home = TestHome::new();
+    let up = Up::start(&home);
+    let admin = saved_token(&home);
+    define(
+        &up,
+        &admin,
+        json!({"name": "ticker", "process": {"command": "true"}}),
+    );
+    let id = run(&up, &admin, "ticker");
+    let (status, created) = call(
+        reqwest::Method::POST,
+        &format!("{}/api/tokens", up.url()),
+        &admin,
+        Some(json!({"name": "watcher", "permissions": ["executions:view", "jobs:view"]})),
+    );
+    assert_eq!(status, 201, "POST /api/tokens: {created}");
+    let watcher = created["token"].as_str().expect("the new token's secret");
+
+    let out = Command::new("node")
+        .arg(browser.dir.join("viewer.mjs"))
+        .arg(&browser.chromium)
+        .arg(up.url())
+        .arg(&id)
+        .env("BOSUN_TOKEN", watcher)
+        .current_dir(&browser.dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            panic!("viewer.mjs printed no JSON\nstdout: {stdout}\nstderr: {stderr}")
+        });
+    assert!(out.status.success(), "the page did not do it all: {seen}");
+
+    // Pages it may not read are not in the menu; no button it may not use shows.
+    assert_eq!(
+        seen["menu"],
+        json!(["Overview", "Executions", "Jobs"]),
+        "{seen}"
+    );
+    assert_eq!(seen["runButtons"], 0, "{seen}");
+    assert_eq!(seen["executionButtons"], json!(["Download log"]), "{seen}");
+    // And the server, not the page, is what refuses.
+    assert_eq!(seen["runAnyway"], 403, "{seen}");
+    assert_eq!(seen["pageErrors"], json!([]), "{seen}");
+    up.stop();
+}
