@@ -45,9 +45,13 @@ function leave() {
   current = null;
 }
 
+/** How many times a page was asked for: an older one that finishes loading is dropped. */
+let visits = 0;
+
 /** Shows the page the hash names. */
 async function route() {
   if (!token()) return;
+  const visit = ++visits;
   const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
   const query = new URLSearchParams(search || "");
   const found = PAGES.map((p) => ({ ...p, match: p.path.exec(path) })).find((p) => p.match);
@@ -65,9 +69,20 @@ async function route() {
   const section = document.querySelector(`section[data-view="${found.view}"]`);
   section.hidden = false;
   const params = found.match.slice(1).map(decodeURIComponent);
+  // What happens while the page loads (its execution starting, say) is not lost: the
+  // page reads everything again once it is up.
+  let missed = false;
+  current = { event: () => (missed = true), refresh: () => (missed = true) };
   try {
-    current = (await found.page(section, params, query)) || {};
+    const shown = (await found.page(section, params, query)) || {};
+    if (visit !== visits) {
+      shown.leave?.();
+      return;
+    }
+    current = shown;
+    if (missed) current.refresh?.();
   } catch (error) {
+    if (visit !== visits) return;
     if (error.status !== 401) say(error.message);
     // Shown again once the feed is back, in case the server was away.
     current = { refresh: () => route() };
