@@ -126,10 +126,10 @@ pub enum ApiError {
     /// No such object in the caller's tenant.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Something the request leads to is not there; the message says what and why
-    /// (an execution's job that was deleted since).
+    /// Something the request leads to is not there, a 404 like [`ApiError::NotFound`]
+    /// whose message says what and why (an execution's job, deleted since).
     #[error("{0}")]
-    Gone(String),
+    NotFoundBecause(String),
     /// The request is malformed; the message says how to fix it.
     #[error("{0}")]
     BadRequest(String),
@@ -162,7 +162,7 @@ impl ApiError {
         match self {
             Self::Unauthorized | Self::BadMachineKey => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound(_) | Self::Gone(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::NotFound(_) | Self::NotFoundBecause(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

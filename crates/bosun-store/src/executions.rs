@@ -466,8 +466,9 @@ impl Store {
 
     /// The tenant's executions created in `count` buckets of `bucket` each, the
     /// first starting at `start`: every bucket, oldest first, those with none
-    /// counting zero. One statement counts them, grouped by bucket, over the
-    /// tenant's index of creation times; no execution is read.
+    /// counting zero. One statement counts them, grouped by bucket, walking the
+    /// tenant's index of creation times over the window (each row is read for its
+    /// status; none is sent back).
     pub async fn execution_activity(
         &self,
         tenant_id: &str,

@@ -94,6 +94,14 @@ pub fn installed() -> Result<Browser, Missing> {
     found
 }
 
+/// [`installed`] for a test: `None`, with the reason printed, when the test is to be
+/// skipped (`let Some(browser) = browser::or_skip() else { return };`).
+pub fn or_skip() -> Option<Browser> {
+    installed()
+        .inspect_err(|missing| eprintln!("{missing}"))
+        .ok()
+}
+
 fn find() -> Result<Browser, Missing> {
     let node = Command::new("node")
         .arg("--version")

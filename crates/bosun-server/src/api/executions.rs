@@ -365,7 +365,7 @@ pub(super) async fn rerun(
                 execution.job_name
             )));
         }
-        return Err(ApiError::Gone(format!(
+        return Err(ApiError::NotFoundBecause(format!(
             "the job of execution {id}, {:?}, was deleted: create it again and run it",
             execution.job_name
         )));

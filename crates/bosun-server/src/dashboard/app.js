@@ -45,7 +45,11 @@ function leave() {
   current = null;
 }
 
-/** How many times a page was asked for: an older one that finishes loading is dropped. */
+/**
+ * How many times a page was asked for. A page is given `live()`, true while it is the
+ * one shown: an answer that arrives after it was left (a late load or refresh) must
+ * not change what another page shows.
+ */
 let visits = 0;
 
 /** Shows the page the hash names. */
@@ -74,7 +78,8 @@ async function route() {
   let missed = false;
   current = { event: () => (missed = true), refresh: () => (missed = true) };
   try {
-    const shown = (await found.page(section, params, query)) || {};
+    const live = () => visit === visits;
+    const shown = (await found.page(section, params, query, live)) || {};
     if (visit !== visits) {
       shown.leave?.();
       return;

@@ -4,7 +4,7 @@
 // The log shown is bounded: past LOG_LIMIT characters the oldest are dropped (the
 // download has them all), so a job that prints without end cannot fill the tab.
 
-import { $, ACTIVE, api, can, debounce, el, ran, readEvents, say, token, when } from "./lib.js";
+import { $, ACTIVE, api, can, debounce, el, ran, readEvents, say, when } from "./lib.js";
 import { agentLabel, agentNames, lastLine } from "./executions.js";
 
 const LOG_LIMIT = 1 << 20;
@@ -55,20 +55,16 @@ function append(text) {
 }
 
 /** `#/executions/{id}`. */
-export async function detail(section, [id]) {
+export async function detail(section, [id], _query, live) {
   const path = `/api/executions/${encodeURIComponent(id)}`;
   const byId = await agentNames();
   let shown = null;
   let following = null;
   let stream = "stdout";
 
-  // This visit of the page: an answer for an earlier one (another execution) is dropped.
-  const visit = Symbol(id);
-  section.visit = visit;
-
   async function load() {
     const found = await api(path);
-    if (section.visit !== visit) return;
+    if (!live()) return;
     shown = found;
     show(section, shown, byId);
     if (!ACTIVE.includes(shown.status)) $("#log-state").textContent = "";
@@ -88,7 +84,7 @@ export async function detail(section, [id]) {
     readEvents(
       `${path}/logs/follow?stream=${stream}`,
       (name, data) => {
-        if (section.visit !== visit) return;
+        if (!live()) return;
         if (name === "log") append(JSON.parse(data));
         if (name === "end") {
           $("#log-state").textContent = "";
@@ -135,10 +131,7 @@ export async function detail(section, [id]) {
   };
   $("#download").onclick = async () => {
     try {
-      const answer = await fetch(`${path}/logs?stream=${stream}`, {
-        headers: { Authorization: `Bearer ${token()}` },
-      });
-      if (!answer.ok) throw new Error(`the log could not be read (${answer.status})`);
+      const answer = await api(`${path}/logs?stream=${stream}`, { raw: true });
       const url = URL.createObjectURL(await answer.blob());
       const link = el("a", { href: url, download: `${id}.${stream}.log` });
       document.body.append(link);

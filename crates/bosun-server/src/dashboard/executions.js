@@ -52,8 +52,6 @@ export function lastLine(e) {
 /** The one executions table, moved into `section`'s slot, with `items` shown. */
 export async function showTable(section, items, append = false) {
   const table = $("#executions");
-  // An answer that arrives after its page was left must not take the table back.
-  if (section.hidden) return table;
   const slot = section.querySelector(".slot");
   if (table.parentElement !== slot) slot.append(table);
   table.hidden = false;
@@ -77,7 +75,7 @@ function localInput(iso) {
 }
 
 /** `#/executions?...`: the history, filtered and paged. */
-export async function list(section, _params, query) {
+export async function list(section, _params, query, live) {
   const form = $("#filters");
   const status = $("#f-status");
   if (status.options.length === 1) {
@@ -117,6 +115,7 @@ export async function list(section, _params, query) {
   }
 
   function showPage(page, append) {
+    if (!live()) return;
     next = page.next || null;
     shown = append ? shown + page.items.length : page.items.length;
     $("#more").hidden = !next;

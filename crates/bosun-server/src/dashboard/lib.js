@@ -31,8 +31,8 @@ export function onRefused(handler) {
 }
 
 /** Calls the API with the token; the answer's JSON (or the Response when `raw`). */
-export async function api(path, { method = "GET", body, raw = false, headers = {} } = {}) {
-  const init = { method, headers: { Authorization: `Bearer ${token()}`, ...headers } };
+export async function api(path, { method = "GET", body, raw = false } = {}) {
+  const init = { method, headers: { Authorization: `Bearer ${token()}` } };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.body = JSON.stringify(body);

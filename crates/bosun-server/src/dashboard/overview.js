@@ -75,7 +75,7 @@ function showChart(activity) {
 let span = "hour";
 
 /** `#/`: counts, the chart and the latest executions. */
-export async function overview(section) {
+export async function overview(section, _params, _query, live) {
   const buttons = section.querySelectorAll("button[data-window]");
 
   async function show() {
@@ -86,7 +86,7 @@ export async function overview(section) {
       api(`/api/executions/activity?window=${span}`),
       api("/api/executions?limit=50"),
     ]);
-    if (section.hidden) return;
+    if (!live()) return;
     if (summary.status === "fulfilled") showCounts(summary.value);
     if (activity.status === "fulfilled") showChart(activity.value);
     if (page.status === "fulfilled") await showTable(section, page.value.items);

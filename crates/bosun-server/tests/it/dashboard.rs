@@ -75,21 +75,15 @@ async fn the_event_feed_tells_a_runs_start_and_end() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
-    let mut feed = server
-        .http
-        .get(server.url("/api/events"))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status(), 200);
+    // Opened with the token: 200 (checked by `open`).
+    let mut feed = Feed::open(&server).await;
     let (code, run) = server.post("/api/jobs/brief/run", json!({})).await;
     assert!(code == 200 || code == 202, "{run}");
     let id = run["id"].as_str().unwrap().to_owned();
 
     let mut seen = String::new();
     while !seen.contains("\"status\":\"CompletedSuccessfully\"") {
-        let chunk = tokio::time::timeout(Duration::from_secs(20), feed.chunk())
+        let chunk = tokio::time::timeout(Duration::from_secs(20), feed.response.chunk())
             .await
             .expect("the feed tells the end in time")
             .unwrap()

@@ -8,7 +8,7 @@
 //! time (the store writes them in few transactions). The server is then
 //! started again with a history limit that keeps them all, and exercised: every
 //! execution listed in pages of 1000, the first pages of the default size, a status
-//! filter that matches nothing (a scan of the whole history), the monitor routes,
+//! filter that matches nothing (its index finds none), the monitor routes,
 //! and a few jobs run and read back. (g) fills its server's history the same way
 //! ([`write_history`]).
 

@@ -70,12 +70,8 @@ fn strings(value: &Value) -> Vec<&str> {
 
 #[test]
 fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
-    let browser = match browser::installed() {
-        Ok(browser) => browser,
-        Err(missing) => {
-            eprintln!("{missing}");
-            return;
-        }
+    let Some(browser) = browser::or_skip() else {
+        return;
     };
     let home = TestHome::new();
     let mut up = Up::start(&home);
@@ -252,12 +248,8 @@ fn a_person_runs_watches_cancels_and_filters_and_the_page_outlives_a_restart() {
 
 #[test]
 fn a_token_that_may_only_look_is_offered_no_action_and_the_server_refuses_one() {
-    let browser = match browser::installed() {
-        Ok(browser) => browser,
-        Err(missing) => {
-            eprintln!("{missing}");
-            return;
-        }
+    let Some(browser) = browser::or_skip() else {
+        return;
     };
     let home = TestHome::new();
     let up = Up::start(&home);
